@@ -1,0 +1,111 @@
+/**
+ * Composition root: wires the concrete parts into a Fastify app. server.ts and the tests both
+ * build the service through buildApp, so tests run the real thing.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Config } from './config/config.js';
+import { loadR4Definitions } from './fhir/definitions.js';
+import { registerBodyParsers } from './http/body-parsers.js';
+import { errorHandler } from './http/errors.js';
+import { registerFhirRoutes } from './http/fhir-routes.js';
+import { registerHealthRoutes } from './http/health.js';
+import { notFound } from './fhir/outcomes.js';
+import type { FhirContext } from './interactions/context.js';
+import { loggerOptions } from './logging/logger.js';
+import { OperationRegistry } from './operations/registry.js';
+import { validateOperation } from './operations/validate.js';
+import { Repository } from './repository/repository.js';
+import { createPendingSearchService } from './search/pending.js';
+import type { SearchService } from './search/types.js';
+import type { Database } from './storage/database.js';
+import { createValidator } from './validation/validator.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The transport-free FHIR services behind the routes (seeding, tests). */
+    fhirContext: FhirContext;
+  }
+}
+
+export interface AppDependencies {
+  readonly config: Config;
+  readonly db: Database;
+  /** Close the database when the app closes (server.ts); tests that share a database pass false. */
+  readonly closeDatabase?: boolean;
+}
+
+export interface Services {
+  readonly context: FhirContext;
+  readonly search: SearchService;
+}
+
+/** The FHIR services without HTTP: what batch, seeding and tests share with the routes. */
+export function createServices(config: Config, db: Database): Services {
+  loadR4Definitions();
+  const search = createPendingSearchService();
+  const operations = new OperationRegistry().register(validateOperation);
+  const repo = new Repository(db, {
+    listeners: [search.indexer],
+    guards: [],
+    resolveCriteria: (tx, type, criteria) => search.findIds(tx, type, criteria, 2),
+    checkReferencesOnWrite: config.enforceReferentialIntegrityOnWrite,
+    checkReferencesOnDelete: config.enforceReferentialIntegrityOnDelete,
+  });
+  const context: FhirContext = { config, repo, validator: createValidator(), search, operations };
+  return { context, search };
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+  const { config, db } = deps;
+  const services = createServices(config, db);
+  const app = Fastify({
+    logger: loggerOptions(config.logLevel),
+    bodyLimit: config.bodyLimit,
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    return503OnClosing: true,
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  // One log line per request: ids and timings, never the URL (it can hold a BSN) or a body.
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        interaction: request.fhirInteraction?.code,
+        resourceType: request.fhirInteraction?.resourceType,
+        operation: request.fhirInteraction?.operation,
+        route: request.routeOptions.url,
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request completed'
+    );
+  });
+
+  app.decorate('fhirContext', services.context);
+  registerBodyParsers(app, { bodyLimit: config.bodyLimit, maxJsonDepth: config.maxJsonDepth });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(async () => {
+    throw notFound('Unknown path');
+  });
+  registerHealthRoutes(app, db);
+  registerFhirRoutes(app, { basePath: config.basePath, publicBaseUrl: config.publicBaseUrl, context: services.context });
+
+  if (deps.closeDatabase !== false) {
+    app.addHook('onClose', async () => {
+      await db.close();
+    });
+  }
+  await app.ready();
+  return app;
+}

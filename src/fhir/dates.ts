@@ -1,0 +1,80 @@
+/**
+ * FHIR date, dateTime and instant values as half-open time ranges [start, end), following the
+ * precision rules of https://hl7.org/fhir/R4/search.html#date: `2024` covers the whole year,
+ * `2024-03-01T10:00` the whole minute. Values without a time zone are read as UTC.
+ */
+
+export interface TimeRange {
+  readonly start: Date;
+  /** Exclusive end. */
+  readonly end: Date;
+}
+
+const DATE_TIME =
+  /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
+
+function offsetMinutes(zone: string | undefined): number {
+  if (zone === undefined || zone === 'Z') {
+    return 0;
+  }
+  const sign = zone.startsWith('-') ? -1 : 1;
+  const [h, m] = zone.slice(1).split(':').map(Number) as [number, number];
+  return sign * (h * 60 + m);
+}
+
+/** Parses a FHIR date/dateTime/instant into the range it denotes, or undefined when malformed. */
+export function parseDateRange(value: string): TimeRange | undefined {
+  const m = DATE_TIME.exec(value);
+  if (!m) {
+    return undefined;
+  }
+  const [, y, mo, d, h, mi, s, frac, zone] = m;
+  const year = Number(y);
+  const month = mo === undefined ? undefined : Number(mo) - 1;
+  const day = d === undefined ? undefined : Number(d);
+  if (month !== undefined && (month < 0 || month > 11)) {
+    return undefined;
+  }
+  if (day !== undefined && (day < 1 || day > new Date(Date.UTC(year, (month ?? 0) + 1, 0)).getUTCDate())) {
+    return undefined;
+  }
+  const shift = offsetMinutes(zone) * 60_000;
+  const utc = (...parts: [number, number?, number?, number?, number?, number?, number?]): Date =>
+    new Date(Date.UTC(parts[0], parts[1] ?? 0, parts[2] ?? 1, parts[3] ?? 0, parts[4] ?? 0, parts[5] ?? 0, parts[6] ?? 0) - shift);
+  if (month === undefined) {
+    return { start: utc(year), end: utc(year + 1) };
+  }
+  if (day === undefined) {
+    return { start: utc(year, month), end: utc(year, month + 1) };
+  }
+  if (h === undefined) {
+    return { start: utc(year, month, day), end: utc(year, month, day + 1) };
+  }
+  const hour = Number(h);
+  const minute = Number(mi);
+  if (hour > 23 || minute > 59) {
+    return undefined;
+  }
+  if (s === undefined) {
+    return { start: utc(year, month, day, hour, minute), end: utc(year, month, day, hour, minute + 1) };
+  }
+  const second = Number(s);
+  if (second > 59) {
+    return undefined;
+  }
+  if (frac === undefined) {
+    return {
+      start: utc(year, month, day, hour, minute, second),
+      end: utc(year, month, day, hour, minute, second + 1),
+    };
+  }
+  const ms = Number(frac.slice(0, 3).padEnd(3, '0'));
+  const precisionMs = frac.length >= 3 ? 1 : 10 ** (3 - frac.length);
+  const start = utc(year, month, day, hour, minute, second, ms);
+  return { start, end: new Date(start.getTime() + precisionMs) };
+}
+
+/** RFC 7231 HTTP-date for Last-Modified headers. */
+export function httpDate(iso: string): string {
+  return new Date(iso).toUTCString();
+}

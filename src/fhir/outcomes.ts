@@ -1,0 +1,121 @@
+/**
+ * OperationOutcome is the only error shape of the service. Each builder tags its outcome with an
+ * `id` from OUTCOME_STATUS so the HTTP layer can map it to a status in one place (http/errors.ts).
+ */
+import { getStatus, OperationOutcomeError } from '@medplum/core';
+import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+
+export { OperationOutcomeError };
+
+/** Outcome kinds and the HTTP status each one answers with. */
+export const OUTCOME_STATUS = {
+  'all-ok': 200,
+  created: 201,
+  'not-modified': 304,
+  'bad-request': 400,
+  unauthorized: 401,
+  forbidden: 403,
+  'not-found': 404,
+  'method-not-allowed': 405,
+  'not-acceptable': 406,
+  conflict: 409,
+  gone: 410,
+  'precondition-failed': 412,
+  'payload-too-large': 413,
+  'unsupported-media-type': 415,
+  unprocessable: 422,
+  'too-many-requests': 429,
+  'server-error': 500,
+  'not-implemented': 501,
+  unavailable: 503,
+} as const;
+
+export type OutcomeKind = keyof typeof OUTCOME_STATUS;
+
+export type IssueType = OperationOutcomeIssue['code'];
+
+export interface IssueInput {
+  severity?: OperationOutcomeIssue['severity'];
+  code: IssueType;
+  text: string;
+  expression?: string | string[];
+  diagnostics?: string;
+}
+
+export function issue(input: IssueInput): OperationOutcomeIssue {
+  const result: OperationOutcomeIssue = {
+    severity: input.severity ?? 'error',
+    code: input.code,
+    details: { text: input.text },
+  };
+  if (input.expression !== undefined) {
+    result.expression = Array.isArray(input.expression) ? input.expression : [input.expression];
+  }
+  if (input.diagnostics !== undefined) {
+    result.diagnostics = input.diagnostics;
+  }
+  return result;
+}
+
+export function outcome(kind: OutcomeKind, issues: OperationOutcomeIssue[]): OperationOutcome {
+  return { resourceType: 'OperationOutcome', id: kind, issue: issues };
+}
+
+function fail(kind: OutcomeKind, code: IssueType, text: string, expression?: string | string[]): OperationOutcomeError {
+  return new OperationOutcomeError(outcome(kind, [issue({ code, text, expression })]));
+}
+
+export const badRequest = (text: string, expression?: string | string[]): OperationOutcomeError =>
+  fail('bad-request', 'invalid', text, expression);
+export const notSupported = (text: string, expression?: string | string[]): OperationOutcomeError =>
+  fail('bad-request', 'not-supported', text, expression);
+export const notFound = (text: string): OperationOutcomeError => fail('not-found', 'not-found', text);
+export const gone = (text: string): OperationOutcomeError => fail('gone', 'deleted', text);
+export const conflict = (text: string, expression?: string | string[]): OperationOutcomeError =>
+  fail('conflict', 'conflict', text, expression);
+export const businessRuleConflict = (text: string, expression?: string | string[]): OperationOutcomeError =>
+  fail('conflict', 'business-rule', text, expression);
+export const preconditionFailed = (text: string): OperationOutcomeError => fail('precondition-failed', 'conflict', text);
+export const payloadTooLarge = (text: string): OperationOutcomeError => fail('payload-too-large', 'too-costly', text);
+export const unsupportedMediaType = (text: string): OperationOutcomeError =>
+  fail('unsupported-media-type', 'not-supported', text);
+export const notAcceptable = (text: string): OperationOutcomeError => fail('not-acceptable', 'not-supported', text);
+export const methodNotAllowed = (text: string): OperationOutcomeError =>
+  fail('method-not-allowed', 'not-supported', text);
+export const forbidden = (text: string): OperationOutcomeError => fail('forbidden', 'forbidden', text);
+export const serverError = (text: string): OperationOutcomeError => fail('server-error', 'exception', text);
+
+/** 422: the content is well-formed FHIR JSON but breaks the rules of the resource. */
+export function unprocessable(issues: OperationOutcomeIssue[]): OperationOutcomeError {
+  return new OperationOutcomeError(outcome('unprocessable', issues));
+}
+
+/** 400 with several issues, for syntax problems found in one pass. */
+export function badRequestIssues(issues: OperationOutcomeIssue[]): OperationOutcomeError {
+  return new OperationOutcomeError(outcome('bad-request', issues));
+}
+
+export function allOk(text = 'All OK'): OperationOutcome {
+  return outcome('all-ok', [issue({ severity: 'information', code: 'informational', text })]);
+}
+
+export function informational(text: string, kind: OutcomeKind = 'all-ok'): OperationOutcome {
+  return outcome(kind, [issue({ severity: 'information', code: 'informational', text })]);
+}
+
+export function isOperationOutcomeError(error: unknown): error is OperationOutcomeError {
+  return error instanceof OperationOutcomeError;
+}
+
+/** HTTP status for an outcome; outcomes raised inside @medplum/core carry Medplum's own ids. */
+export function statusOf(value: OperationOutcome): number {
+  const id = value.id as OutcomeKind | undefined;
+  if (id !== undefined && id in OUTCOME_STATUS) {
+    return OUTCOME_STATUS[id];
+  }
+  return getStatus(value);
+}
+
+export function hasErrors(issues: readonly OperationOutcomeIssue[]): boolean {
+  return issues.some((i) => i.severity === 'error' || i.severity === 'fatal');
+}

@@ -1,0 +1,82 @@
+/**
+ * Transport-free FHIR requests and responses. HTTP builds them in http/, Bundle entries build them
+ * in interactions/batch.ts; every interaction handler sees only these.
+ */
+import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+
+/** RESTful interaction codes of https://hl7.org/fhir/R4/http.html, plus the server's own routes. */
+export type InteractionCode =
+  | 'capabilities'
+  | 'read'
+  | 'vread'
+  | 'update'
+  | 'conditional-update'
+  | 'patch'
+  | 'conditional-patch'
+  | 'delete'
+  | 'conditional-delete'
+  | 'create'
+  | 'search-type'
+  | 'search-system'
+  | 'search-compartment'
+  | 'history-instance'
+  | 'history-type'
+  | 'history-system'
+  | 'batch-transaction'
+  | 'operation';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export type QueryParams = ReadonlyArray<readonly [string, string]>;
+
+export interface Prefer {
+  /** https://hl7.org/fhir/R4/http.html#ops */
+  readonly return?: 'minimal' | 'representation' | 'OperationOutcome';
+  /** https://hl7.org/fhir/R4/search.html#errors */
+  readonly handling?: 'strict' | 'lenient';
+}
+
+export interface FhirRequest {
+  readonly interaction: InteractionCode;
+  readonly method: HttpMethod;
+  readonly resourceType?: string;
+  readonly id?: string;
+  readonly versionId?: string;
+  /** Operation name without the leading `$`. */
+  readonly operation?: string;
+  /** For compartment search `Patient/{id}/{compartmentType}`. */
+  readonly compartmentType?: string;
+  /** Query parameters in order, repeats kept (AND semantics in search). */
+  readonly query: QueryParams;
+  readonly body?: unknown;
+  /** Content type of the body, without parameters. */
+  readonly contentType?: string;
+  readonly ifMatch?: string;
+  readonly ifNoneMatch?: string;
+  readonly ifNoneExist?: string;
+  readonly ifModifiedSince?: string;
+  readonly prefer: Prefer;
+  /** Absolute base URL of the FHIR endpoint, without trailing slash. */
+  readonly baseUrl: string;
+}
+
+export interface FhirResponse {
+  readonly status: number;
+  /** The resource to return. */
+  readonly resource?: Resource;
+  /** The resource already serialised, as stored; saves a parse and a stringify on reads. */
+  readonly json?: string;
+  readonly location?: string;
+  readonly etag?: string;
+  readonly lastModified?: string;
+  /** Warnings or information about a successful write, for Prefer: return=OperationOutcome. */
+  readonly outcome?: OperationOutcome;
+}
+
+export function queryValues(query: QueryParams, name: string): string[] {
+  return query.filter(([k]) => k === name).map(([, v]) => v);
+}
+
+export function queryValue(query: QueryParams, name: string): string | undefined {
+  return query.find(([k]) => k === name)?.[1];
+}

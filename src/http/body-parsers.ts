@@ -1,0 +1,47 @@
+/**
+ * Request body parsers. Fastify's defaults are replaced so that only the media types FHIR
+ * defines are accepted (anything else: 415). Fastify still enforces the body limit (413) before
+ * a parser runs; prototype-poisoning keys are refused by each parser.
+ */
+import type { FastifyInstance } from 'fastify';
+import secureJson from 'secure-json-parse';
+import { decodeUtf8, parseFhirJson } from '../fhir/json-parse.js';
+import { badRequest } from '../fhir/outcomes.js';
+
+export const FHIR_BODY_TYPES = ['application/fhir+json', 'application/json', 'application/json+fhir'];
+export const JSON_PATCH_TYPE = 'application/json-patch+json';
+export const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+export interface BodyParserOptions {
+  readonly bodyLimit: number;
+  readonly maxJsonDepth: number;
+}
+
+/** A form-encoded body as ordered pairs (POST [type]/_search). */
+export type FormBody = { readonly form: ReadonlyArray<readonly [string, string]> };
+
+export function registerBodyParsers(app: FastifyInstance, options: BodyParserOptions): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    FHIR_BODY_TYPES,
+    { parseAs: 'buffer', bodyLimit: options.bodyLimit },
+    (_request, body, done) => {
+      try {
+        done(null, parseFhirJson(decodeUtf8(body as Buffer), { maxDepth: options.maxJsonDepth }));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    }
+  );
+  app.addContentTypeParser(JSON_PATCH_TYPE, { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, body, done) => {
+    try {
+      done(null, secureJson.parse(body, undefined, { protoAction: 'error', constructorAction: 'error' }));
+    } catch {
+      done(badRequest('The JSON Patch body is not valid JSON'), undefined);
+    }
+  });
+  app.addContentTypeParser(FORM_TYPE, { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, body, done) => {
+    const form: FormBody = { form: [...new URLSearchParams(body as string)] };
+    done(null, form);
+  });
+}

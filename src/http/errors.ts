@@ -1,0 +1,74 @@
+/**
+ * The one place where failures become HTTP: every error leaves as an OperationOutcome.
+ * Fastify's own errors (415, 413, malformed requests) are translated; anything unexpected is a
+ * 500 that is logged with its stack and answered without internals.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { OperationOutcome } from '@medplum/fhirtypes';
+import { isOperationOutcomeError, issue, outcome, statusOf, type OutcomeKind } from '../fhir/outcomes.js';
+import { DEFAULT_FORMAT, sendOutcome, type ReplyFormat } from './reply.js';
+
+/** Fastify error codes with the outcome they stand for. */
+const FASTIFY_ERRORS: Record<string, { kind: OutcomeKind; code: 'not-supported' | 'too-costly' | 'invalid' | 'structure' }> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { kind: 'unsupported-media-type', code: 'not-supported' },
+  FST_ERR_CTP_INVALID_TYPE: { kind: 'unsupported-media-type', code: 'not-supported' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { kind: 'payload-too-large', code: 'too-costly' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { kind: 'bad-request', code: 'invalid' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { kind: 'bad-request', code: 'structure' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { kind: 'bad-request', code: 'structure' },
+};
+
+const KIND_BY_STATUS: Record<number, OutcomeKind> = {
+  400: 'bad-request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not-found',
+  405: 'method-not-allowed',
+  406: 'not-acceptable',
+  413: 'payload-too-large',
+  415: 'unsupported-media-type',
+  429: 'too-many-requests',
+};
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Response format chosen for this request; errors use it too. */
+    fhirFormat?: ReplyFormat;
+  }
+}
+
+export function toOutcome(error: unknown): { status: number; outcome: OperationOutcome; unexpected: boolean } {
+  if (isOperationOutcomeError(error)) {
+    return { status: statusOf(error.outcome), outcome: error.outcome, unexpected: false };
+  }
+  const fastifyError = error as Partial<FastifyError>;
+  const known = fastifyError.code ? FASTIFY_ERRORS[fastifyError.code] : undefined;
+  if (known) {
+    const text =
+      known.kind === 'unsupported-media-type'
+        ? 'Unsupported media type: send application/fhir+json (or application/json-patch+json for PATCH)'
+        : (fastifyError.message ?? 'Bad request');
+    const result = outcome(known.kind, [issue({ code: known.code, text })]);
+    return { status: statusOf(result), outcome: result, unexpected: false };
+  }
+  const status = fastifyError.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    const kind = KIND_BY_STATUS[status] ?? 'bad-request';
+    const result = outcome(kind, [issue({ code: 'invalid', text: fastifyError.message ?? 'Bad request' })]);
+    return { status, outcome: result, unexpected: false };
+  }
+  const result = outcome('server-error', [issue({ code: 'exception', text: 'Internal server error' })]);
+  return { status: 500, outcome: result, unexpected: true };
+}
+
+export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { status, outcome: body, unexpected } = toOutcome(error);
+  if (unexpected) {
+    request.log.error({ err: error }, 'unhandled error');
+    const first = body.issue?.[0];
+    if (first) {
+      first.diagnostics = `request id ${request.id}`;
+    }
+  }
+  return sendOutcome(reply, status, body, request.fhirFormat ?? DEFAULT_FORMAT);
+}

@@ -1,0 +1,109 @@
+// capabilities: https://hl7.org/fhir/R4/http.html#capabilities
+/**
+ * The CapabilityStatement is generated from what is wired: the handler table of dispatch, the
+ * routes table, the search definitions and the operation registry. Nothing here is a claim that
+ * the code does not back.
+ */
+import { readFileSync } from 'node:fs';
+import type {
+  CapabilityStatement,
+  CapabilityStatementRestResource,
+  CapabilityStatementRestResourceOperation,
+} from '@medplum/fhirtypes';
+import { r4ResourceTypes } from '../fhir/definitions.js';
+import type { InteractionCode } from '../fhir/request.js';
+import type { OperationHandler, OperationRegistry } from '../operations/registry.js';
+import type { SearchService } from '../search/types.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
+const STARTED = new Date().toISOString();
+
+type TypeInteraction = 'read' | 'vread' | 'update' | 'patch' | 'delete' | 'history-instance' | 'history-type' | 'create' | 'search-type';
+const TYPE_INTERACTIONS: readonly TypeInteraction[] = [
+  'read',
+  'vread',
+  'update',
+  'patch',
+  'delete',
+  'history-instance',
+  'history-type',
+  'create',
+  'search-type',
+];
+
+export interface CapabilityInput {
+  readonly implemented: ReadonlySet<InteractionCode>;
+  readonly search: SearchService;
+  readonly operations: OperationRegistry;
+  /** Profiles (canonical URLs) per resource type that the server validates against. */
+  readonly supportedProfiles?: (resourceType: string) => string[];
+  readonly baseUrl: string;
+}
+
+function operationEntry(op: OperationHandler): CapabilityStatementRestResourceOperation {
+  return { name: op.name, definition: op.definition.url as string };
+}
+
+function resourceEntry(input: CapabilityInput, type: string): CapabilityStatementRestResource {
+  const has = (code: InteractionCode): boolean => input.implemented.has(code);
+  const search = has('search-type') ? input.search.capabilities(type) : undefined;
+  const operations = input.operations.forType(type);
+  const profiles = input.supportedProfiles?.(type) ?? [];
+  return {
+    type: type as CapabilityStatementRestResource['type'],
+    profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+    ...(profiles.length > 0 ? { supportedProfile: profiles } : {}),
+    interaction: TYPE_INTERACTIONS.filter(has).map((code) => ({ code })),
+    versioning: 'versioned-update',
+    readHistory: has('vread'),
+    updateCreate: has('update'),
+    conditionalCreate: has('create'),
+    conditionalRead: 'full-support',
+    conditionalUpdate: has('conditional-update'),
+    conditionalDelete: has('conditional-delete') ? 'single' : 'not-supported',
+    referencePolicy: ['literal', 'enforced', 'local'],
+    ...(search && search.searchInclude.length > 0 ? { searchInclude: search.searchInclude } : {}),
+    ...(search && search.searchRevInclude.length > 0 ? { searchRevInclude: search.searchRevInclude } : {}),
+    ...(search && search.searchParam.length > 0 ? { searchParam: search.searchParam } : {}),
+    ...(operations.length > 0 ? { operation: operations.map(operationEntry) } : {}),
+  };
+}
+
+export function buildCapabilityStatement(input: CapabilityInput): CapabilityStatement {
+  const has = (code: InteractionCode): boolean => input.implemented.has(code);
+  const systemInteractions: Array<'transaction' | 'batch' | 'search-system' | 'history-system'> = [];
+  if (has('batch-transaction')) {
+    systemInteractions.push('transaction', 'batch');
+  }
+  if (has('search-system')) {
+    systemInteractions.push('search-system');
+  }
+  if (has('history-system')) {
+    systemInteractions.push('history-system');
+  }
+  const systemOps = input.operations.system();
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: STARTED,
+    publisher: 'Schakel',
+    kind: 'instance',
+    software: { name: 'Schakel', version: VERSION },
+    implementation: {
+      description: 'Schakel: shared care records for Dutch multidisciplinary care (FHIR R4)',
+      url: input.baseUrl,
+    },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'json', 'application/json'],
+    patchFormat: ['application/json-patch+json'],
+    rest: [
+      {
+        mode: 'server',
+        resource: r4ResourceTypes().map((type) => resourceEntry(input, type)),
+        interaction: systemInteractions.map((code) => ({ code })),
+        ...(systemOps.length > 0 ? { operation: systemOps.map(operationEntry) } : {}),
+      },
+    ],
+  };
+}

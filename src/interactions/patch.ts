@@ -1,0 +1,89 @@
+// patch: https://hl7.org/fhir/R4/http.html#patch, with JSON Patch (RFC 6902) bodies
+import fastJsonPatch, { type Operation } from 'fast-json-patch';
+import type { Resource } from '@medplum/fhirtypes';
+import { badRequest, issue, notFound, preconditionFailed, unprocessable, unsupportedMediaType } from '../fhir/outcomes.js';
+import type { FhirRequest, FhirResponse } from '../fhir/request.js';
+import { etagOf } from '../fhir/ids.js';
+import type { Repository } from '../repository/repository.js';
+import { assertNotMany, criteriaOnly, lockAndMatch } from './conditional.js';
+import type { FhirContext } from './context.js';
+import { versionResponse } from './respond.js';
+import { ifMatchVersion } from './update.js';
+import { withoutServerFields, writeOutcome } from './write-rules.js';
+
+const { applyPatch, validate: validatePatch, JsonPatchError } = fastJsonPatch;
+
+export const JSON_PATCH = 'application/json-patch+json';
+
+function operations(request: FhirRequest): Operation[] {
+  if (request.contentType !== JSON_PATCH) {
+    throw unsupportedMediaType(`PATCH needs a ${JSON_PATCH} body`);
+  }
+  if (!Array.isArray(request.body)) {
+    throw badRequest('A JSON Patch document is an array of operations');
+  }
+  const ops = request.body as Operation[];
+  const error = validatePatch(ops);
+  if (error) {
+    throw badRequest(`Invalid JSON Patch: ${error.message.split('\n')[0] ?? ''}`, `[${String(error.index)}]`);
+  }
+  return ops;
+}
+
+function patched(current: Resource, ops: Operation[]): Resource {
+  try {
+    return applyPatch(structuredClone(current), ops, true, true, true).newDocument;
+  } catch (error) {
+    if (error instanceof JsonPatchError) {
+      // A failed "test" or a path that does not exist: the patch does not fit this version.
+      throw unprocessable([
+        issue({ code: 'processing', text: `JSON Patch cannot be applied: ${error.name}`, expression: `[${String(error.index)}]` }),
+      ]);
+    }
+    throw error;
+  }
+}
+
+async function patchOne(ctx: FhirContext, repo: Repository, request: FhirRequest, id: string, ops: Operation[]) {
+  const resourceType = request.resourceType as string;
+  await repo.lock(`${resourceType}/${id}`);
+  const currentVersion = await repo.read(resourceType, id);
+  const ifMatch = ifMatchVersion(request);
+  if (ifMatch !== undefined && ifMatch !== currentVersion.versionId) {
+    throw preconditionFailed(
+      `Version conflict: If-Match ${etagOf(ifMatch)} but the current version is ${etagOf(currentVersion.versionId)}`
+    );
+  }
+  const result = patched(JSON.parse(currentVersion.json as string) as Resource, ops);
+  if (result === null || typeof result !== 'object' || result.resourceType !== resourceType || result.id !== id) {
+    throw unprocessable([issue({ code: 'invariant', text: 'A patch may not change resourceType or id' })]);
+  }
+  const resource = withoutServerFields(result, { dropId: false }) as Resource & { id: string };
+  const warnings = ctx.validator.validate(resource);
+  const written = await repo.update(resource, { baseUrl: request.baseUrl, method: 'PATCH' });
+  return versionResponse(200, written.version, {
+    baseUrl: request.baseUrl,
+    resource: written.resource,
+    outcome: writeOutcome(warnings, 'Patched'),
+  });
+}
+
+export async function patch(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+  const ops = operations(request);
+  return ctx.repo.transaction((repo) => patchOne({ ...ctx, repo }, repo, request, request.id as string, ops));
+}
+
+/** PATCH /Type?criteria: patch the one match (404 for none, 412 for many). */
+export async function conditionalPatch(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+  const ops = operations(request);
+  const resourceType = request.resourceType as string;
+  return ctx.repo.transaction(async (repo) => {
+    const matches = await lockAndMatch(repo, resourceType, criteriaOnly(request.query));
+    assertNotMany(matches, resourceType, 'conditional patch');
+    const id = matches[0];
+    if (id === undefined) {
+      throw notFound(`No ${resourceType} matches the criteria`);
+    }
+    return patchOne({ ...ctx, repo }, repo, request, id, ops);
+  });
+}

@@ -1,0 +1,53 @@
+/**
+ * Registered $operations with their OperationDefinitions: dispatch finds handlers here and the
+ * CapabilityStatement lists exactly what is registered.
+ */
+import type { OperationDefinition } from '@medplum/fhirtypes';
+import type { FhirRequest, FhirResponse } from '../fhir/request.js';
+import type { FhirContext } from '../interactions/context.js';
+
+export type OperationLevel = 'system' | 'type' | 'instance';
+
+export interface OperationHandler {
+  /** Name without `$`. */
+  readonly name: string;
+  readonly definition: OperationDefinition;
+  /** Resource types the operation applies to at type or instance level; undefined means all. */
+  readonly resourceTypes?: readonly string[];
+  readonly levels: readonly OperationLevel[];
+  handle(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse>;
+}
+
+export class OperationRegistry {
+  private readonly handlers: OperationHandler[] = [];
+
+  register(handler: OperationHandler): this {
+    this.handlers.push(handler);
+    return this;
+  }
+
+  all(): readonly OperationHandler[] {
+    return this.handlers;
+  }
+
+  find(name: string, level: OperationLevel, resourceType: string | undefined): OperationHandler | undefined {
+    return this.handlers.find(
+      (h) =>
+        h.name === name &&
+        h.levels.includes(level) &&
+        (level === 'system' || h.resourceTypes === undefined || h.resourceTypes.includes(resourceType as string))
+    );
+  }
+
+  forType(resourceType: string): OperationHandler[] {
+    return this.handlers.filter(
+      (h) =>
+        (h.levels.includes('type') || h.levels.includes('instance')) &&
+        (h.resourceTypes === undefined || h.resourceTypes.includes(resourceType))
+    );
+  }
+
+  system(): OperationHandler[] {
+    return this.handlers.filter((h) => h.levels.includes('system'));
+  }
+}

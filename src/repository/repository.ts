@@ -1,0 +1,302 @@
+/**
+ * The resource repository: versioning, history and preconditions over the Database port.
+ * Every write runs in one database transaction that holds the current row, the history row,
+ * the reference rows and whatever the WriteListeners add (search index, audit, outbox).
+ * Version checks happen in the database under a row lock, never in memory.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import { etagOf, newId } from '../fhir/ids.js';
+import { gone, notFound, preconditionFailed } from '../fhir/outcomes.js';
+import type { QueryParams } from '../fhir/request.js';
+import type { Database, Queryable } from '../storage/database.js';
+import { readHistory } from './history.js';
+import { toIso } from './rows.js';
+import { assertNotReferenced, assertTargetsExist, localReferences, replaceReferences } from './references.js';
+import type {
+  CriteriaResolver,
+  HistoryPage,
+  HistoryQuery,
+  StoredVersion,
+  WriteGuard,
+  WriteListener,
+  WriteMethod,
+} from './types.js';
+
+export interface RepositoryOptions {
+  readonly listeners: readonly WriteListener[];
+  readonly guards: readonly WriteGuard[];
+  readonly resolveCriteria: CriteriaResolver;
+  readonly checkReferencesOnWrite: boolean;
+  readonly checkReferencesOnDelete: boolean;
+}
+
+export interface WriteOptions {
+  /** This server's base URL: absolute references on it count as local. */
+  readonly baseUrl?: string;
+  readonly method?: WriteMethod;
+}
+
+export interface UpdateOptions extends WriteOptions {
+  /** Expected current version (If-Match); 412 when it differs. */
+  readonly ifMatch?: number;
+}
+
+export interface WriteResult {
+  readonly version: StoredVersion;
+  readonly resource: Resource;
+  readonly created: boolean;
+}
+
+interface CurrentRow {
+  version_id: number;
+  last_updated: Date | string;
+  deleted: boolean;
+  content: string | null;
+}
+
+function stamp(resource: Resource, id: string, versionId: number, lastUpdated: string): Resource {
+  // meta.versionId and meta.lastUpdated are the server's; whatever the client sent is overwritten.
+  return {
+    ...resource,
+    id,
+    meta: { ...resource.meta, versionId: String(versionId), lastUpdated },
+  };
+}
+
+export class Repository {
+  constructor(
+    private readonly db: Database | Queryable,
+    private readonly options: RepositoryOptions,
+    private readonly tx: Queryable | undefined = undefined
+  ) {}
+
+  /** Runs fn in one database transaction; nested calls join the open transaction. */
+  async transaction<T>(fn: (repo: Repository) => Promise<T>): Promise<T> {
+    if (this.tx) {
+      return fn(this);
+    }
+    return (this.db as Database).transaction((tx) => fn(new Repository(tx, this.options, tx)));
+  }
+
+  /** The handle statements run on: the open transaction, or the database itself. */
+  get queryable(): Queryable {
+    return this.tx ?? this.db;
+  }
+
+  get inTransaction(): boolean {
+    return this.tx !== undefined;
+  }
+
+  /**
+   * Serialises writers on a key until the transaction ends (pg_advisory_xact_lock). Used for
+   * per-resource writes and for conditional interactions on the same criteria.
+   */
+  async lock(key: string): Promise<void> {
+    if (!this.tx) {
+      throw new Error('lock() needs an open transaction');
+    }
+    await this.tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
+  }
+
+  /** Current ids matching search criteria (conditional create, update, patch and delete). */
+  async findIds(resourceType: string, criteria: QueryParams): Promise<string[]> {
+    return this.options.resolveCriteria(this.queryable, resourceType, criteria);
+  }
+
+  private async current(resourceType: string, id: string, forUpdate: boolean): Promise<StoredVersion | undefined> {
+    const rows = await this.queryable.query<CurrentRow>(
+      `SELECT version_id, last_updated, deleted, content FROM resource
+        WHERE resource_type = $1 AND id = $2${forUpdate ? ' FOR UPDATE' : ''}`,
+      [resourceType, id]
+    );
+    const row = rows[0];
+    if (!row) {
+      return undefined;
+    }
+    return {
+      resourceType,
+      id,
+      versionId: row.version_id,
+      lastUpdated: toIso(row.last_updated),
+      deleted: row.deleted,
+      json: row.content ?? undefined,
+      method: 'PUT',
+    };
+  }
+
+  /** The current version, deleted or not; undefined when the id was never used. */
+  async readCurrent(resourceType: string, id: string): Promise<StoredVersion | undefined> {
+    return this.current(resourceType, id, false);
+  }
+
+  /** The current version; 404 when unknown, 410 when deleted. */
+  async read(resourceType: string, id: string): Promise<StoredVersion> {
+    const version = await this.current(resourceType, id, false);
+    if (!version) {
+      throw notFound(`${resourceType}/${id} is not known`);
+    }
+    if (version.deleted) {
+      throw gone(`${resourceType}/${id} was deleted (version ${version.versionId})`);
+    }
+    return version;
+  }
+
+  /** Parsed current content; 404/410 as read. */
+  async readResource<T extends Resource = Resource>(resourceType: string, id: string): Promise<T> {
+    const version = await this.read(resourceType, id);
+    return JSON.parse(version.json as string) as T;
+  }
+
+  /** One version; 404 when it does not exist, 410 when it is a deletion. */
+  async vread(resourceType: string, id: string, versionId: string): Promise<StoredVersion> {
+    const rows = /^\d+$/.test(versionId)
+      ? await this.queryable.query<CurrentRow & { method: WriteMethod }>(
+          `SELECT version_id, last_updated, deleted, content, method FROM resource_history
+            WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
+          [resourceType, id, Number(versionId)]
+        )
+      : [];
+    const row = rows[0];
+    if (!row) {
+      throw notFound(`${resourceType}/${id}/_history/${versionId} is not known`);
+    }
+    if (row.deleted) {
+      throw gone(`${resourceType}/${id}/_history/${versionId} is a deletion`);
+    }
+    return {
+      resourceType,
+      id,
+      versionId: row.version_id,
+      lastUpdated: toIso(row.last_updated),
+      deleted: false,
+      json: row.content ?? undefined,
+      method: row.method,
+    };
+  }
+
+  /** Creates a resource with a new server id as version 1. */
+  async create(resource: Resource, options: WriteOptions = {}): Promise<WriteResult> {
+    return this.transaction((repo) => repo.write(resource, newId(), undefined, options.method ?? 'POST', options));
+  }
+
+  /**
+   * Updates (or, for an unknown id, creates) a resource under its own id. Concurrent updates of
+   * one resource queue on its row lock, so each becomes its own version and history has no gaps.
+   */
+  async update(resource: Resource & { id: string }, options: UpdateOptions = {}): Promise<WriteResult> {
+    return this.transaction(async (repo) => {
+      await repo.lock(`${resource.resourceType}/${resource.id}`);
+      const previous = await repo.current(resource.resourceType, resource.id, true);
+      if (options.ifMatch !== undefined && (!previous || previous.deleted || previous.versionId !== options.ifMatch)) {
+        throw preconditionFailed(
+          previous && !previous.deleted
+            ? `Version conflict: If-Match ${etagOf(options.ifMatch)} but the current version is ${etagOf(previous.versionId)}`
+            : `Version conflict: If-Match ${etagOf(options.ifMatch)} but ${resource.resourceType}/${resource.id} has no current version`
+        );
+      }
+      return repo.write(resource, resource.id, previous, options.method ?? 'PUT', options);
+    });
+  }
+
+  /**
+   * Deletes a resource, keeping its history; answers undefined when the id was never used.
+   * Deleting an already deleted resource changes nothing and answers the deletion.
+   */
+  async delete(resourceType: string, id: string): Promise<{ version: StoredVersion; changed: boolean } | undefined> {
+    return this.transaction(async (repo) => {
+      const tx = repo.queryable;
+      await repo.lock(`${resourceType}/${id}`);
+      const previous = await repo.current(resourceType, id, true);
+      if (!previous || previous.deleted) {
+        return previous && { version: previous, changed: false };
+      }
+      if (this.options.checkReferencesOnDelete) {
+        await assertNotReferenced(tx, resourceType, id);
+      }
+      const version: StoredVersion = {
+        resourceType,
+        id,
+        versionId: previous.versionId + 1,
+        lastUpdated: new Date().toISOString(),
+        deleted: true,
+        json: undefined,
+        method: 'DELETE',
+      };
+      await tx.query(
+        `UPDATE resource SET version_id = $3, last_updated = $4, deleted = true, content = NULL
+          WHERE resource_type = $1 AND id = $2`,
+        [resourceType, id, version.versionId, version.lastUpdated]
+      );
+      await repo.insertHistory(version);
+      await replaceReferences(tx, resourceType, id, []);
+      for (const listener of this.options.listeners) {
+        await listener.onWrite(tx, { kind: 'delete', version, resource: undefined, previous });
+      }
+      return { version, changed: true };
+    });
+  }
+
+  async history(query: HistoryQuery): Promise<HistoryPage> {
+    return readHistory(this.queryable, query);
+  }
+
+  private async insertHistory(version: StoredVersion): Promise<void> {
+    await this.queryable.query(
+      `INSERT INTO resource_history (resource_type, id, version_id, last_updated, method, deleted, content)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [
+        version.resourceType,
+        version.id,
+        version.versionId,
+        version.lastUpdated,
+        version.method,
+        version.deleted,
+        version.json ?? null,
+      ]
+    );
+  }
+
+  private async write(
+    input: Resource,
+    id: string,
+    previous: StoredVersion | undefined,
+    method: WriteMethod,
+    options: WriteOptions
+  ): Promise<WriteResult> {
+    const tx = this.queryable;
+    const versionId = (previous?.versionId ?? 0) + 1;
+    const lastUpdated = new Date().toISOString();
+    const resource = stamp(input, id, versionId, lastUpdated);
+    for (const guard of this.options.guards) {
+      await guard.beforeWrite(tx, resource, previous);
+    }
+    const references = localReferences(resource, options.baseUrl);
+    if (this.options.checkReferencesOnWrite) {
+      await assertTargetsExist(tx, resource, references);
+    }
+    const version: StoredVersion = {
+      resourceType: resource.resourceType,
+      id,
+      versionId,
+      lastUpdated,
+      deleted: false,
+      json: JSON.stringify(resource),
+      method,
+    };
+    await tx.query(
+      `INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, content)
+       VALUES ($1, $2, $3, $4, false, $5)
+       ON CONFLICT (resource_type, id) DO UPDATE
+         SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated,
+             deleted = false, content = EXCLUDED.content`,
+      [version.resourceType, id, versionId, lastUpdated, version.json]
+    );
+    await this.insertHistory(version);
+    await replaceReferences(tx, resource.resourceType, id, references);
+    const created = !previous || previous.deleted;
+    for (const listener of this.options.listeners) {
+      await listener.onWrite(tx, { kind: created ? 'create' : 'update', version, resource, previous });
+    }
+    return { version, resource, created };
+  }
+}

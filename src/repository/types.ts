@@ -1,0 +1,65 @@
+import type { Resource } from '@medplum/fhirtypes';
+import type { QueryParams } from '../fhir/request.js';
+import type { Queryable } from '../storage/database.js';
+
+export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** One version of a resource as stored. */
+export interface StoredVersion {
+  readonly resourceType: string;
+  readonly id: string;
+  readonly versionId: number;
+  /** FHIR instant (ISO 8601, UTC, milliseconds). */
+  readonly lastUpdated: string;
+  readonly deleted: boolean;
+  /** The serialised resource; undefined for a deletion. */
+  readonly json: string | undefined;
+  readonly method: WriteMethod;
+}
+
+/** A write about to commit, handed to every WriteListener inside the same transaction. */
+export interface ResourceChange {
+  readonly kind: 'create' | 'update' | 'delete';
+  readonly version: StoredVersion;
+  /** The new content; undefined on delete. */
+  readonly resource: Resource | undefined;
+  readonly previous: StoredVersion | undefined;
+}
+
+/**
+ * Work that must commit or roll back with a write: search index rows, audit and provenance rows,
+ * outbox rows. Listeners get the transaction handle and nothing else.
+ */
+export interface WriteListener {
+  onWrite(tx: Queryable, change: ResourceChange): Promise<void>;
+}
+
+/** Resolves search criteria to the ids of current resources (conditional interactions). */
+export type CriteriaResolver = (tx: Queryable, resourceType: string, criteria: QueryParams) => Promise<string[]>;
+
+/** Content checks that need the database and run inside the write's transaction. */
+export interface WriteGuard {
+  beforeWrite(tx: Queryable, resource: Resource, previous: StoredVersion | undefined): Promise<void>;
+}
+
+export interface HistoryQuery {
+  readonly resourceType?: string;
+  readonly id?: string;
+  /** Versions written at or after this instant. */
+  readonly since?: Date;
+  /** Versions current at some point in [start, end). */
+  readonly at?: { readonly start: Date; readonly end: Date };
+  readonly count: number;
+  /** Keyset cursor: only versions with a sequence number below this one. */
+  readonly before?: string;
+  readonly withTotal: boolean;
+}
+
+export interface HistoryPage {
+  readonly versions: StoredVersion[];
+  readonly total: number | undefined;
+  /** Cursor for the next (older) page, when there is one. */
+  readonly next: string | undefined;
+  /** The cursor that produced the first page: sequence number bound of this snapshot. */
+  readonly snapshot: string | undefined;
+}

@@ -1,0 +1,58 @@
+/**
+ * Process entry: read configuration, open the database, load demo data on a first start, listen,
+ * and on SIGINT/SIGTERM finish in-flight requests before closing the database.
+ */
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config/config.js';
+import { seedFixtures } from './seed/fixtures.js';
+import { openDatabase } from './storage/open.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`Configuration error: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const db = await openDatabase(config);
+  const app = await buildApp({ config, db });
+  if (config.seedFixtures) {
+    const loaded = await seedFixtures(app.fhirContext, config.publicBaseUrl ?? `http://localhost:${config.port}${config.basePath}`);
+    if (loaded > 0) {
+      app.log.info({ resources: loaded }, 'loaded synthetic demo fixtures into the empty database');
+    }
+  }
+  let closing = false;
+  const shutdown = (signal: string): void => {
+    if (closing) {
+      return;
+    }
+    closing = true;
+    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    const timer = setTimeout(() => {
+      app.log.error('shutdown grace period over; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    timer.unref();
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        app.log.error({ err: error }, 'error during shutdown');
+        process.exit(1);
+      }
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  await app.listen({ port: config.port, host: config.host });
+  app.log.info({ engine: db.engine, basePath: config.basePath }, 'Schakel is serving FHIR R4');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Schakel failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

