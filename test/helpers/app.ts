@@ -12,7 +12,7 @@ export interface TestApp {
   readonly config: Config;
   readonly database: TestDatabase;
   /** Shorthand for app.inject with FHIR JSON bodies. */
-  request(options: FhirInject): Promise<LightMyRequestResponse>;
+  readonly request: (options: FhirInject) => Promise<LightMyRequestResponse>;
 }
 
 export interface FhirInject {
