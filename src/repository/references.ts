@@ -18,7 +18,7 @@ export interface ResolvedReference {
  * Accountability records may point at deleted resources; their references never block a delete.
  * https://hl7.org/fhir/R4/provenance.html, https://hl7.org/fhir/R4/auditevent.html
  */
-const NON_BLOCKING_SOURCES = ['Provenance', 'AuditEvent'];
+export const NON_BLOCKING_SOURCES = ['Provenance', 'AuditEvent'];
 
 /** Distinct local `Type/id` targets of a resource (contained `#x` and external URLs excluded). */
 export function localReferences(resource: Resource, baseUrl: string | undefined): ResolvedReference[] {
@@ -71,9 +71,12 @@ export async function replaceReferences(
   tx: Queryable,
   resourceType: string,
   id: string,
-  references: readonly ResolvedReference[]
+  references: readonly ResolvedReference[],
+  clearFirst = true
 ): Promise<void> {
-  await tx.query('DELETE FROM resource_reference WHERE source_type = $1 AND source_id = $2', [resourceType, id]);
+  if (clearFirst) {
+    await tx.query('DELETE FROM resource_reference WHERE source_type = $1 AND source_id = $2', [resourceType, id]);
+  }
   if (references.length > 0) {
     await tx.query(
       `INSERT INTO resource_reference (source_type, source_id, target_type, target_id)

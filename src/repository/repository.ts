@@ -11,6 +11,7 @@ import type { QueryParams } from '../fhir/request.js';
 import type { Database, Queryable } from '../storage/database.js';
 import { readHistory } from './history.js';
 import { toIso } from './rows.js';
+import { DeferredIntegrityChecks, type LocateResource } from './deferred-checks.js';
 import { assertNotReferenced, assertTargetsExist, localReferences, replaceReferences } from './references.js';
 import type {
   CriteriaResolver,
@@ -34,6 +35,11 @@ export interface WriteOptions {
   /** This server's base URL: absolute references on it count as local. */
   readonly baseUrl?: string;
   readonly method?: WriteMethod;
+}
+
+export interface CreateOptions extends WriteOptions {
+  /** An id the server chose ahead of time (transaction Bundles); a fresh one otherwise. */
+  readonly id?: string;
 }
 
 export interface UpdateOptions extends WriteOptions {
@@ -64,6 +70,8 @@ function stamp(resource: Resource, id: string, versionId: number, lastUpdated: s
 }
 
 export class Repository {
+  private deferred: DeferredIntegrityChecks | undefined;
+
   constructor(
     private readonly db: Database | Queryable,
     private readonly options: RepositoryOptions,
@@ -85,6 +93,24 @@ export class Repository {
 
   get inTransaction(): boolean {
     return this.tx !== undefined;
+  }
+
+  /**
+   * From now until checkDeferredIntegrity(), writes in this transaction record their reference
+   * checks instead of running them (see deferred-checks.ts).
+   */
+  deferIntegrityChecks(): void {
+    if (!this.tx) {
+      throw new Error('deferIntegrityChecks() needs an open transaction');
+    }
+    this.deferred ??= new DeferredIntegrityChecks();
+  }
+
+  /** Runs the deferred checks in two queries; issues are anchored where `locate` says. */
+  async checkDeferredIntegrity(locate: LocateResource): Promise<void> {
+    const deferred = this.deferred;
+    this.deferred = undefined;
+    await deferred?.verify(this.queryable, locate);
   }
 
   /**
@@ -175,8 +201,8 @@ export class Repository {
   }
 
   /** Creates a resource with a new server id as version 1. */
-  async create(resource: Resource, options: WriteOptions = {}): Promise<WriteResult> {
-    return this.transaction((repo) => repo.write(resource, newId(), undefined, options.method ?? 'POST', options));
+  async create(resource: Resource, options: CreateOptions = {}): Promise<WriteResult> {
+    return this.transaction((repo) => repo.write(resource, options.id ?? newId(), undefined, options.method ?? 'POST', options));
   }
 
   /**
@@ -211,7 +237,11 @@ export class Repository {
         return previous && { version: previous, changed: false };
       }
       if (this.options.checkReferencesOnDelete) {
-        await assertNotReferenced(tx, resourceType, id);
+        if (repo.deferred) {
+          repo.deferred.addDelete(resourceType, id);
+        } else {
+          await assertNotReferenced(tx, resourceType, id);
+        }
       }
       const version: StoredVersion = {
         resourceType,
@@ -272,7 +302,11 @@ export class Repository {
     }
     const references = localReferences(resource, options.baseUrl);
     if (this.options.checkReferencesOnWrite) {
-      await assertTargetsExist(tx, resource, references);
+      if (this.deferred) {
+        this.deferred.addWrite(resource.resourceType, id, references);
+      } else {
+        await assertTargetsExist(tx, resource, references);
+      }
     }
     const version: StoredVersion = {
       resourceType: resource.resourceType,
@@ -292,8 +326,9 @@ export class Repository {
       [version.resourceType, id, versionId, lastUpdated, version.json]
     );
     await this.insertHistory(version);
-    await replaceReferences(tx, resource.resourceType, id, references);
     const created = !previous || previous.deleted;
+    // A new or deleted resource has no reference rows left to replace: skip that round trip.
+    await replaceReferences(tx, resource.resourceType, id, references, !created);
     for (const listener of this.options.listeners) {
       await listener.onWrite(tx, { kind: created ? 'create' : 'update', version, resource, previous });
     }
