@@ -90,6 +90,11 @@ class LinkRewriter {
     return identities.get(`${this.base}/${url}`);
   }
 
+  /** The Reference element (not its `reference` string), as the repository's integrity issues name it. */
+  private referenceExpression(): string {
+    return expressionOf(this.root, this.path.slice(0, -1));
+  }
+
   private reference(value: string): string {
     const resolved = this.target(value);
     if (resolved !== undefined) {
@@ -100,7 +105,7 @@ class LinkRewriter {
       if (conditional === undefined) {
         throw notSupported(
           'Conditional references are resolved only in a transaction (http.html#trules)',
-          expressionOf(this.root, this.path)
+          this.referenceExpression()
         );
       }
       return conditional.get(value) ?? value;
@@ -110,7 +115,7 @@ class LinkRewriter {
         this.targets.scope === 'transaction'
           ? `${value} is not the fullUrl of an entry of this transaction`
           : `${value} cannot be resolved: entries of a batch do not refer to each other`,
-        expressionOf(this.root, this.path)
+        this.referenceExpression()
       );
     }
     return value;

@@ -105,7 +105,8 @@ export function failedEntry(outcome: OperationOutcome): BundleEntry {
 }
 
 export function responseBundle(type: 'batch-response' | 'transaction-response', entry: BundleEntry[]): Bundle {
-  return { resourceType: 'Bundle', type, entry };
+  // FHIR JSON has no empty arrays (json.html): an empty Bundle has no entry element.
+  return { resourceType: 'Bundle', type, ...(entry.length > 0 ? { entry } : {}) };
 }
 
 /**
