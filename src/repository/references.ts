@@ -71,12 +71,9 @@ export async function replaceReferences(
   tx: Queryable,
   resourceType: string,
   id: string,
-  references: readonly ResolvedReference[],
-  clearFirst = true
+  references: readonly ResolvedReference[]
 ): Promise<void> {
-  if (clearFirst) {
-    await tx.query('DELETE FROM resource_reference WHERE source_type = $1 AND source_id = $2', [resourceType, id]);
-  }
+  await tx.query('DELETE FROM resource_reference WHERE source_type = $1 AND source_id = $2', [resourceType, id]);
   if (references.length > 0) {
     await tx.query(
       `INSERT INTO resource_reference (source_type, source_id, target_type, target_id)

@@ -11,6 +11,7 @@ import type { QueryParams } from '../fhir/request.js';
 import type { Database, Queryable } from '../storage/database.js';
 import { readHistory } from './history.js';
 import { toIso } from './rows.js';
+import { writeVersionRows } from './version-rows.js';
 import { DeferredIntegrityChecks, type LocateResource } from './deferred-checks.js';
 import { assertNotReferenced, assertTargetsExist, localReferences, replaceReferences } from './references.js';
 import type {
@@ -317,18 +318,8 @@ export class Repository {
       json: JSON.stringify(resource),
       method,
     };
-    await tx.query(
-      `INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, content)
-       VALUES ($1, $2, $3, $4, false, $5)
-       ON CONFLICT (resource_type, id) DO UPDATE
-         SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated,
-             deleted = false, content = EXCLUDED.content`,
-      [version.resourceType, id, versionId, lastUpdated, version.json]
-    );
-    await this.insertHistory(version);
     const created = !previous || previous.deleted;
-    // A new or deleted resource has no reference rows left to replace: skip that round trip.
-    await replaceReferences(tx, resource.resourceType, id, references, !created);
+    await writeVersionRows(tx, version, references, !created);
     for (const listener of this.options.listeners) {
       await listener.onWrite(tx, { kind: created ? 'create' : 'update', version, resource, previous });
     }

@@ -45,7 +45,9 @@ t.test(`a batch with good and bad entries on ${engine}`, async (t) => {
     '400 Bad Request',
     '200 OK',
   ]);
-  const outcome = (i: number) => body.entry[i].response.outcome;
+  type Issue = { code: string; expression: string[] };
+  type Outcome = { id?: string; resourceType: string; issue: [Issue, ...Issue[]] };
+  const outcome = (i: number) => body.entry[i].response.outcome as Outcome;
   t.equal(outcome(1).resourceType, 'OperationOutcome');
   t.equal(outcome(1).id, undefined);
   t.ok(outcome(1).issue.some((i: { expression: string[] }) => i.expression.includes('Bundle.entry[1].resource.gender')));

@@ -40,7 +40,7 @@ t.test(`concurrent transactions with the same conditional create leave one patie
   const { request } = await createTestApp(t);
   const results = await Promise.all(Array.from({ length: 10 }, () => request({ method: 'POST', url: '/fhir', body: conditionalCreate('999911211') })));
   t.same(results.map((r) => r.statusCode), Array(10).fill(200));
-  const ids = new Set(results.map((r) => r.json().entry[0].resource.id));
+  const ids = new Set(results.map((r) => r.json().entry[0].resource.id as string));
   t.equal(ids.size, 1, 'every transaction saw the same patient');
   t.equal(results.filter((r) => r.json().entry[0].response.status === '201 Created').length, 1, 'exactly one created it');
   const found = (await request({ method: 'GET', url: `/fhir/Patient?identifier=${BSN_SYSTEM}|999911211` })).json();
