@@ -106,3 +106,46 @@ t.test(`referential integrity is checked at the end of the transaction on ${engi
   t.equal(pa.link[0].other.reference, `Patient/${pb.id}`);
   t.equal(pb.link[0].other.reference, `Patient/${pa.id}`);
 });
+
+t.test(`fullUrl styles: urn:oid, and Type/id on this or another base on ${engine}`, async (t) => {
+  const { request } = await createTestApp(t);
+  const res = await request({
+    method: 'POST',
+    url: '/fhir',
+    body: {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { fullUrl: 'urn:oid:2.16.840.1.113883.2.4.3.11.999.1', resource: referralPatient('999911302'), request: { method: 'POST', url: 'Patient' } },
+        {
+          // Relative references inside an entry resolve against its fullUrl's base (bundle.html#references).
+          fullUrl: 'https://ehr.example.org/fhir/Observation/local-1',
+          resource: { resourceType: 'Observation', status: 'final', code: { text: 'Pijn' }, subject: { reference: 'Patient/local-7' }, focus: [{ reference: 'urn:oid:2.16.840.1.113883.2.4.3.11.999.1' }] },
+          request: { method: 'POST', url: 'Observation' },
+        },
+        { fullUrl: 'https://ehr.example.org/fhir/Patient/local-7', resource: referralPatient('999911314'), request: { method: 'POST', url: 'Patient' } },
+        { fullUrl: 'http://localhost:80/fhir/Patient/fixed', resource: { ...referralPatient('999911326'), id: 'fixed', link: [{ type: 'seealso', other: { reference: 'https://ehr.example.org/fhir/Patient/local-7' } }] }, request: { method: 'PUT', url: 'Patient/fixed' } },
+        { resource: { resourceType: 'Observation', status: 'final', code: { text: 'Pijn' }, subject: { reference: 'http://localhost:80/fhir/Patient/fixed' } }, request: { method: 'POST', url: 'Observation' } },
+      ],
+    },
+  });
+  t.equal(res.statusCode, 200);
+  const [oidPatient, observation, localPatient, fixed, second] = res.json().entry.map((e: { resource: unknown }) => e.resource);
+  t.equal(observation.focus[0].reference, `Patient/${oidPatient.id}`, 'urn:oid fullUrl');
+  t.equal(observation.subject.reference, `Patient/${localPatient.id}`, 'relative reference against the entry fullUrl base');
+  t.not(localPatient.id, 'local-7', 'a POST gets a server id whatever its fullUrl says');
+  t.equal(fixed.link[0].other.reference, `Patient/${localPatient.id}`, 'absolute reference to another entry');
+  t.equal(second.subject.reference, 'Patient/fixed', 'a link to an entry becomes the relative Type/id');
+});
+
+t.test(`HTTP limits and the CapabilityStatement on ${engine}`, async (t) => {
+  const { request } = await createTestApp(t, { BODY_LIMIT: '2048' });
+  const bundle = referralBundle();
+  bundle.entry[0]!.resource = { ...bundle.entry[0]!.resource, description: 'x'.repeat(4096) } as never;
+  const big = await request({ method: 'POST', url: '/fhir', body: bundle });
+  t.equal(big.statusCode, 413, 'a Bundle over the body limit');
+  t.equal(big.json().issue[0].code, 'too-costly');
+  const metadata = (await request({ method: 'GET', url: '/fhir/metadata' })).json();
+  const codes = metadata.rest[0].interaction.map((i: { code: string }) => i.code);
+  t.ok(codes.includes('transaction') && codes.includes('batch'), 'transaction and batch are advertised');
+});
