@@ -33,6 +33,8 @@ export interface AppDependencies {
   readonly db: Database;
   /** Close the database when the app closes (server.ts); tests that share a database pass false. */
   readonly closeDatabase?: boolean;
+  /** Where log lines go (stdout when unset); tests capture them to check what is logged. */
+  readonly logStream?: { write(line: string): void };
 }
 
 export interface Services {
@@ -62,7 +64,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const { config, db } = deps;
   const services = createServices(config, db);
   const app = Fastify({
-    logger: loggerOptions(config.logLevel),
+    logger: deps.logStream ? { ...loggerOptions(config.logLevel), stream: deps.logStream } : loggerOptions(config.logLevel),
     bodyLimit: config.bodyLimit,
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,

@@ -41,10 +41,15 @@ export function injector(app: FastifyInstance) {
     });
 }
 
-export async function createTestApp(t: Test, overrides: Record<string, string> = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  /** Receives every log line (JSON) when set. */
+  readonly logStream?: { write(line: string): void };
+}
+
+export async function createTestApp(t: Test, overrides: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = testConfig(overrides);
-  const app = await buildApp({ config, db: database.db, closeDatabase: false });
+  const app = await buildApp({ config, db: database.db, closeDatabase: false, ...options });
   t.teardown(async () => {
     await app.close();
     await database.destroy();

@@ -1,0 +1,47 @@
+import t from 'tap';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+
+t.test('defaults', async (t) => {
+  const config = loadConfig({});
+  t.equal(config.port, 8080);
+  t.equal(config.host, '0.0.0.0');
+  t.equal(config.basePath, '/fhir');
+  t.equal(config.databaseUrl, undefined, 'embedded PGlite by default');
+  t.equal(config.dataDir, './data');
+  t.equal(config.logLevel, 'info');
+});
+
+t.test('values from the environment', async (t) => {
+  const config = loadConfig({
+    PORT: '9000',
+    HOST: '127.0.0.1',
+    BASE_PATH: '/api/fhir/',
+    DATABASE_URL: 'postgres://u:p@db:5432/schakel',
+    DATA_DIR: '/var/lib/schakel',
+    LOG_LEVEL: 'warn',
+  });
+  t.equal(config.port, 9000);
+  t.equal(config.basePath, '/api/fhir', 'trailing slash dropped');
+  t.equal(config.databaseUrl, 'postgres://u:p@db:5432/schakel');
+  t.equal(config.logLevel, 'warn');
+  t.equal(loadConfig({ BASE_PATH: '/' }).basePath, '');
+});
+
+t.test('bad values fail at start with the variable named', async (t) => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ PORT: 'eighty' }, /PORT/],
+    [{ PORT: '70000' }, /PORT/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL/],
+    [{ DATABASE_URL: 'not a url' }, /DATABASE_URL/],
+    [{ BASE_PATH: 'fhir' }, /BASE_PATH/],
+    [{ BODY_LIMIT: '10' }, /BODY_LIMIT/],
+    [{ SEED_FIXTURES: 'maybe' }, /SEED_FIXTURES/],
+    [{ DEFAULT_PAGE_SIZE: '500', MAX_PAGE_SIZE: '100' }, /DEFAULT_PAGE_SIZE/],
+    [{ PUBLIC_BASE_URL: 'ftp://x' }, /PUBLIC_BASE_URL/],
+  ];
+  for (const [env, message] of cases) {
+    t.throws(() => loadConfig(env), message, JSON.stringify(env));
+    t.throws(() => loadConfig(env), ConfigError);
+  }
+});

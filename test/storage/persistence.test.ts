@@ -1,0 +1,28 @@
+import t from 'tap';
+import { buildApp } from '../../src/app.js';
+import { engine, injector, testConfig } from '../helpers/app.js';
+import { createTestDatabase } from '../helpers/database.js';
+
+t.test(`data survives a restart on ${engine}`, async (t) => {
+  const database = await createTestDatabase();
+  t.teardown(() => database.destroy());
+  const config = testConfig();
+
+  const first = await buildApp({ config, db: database.db });
+  const created = await injector(first)({ method: 'POST', url: '/fhir/Patient', body: { resourceType: 'Patient', name: [{ family: 'Blijvend' }] } });
+  t.equal(created.statusCode, 201);
+  const id = created.json().id as string;
+  await injector(first)({ method: 'PUT', url: `/fhir/Patient/${id}`, body: { resourceType: 'Patient', id, name: [{ family: 'Blijvend2' }] } });
+  await first.close(); // closes the database, as on shutdown
+
+  const second = await buildApp({ config, db: await database.reopen() });
+  t.teardown(() => second.close());
+  const read = await injector(second)({ method: 'GET', url: `/fhir/Patient/${id}` });
+  t.equal(read.statusCode, 200);
+  t.equal(read.json().name[0].family, 'Blijvend2');
+  t.equal(read.json().meta.versionId, '2');
+  const v1 = await injector(second)({ method: 'GET', url: `/fhir/Patient/${id}/_history/1` });
+  t.equal(v1.json().name[0].family, 'Blijvend');
+  const next = await injector(second)({ method: 'PUT', url: `/fhir/Patient/${id}`, body: { resourceType: 'Patient', id, name: [{ family: 'Drie' }] } });
+  t.equal(next.json().meta.versionId, '3', 'version numbering continues after the restart');
+});
