@@ -43,8 +43,11 @@ export function isConditionalReference(reference: string): boolean {
   return CONDITIONAL.test(reference);
 }
 
-/** Every conditional reference of a resource, with its path (first occurrence only). */
-export function conditionalReferences(resource: Resource, root: string): Map<string, string> {
+/**
+ * Every conditional reference of an entry's body, with its path (first occurrence only): in a
+ * resource, or in the values of a JSON Patch's operations.
+ */
+export function conditionalReferences(body: unknown, root: string): Map<string, string> {
   const found = new Map<string, string>();
   const visit = (value: unknown, path: string): void => {
     if (Array.isArray(value)) {
@@ -59,7 +62,18 @@ export function conditionalReferences(resource: Resource, root: string): Map<str
       }
     }
   };
-  visit(resource, root);
+  if (Array.isArray(body)) {
+    body.forEach((op: unknown, i) => {
+      const { value, path } = (op ?? {}) as { value?: unknown; path?: unknown };
+      if (typeof value === 'string' && typeof path === 'string' && path.endsWith('/reference') && CONDITIONAL.test(value)) {
+        found.set(value, `${root}[${i}].value`);
+      } else {
+        visit(value, `${root}[${i}].value`);
+      }
+    });
+  } else {
+    visit(body, root);
+  }
   return found;
 }
 
@@ -108,7 +122,11 @@ class LinkRewriter {
           this.referenceExpression()
         );
       }
-      return conditional.get(value) ?? value;
+      const resolved = conditional.get(value);
+      if (resolved === undefined) {
+        throw badRequest(`The conditional reference ${value} was not resolved`, this.referenceExpression());
+      }
+      return resolved;
     }
     if (PLACEHOLDER.test(value)) {
       throw badRequest(

@@ -145,11 +145,7 @@ async function resolveConditionalReferences(ctx: FhirContext, plan: readonly Pla
   const byCriteria = new Map(plan.filter((e) => e.conditionalKey && e.identity).map((e) => [e.conditionalKey as string, e.identity as string]));
   const resolved = new Map<string, string>();
   for (const entry of plan) {
-    const body = entry.request.body as Resource | undefined;
-    if (body === undefined || Array.isArray(body) || typeof body.resourceType !== 'string') {
-      continue;
-    }
-    for (const [reference, path] of conditionalReferences(body, `Bundle.entry[${entry.index}].resource`)) {
+    for (const [reference, path] of conditionalReferences(entry.request.body, `Bundle.entry[${entry.index}].resource`)) {
       if (resolved.has(reference)) {
         continue;
       }

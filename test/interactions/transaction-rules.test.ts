@@ -226,3 +226,37 @@ t.test(`Prefer applies per entry on ${engine}`, async (t) => {
   const representation = await request({ method: 'POST', url: '/fhir', headers: { prefer: 'return=representation' }, body: referralBundle({ bsn: '999911144' }) });
   t.same(representation.json().entry.map((e: { resource: { resourceType: string } }) => e.resource.resourceType), ['Task', 'ServiceRequest', 'Patient']);
 });
+
+t.test(`a JSON Patch entry links to a new entry on ${engine}`, async (t) => {
+  const { request } = await createTestApp(t);
+  await request({ method: 'PUT', url: '/fhir/Patient/p1', body: patient('p1') });
+  const gp = 'urn:uuid:55555555-5555-4555-8555-555555555555';
+  const ops = [{ op: 'add', path: '/generalPractitioner', value: [{ reference: gp }] }];
+  const res = await request({
+    method: 'POST',
+    url: '/fhir',
+    body: tx([
+      {
+        resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: Buffer.from(JSON.stringify(ops)).toString('base64') },
+        request: { method: 'PATCH', url: 'Patient/p1' },
+      },
+      { fullUrl: gp, resource: { resourceType: 'Practitioner', name: [{ family: 'de Vries' }] }, request: { method: 'POST', url: 'Practitioner' } },
+    ]),
+  });
+  t.equal(res.statusCode, 200);
+  const [patched, practitioner] = res.json().entry.map((e: { resource: unknown }) => e.resource);
+  t.equal(patched.generalPractitioner[0].reference, `Practitioner/${practitioner.id}`);
+
+  const badPatch = await request({
+    method: 'POST',
+    url: '/fhir',
+    body: tx([
+      {
+        resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: Buffer.from('[{"op":"replace","path":"/gender","value":"bogus"}]').toString('base64') },
+        request: { method: 'PATCH', url: 'Patient/p1' },
+      },
+    ]),
+  });
+  t.equal(badPatch.statusCode, 422, 'the patched resource is validated');
+  t.ok(badPatch.json().issue.some((i: { expression?: string[] }) => i.expression?.[0]?.startsWith('Bundle.entry[0]')));
+});
