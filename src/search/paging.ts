@@ -54,7 +54,10 @@ export function cursorValue(value: unknown): string | null {
   if (value instanceof Date) {
     return value.toISOString();
   }
-  return String(value);
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') {
+    return String(value);
+  }
+  return JSON.stringify(value);
 }
 
 interface Item {
