@@ -37,7 +37,7 @@ export async function search(app: TestApp, url: string, headers?: Record<string,
   return {
     status: response.statusCode,
     body,
-    ids: entries.filter((e) => e.search?.mode === 'match').map((e): string => e.resource.id),
+    ids: entries.filter((e) => e.search?.mode === 'match').map((e) => String(e.resource.id)),
     included: entries
       .filter((e) => e.search?.mode === 'include')
       .map((e) => `${e.resource.resourceType}/${e.resource.id}`)
