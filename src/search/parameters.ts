@@ -52,6 +52,20 @@ function appliesTo(sp: SearchParameter, type: string): boolean {
   );
 }
 
+const PRIMITIVES = new Set(['boolean', 'code', 'date', 'dateTime', 'decimal', 'id', 'instant', 'integer', 'string', 'time', 'uri', 'url']);
+
+/**
+ * `x.as(T)` must keep only values of type T (FHIRPath, "as"), but @medplum/core evaluates the
+ * function form as a no-op, so `value.as(CodeableConcept)` would also return a Quantity. The
+ * equivalent `ofType(T)` filters; primitive type names are written in lower camel case there.
+ */
+export function withTypeFilters(expression: string): string {
+  return expression.replace(/\.as\(([A-Za-z]+)\)/g, (_match, name: string) => {
+    const primitive = name.charAt(0).toLowerCase() + name.slice(1);
+    return `.ofType(${PRIMITIVES.has(primitive) ? primitive : name})`;
+  });
+}
+
 function expressionFor(sp: SearchParameter, type: string): FhirPathAtom | undefined {
   if (!sp.expression) {
     return undefined;
@@ -61,7 +75,9 @@ function expressionFor(sp: SearchParameter, type: string): FhirPathAtom | undefi
   if ((sp.base ?? []).includes('Resource' as never)) {
     return parseFhirPath(sp.expression.replace(/^Resource\./, `${type}.`));
   }
-  return getSearchParameterDetails(type, sp).parsedExpression;
+  const parsed = getSearchParameterDetails(type, sp).parsedExpression;
+  const text = parsed.toString();
+  return text.includes('.as(') ? parseFhirPath(withTypeFilters(text)) : parsed;
 }
 
 function components(sp: SearchParameter): CompositeComponent[] {
@@ -72,7 +88,7 @@ function components(sp: SearchParameter): CompositeComponent[] {
     if (!definition || !type || type === 'composite' || type === 'special') {
       return [];
     }
-    result.push({ rowName: `${sp.code}#${i}`, type, expression: parseFhirPath(component.expression) });
+    result.push({ rowName: `${sp.code}#${i}`, type, expression: parseFhirPath(withTypeFilters(component.expression)) });
   }
   return result;
 }
