@@ -142,7 +142,7 @@ t.test(`sorting, paging and result parameters on ${engine}`, async (t) => {
       payload: 'subject=Patient%2Fp2&status=amended',
     });
     t.equal(posted.statusCode, 200);
-    t.same(posted.json().entry.map((e: Json) => e.resource.id).sort(), ['o21', 'o23']);
+    t.same(posted.json().entry.map((e: Json) => String(e.resource.id)).sort(), ['o21', 'o23']);
   });
 
   t.test('unknown and malformed parameters: 400, or ignored and reported with handling=lenient', async (t) => {
@@ -171,7 +171,7 @@ t.test(`sorting, paging and result parameters on ${engine}`, async (t) => {
     t.equal(lenient.status, 200);
     t.same(lenient.ids, ['p1'], 'the valid criterion still applies');
     const outcome = lenient.body.entry.find((e: Json) => e.search.mode === 'outcome');
-    t.same(outcome.resource.issue.map((i: Json) => [i.severity, i.code, i.expression[0]]), [
+    t.same(outcome.resource.issue.map((i: Json): string[] => [String(i.severity), String(i.code), String(i.expression[0])]), [
       ['warning', 'not-supported', 'nothing'],
       ['warning', 'not-supported', 'birthdate'],
     ]);
