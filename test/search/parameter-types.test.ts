@@ -65,6 +65,7 @@ t.test(`string, token, date, number, quantity, uri and composite search on ${eng
   t.test('common parameters: _tag, _profile, _security, _source, _lastUpdated', async (t) => {
     t.same(await ids(app, 'Patient?_tag=http://schakel.nl/tags|zorgbrug'), ['jansen']);
     t.same(await ids(app, 'Patient?_tag=zorgbrug'), ['jansen']);
+    t.same(await ids(app, '/fhir?_tag=zorgbrug'), ['jansen'], 'system search over every type');
     t.same(await ids(app, 'Patient?_profile=http://nictiz.nl/fhir/StructureDefinition/nl-core-Patient'), ['jansen']);
     t.same(await ids(app, 'Patient?_security=R'), ['jansen']);
     t.same(await ids(app, 'Patient?_source=http://gp.example/system'), ['jansen']);

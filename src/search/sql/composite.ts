@@ -8,7 +8,7 @@ import { badRequest } from '../../fhir/outcomes.js';
 import type { Leaf } from '../parse.js';
 import { INDEX_TABLES } from '../index-rows.js';
 import { splitEscaped } from '../text.js';
-import { and, or, typeCondition, type Scope, type SqlContext } from './context.js';
+import { and, indexTypes, or, typeCondition, type Scope, type SqlContext } from './context.js';
 import { valueMatch } from './criteria.js';
 
 export function compositeMatch(ctx: SqlContext, scope: Scope, leaf: Leaf): string {
@@ -30,6 +30,6 @@ export function compositeMatch(ctx: SqlContext, scope: Scope, leaf: Leaf): strin
   if (!head) {
     throw badRequest(`${leaf.name} has no components`, leaf.name);
   }
-  const where = and([typeCondition(ctx, `${first}.resource_type`, scope.types), `${first}.param = ${ctx.params.bind(head.rowName)}`, or(alternatives)]);
+  const where = and([typeCondition(ctx, `${first}.resource_type`, indexTypes(scope)), `${first}.param = ${ctx.params.bind(head.rowName)}`, or(alternatives)]);
   return `${scope.alias}.sid IN (SELECT ${first}.sid FROM ${INDEX_TABLES[head.type].table} ${first} ${joins.join(' ')} WHERE ${where})`;
 }

@@ -3,6 +3,7 @@
  * bound, never spliced into SQL text), this server's base URL, and the access narrowing that
  * security applies to every resource a search touches.
  */
+import { r4ResourceTypes } from '../../fhir/definitions.js';
 import type { AccessFilter } from '../types.js';
 
 export class SqlParams {
@@ -34,6 +35,14 @@ export interface Scope {
   readonly alias: string;
   /** The resource types the alias can have; undefined means any type (system search). */
   readonly types: readonly string[] | undefined;
+}
+
+/**
+ * The types to name on an index table: a system search without _type names every type, so that
+ * the (resource_type, param, ...) indexes still apply instead of a scan of the whole table.
+ */
+export function indexTypes(scope: Scope): readonly string[] {
+  return scope.types ?? r4ResourceTypes();
 }
 
 /** `x.resource_type = $n` for the scope's types, or nothing when any type goes. */

@@ -7,7 +7,7 @@
 import type { Chain, Criterion, Has, Leaf } from '../parse.js';
 import { INDEX_TABLES } from '../index-rows.js';
 import type { IndexedType } from '../parameters.js';
-import { accessCondition, and, or, typeCondition, type Scope, type SqlContext } from './context.js';
+import { accessCondition, and, indexTypes, or, typeCondition, type Scope, type SqlContext } from './context.js';
 import { compositeMatch } from './composite.js';
 import { dateMatch } from './date.js';
 import { numberMatch, quantityMatch } from './number.js';
@@ -51,7 +51,7 @@ function indexed(ctx: SqlContext, scope: Scope, type: IndexedType, rowName: stri
   if (negate) {
     return `NOT EXISTS (SELECT 1 FROM ${table} ${x} WHERE ${x}.sid = ${scope.alias}.sid AND ${x}.param = ${ctx.params.bind(rowName)} AND (${or(build(x))}))`;
   }
-  const where = and([typeCondition(ctx, `${x}.resource_type`, scope.types), `${x}.param = ${ctx.params.bind(rowName)}`, or(build(x))]);
+  const where = and([typeCondition(ctx, `${x}.resource_type`, indexTypes(scope)), `${x}.param = ${ctx.params.bind(rowName)}`, or(build(x))]);
   return `${scope.alias}.sid IN (SELECT ${x}.sid FROM ${table} ${x} WHERE ${where})`;
 }
 
@@ -122,7 +122,7 @@ function chainSql(ctx: SqlContext, scope: Scope, chain: Chain): string {
     const target = ctx.params.alias('t');
     const inner = criterionSql(ctx, { alias: target, types: [type] }, next);
     const where = and([
-      typeCondition(ctx, `${ref}.resource_type`, scope.types),
+      typeCondition(ctx, `${ref}.resource_type`, indexTypes(scope)),
       `${ref}.param = ${ctx.params.bind(chain.param.code)}`,
       `${ref}.target_type = ${ctx.params.bind(type)}`,
       `${target}.resource_type = ${ref}.target_type`,
