@@ -73,21 +73,33 @@ async function includeRound(
     spec.targetType === undefined ? undefined : `x.target_type = ${bind(spec.targetType)}`,
   ];
   if (!spec.reverse) {
-    const where = and([`x.sid = ANY(${bind(sources.map((r) => r.sid))}::bigint[])`, ...common, 'NOT t.deleted', accessCondition(ctx, 't')]);
+    const where = and([`x.sid = ANY(${bind(sources.map((r) => r.sid))}::bigint[])`, ...common, 'x.target_id IS NOT NULL']);
     return db.query<IncludedRow>(
-      `SELECT DISTINCT t.sid, t.resource_type, t.id, t.content FROM search_reference x
-         JOIN resource t ON t.resource_type = x.target_type AND t.id = x.target_id WHERE ${where}`,
+      `SELECT t.sid, t.resource_type, t.id, t.content FROM resource t
+        WHERE (t.resource_type, t.id) IN (SELECT x.target_type, x.target_id FROM search_reference x WHERE ${where})
+          AND ${and(['NOT t.deleted', accessCondition(ctx, 't')])}`,
       ctx.params.values
     );
   }
-  const where = and([...common, accessCondition(ctx, 't')]);
   return db.query<IncludedRow>(
-    `SELECT DISTINCT t.sid, t.resource_type, t.id, t.content
-       FROM unnest(${bind(sources.map((r) => r.resource_type))}::text[], ${bind(sources.map((r) => r.id))}::text[]) AS m(type, id)
-       JOIN search_reference x ON x.target_id = m.id AND x.target_type = m.type
-       JOIN resource t ON t.sid = x.sid WHERE ${where}`,
+    `SELECT t.sid, t.resource_type, t.id, t.content FROM resource t
+      WHERE t.sid IN (SELECT x.sid
+               FROM unnest(${bind(sources.map((r) => r.resource_type))}::text[], ${bind(sources.map((r) => r.id))}::text[]) AS m(type, id)
+               JOIN search_reference x ON x.target_id = m.id AND x.target_type = m.type WHERE ${and(common)})
+        AND ${and([accessCondition(ctx, 't')])}`,
     ctx.params.values
   );
+}
+
+/** One query per source type and direction: `_include=Task:focus&_include=Task:patient` is one. */
+function mergeSpecs(specs: readonly IncludeSpec[]): IncludeSpec[] {
+  const merged = new Map<string, IncludeSpec>();
+  for (const spec of specs) {
+    const key = [spec.reverse, spec.iterate, spec.sourceType ?? '*', spec.targetType ?? '*', spec.params === undefined].join('|');
+    const existing = merged.get(key);
+    merged.set(key, existing?.params && spec.params ? { ...existing, params: [...new Set([...existing.params, ...spec.params])] } : (existing ?? spec));
+  }
+  return [...merged.values()];
 }
 
 /**
@@ -96,14 +108,15 @@ async function includeRound(
  */
 export async function loadIncludes(
   db: Queryable,
-  specs: readonly IncludeSpec[],
+  requested: readonly IncludeSpec[],
   matches: readonly IncludedRow[],
   baseUrl: string,
   access: AccessFilter | undefined
 ): Promise<IncludedRow[]> {
-  if (specs.length === 0 || matches.length === 0) {
+  if (requested.length === 0 || matches.length === 0) {
     return [];
   }
+  const specs = mergeSpecs(requested);
   const seen = new Set(matches.map((row) => String(row.sid)));
   const included: IncludedRow[] = [];
   let frontier: readonly IncludedRow[] = matches;
