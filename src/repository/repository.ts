@@ -295,7 +295,13 @@ export class Repository {
     await replaceReferences(tx, resource.resourceType, id, references);
     const created = !previous || previous.deleted;
     for (const listener of this.options.listeners) {
-      await listener.onWrite(tx, { kind: created ? 'create' : 'update', version, resource, previous });
+      await listener.onWrite(tx, {
+        kind: created ? 'create' : 'update',
+        version,
+        resource,
+        previous,
+        ...(options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {}),
+      });
     }
     return { version, resource, created };
   }
