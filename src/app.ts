@@ -16,7 +16,7 @@ import { loggerOptions } from './logging/logger.js';
 import { OperationRegistry } from './operations/registry.js';
 import { validateOperation } from './operations/validate.js';
 import { Repository } from './repository/repository.js';
-import { createPendingSearchService } from './search/pending.js';
+import { createSearchService } from './search/service.js';
 import type { SearchService } from './search/types.js';
 import type { Database } from './storage/database.js';
 import { createValidator } from './validation/validator.js';
@@ -45,7 +45,7 @@ export interface Services {
 /** The FHIR services without HTTP: what batch, seeding and tests share with the routes. */
 export function createServices(config: Config, db: Database): Services {
   loadR4Definitions();
-  const search = createPendingSearchService();
+  const search = createSearchService({ defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
   const operations = new OperationRegistry().register(validateOperation);
   const repo = new Repository(db, {
     listeners: [search.indexer],

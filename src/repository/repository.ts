@@ -321,7 +321,13 @@ export class Repository {
     const created = !previous || previous.deleted;
     await writeVersionRows(tx, version, references, !created);
     for (const listener of this.options.listeners) {
-      await listener.onWrite(tx, { kind: created ? 'create' : 'update', version, resource, previous });
+      await listener.onWrite(tx, {
+        kind: created ? 'create' : 'update',
+        version,
+        resource,
+        previous,
+        ...(options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {}),
+      });
     }
     return { version, resource, created };
   }

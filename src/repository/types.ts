@@ -24,6 +24,8 @@ export interface ResourceChange {
   /** The new content; undefined on delete. */
   readonly resource: Resource | undefined;
   readonly previous: StoredVersion | undefined;
+  /** This server's base URL, when known: absolute references on it are local. */
+  readonly baseUrl?: string;
 }
 
 /**

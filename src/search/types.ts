@@ -7,6 +7,14 @@ import type { Prefer, QueryParams } from '../fhir/request.js';
 import type { WriteListener } from '../repository/types.js';
 import type { Queryable } from '../storage/database.js';
 
+/**
+ * Narrowing of what a caller may see, applied as SQL inside the search (never as a post-filter):
+ * called for every resource row a search reads (matches, chained and _has targets, includes,
+ * totals) with that row's table alias (columns sid, resource_type, id, content); answers an SQL
+ * condition, binding its values through `bind`, or undefined for no narrowing.
+ */
+export type AccessFilter = (resource: { readonly alias: string; bind(value: unknown): string }) => string | undefined;
+
 export interface SearchInput {
   /** One type for type-level search; several (or all, when undefined) for system search (_type). */
   readonly resourceTypes: readonly string[] | undefined;
@@ -18,6 +26,8 @@ export interface SearchInput {
   readonly baseUrl: string;
   /** Path below the base that links repeat (e.g. `Patient`, `Patient/1/Observation`, ``). */
   readonly linkPath: string;
+  /** Security narrowing (issue 7); undefined searches everything. */
+  readonly access?: AccessFilter;
 }
 
 export interface SearchCapabilities {
@@ -33,7 +43,7 @@ export interface SearchService {
    * Ids of current resources of one type that match the criteria, for conditional interactions.
    * Answers at most `limit` ids, enough to tell none / one / many apart.
    */
-  findIds(db: Queryable, resourceType: string, criteria: QueryParams, limit?: number): Promise<string[]>;
+  findIds(db: Queryable, resourceType: string, criteria: QueryParams, limit?: number, access?: AccessFilter): Promise<string[]>;
   /** Keeps the index tables in step with every write, inside the write's transaction. */
   readonly indexer: WriteListener;
   /** What the CapabilityStatement advertises for a resource type. */

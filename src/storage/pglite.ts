@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { Database, Queryable, Row } from './database.js';
 
 function wrap(target: PGlite | Transaction): Queryable {
@@ -24,7 +25,8 @@ export async function openPglite(dataDir: string): Promise<Database> {
   if (!dataDir.startsWith('memory://')) {
     mkdirSync(dataDir, { recursive: true });
   }
-  const db = await PGlite.create(dataDir);
+  // pg_trgm backs the search index for :contains (migrations/002_search_index.sql).
+  const db = await PGlite.create(dataDir, { extensions: { pg_trgm } });
   const root = wrap(db);
   return {
     engine: 'pglite',

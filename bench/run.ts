@@ -1,0 +1,35 @@
+/**
+ * Benchmarks (not timed tests): `npm run bench [-- search] [--size N] [--iterations N] [--engine pglite|postgres]`.
+ * Without --engine it runs on PGlite, and on PostgreSQL too when DATABASE_URL is set.
+ */
+import { parseArgs } from 'node:util';
+import type { EngineName } from '../src/storage/database.js';
+import { searchBench } from './search.js';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    size: { type: 'string', default: '100000' },
+    iterations: { type: 'string', default: '300' },
+    engine: { type: 'string' },
+  },
+});
+
+const command = positionals[0] ?? 'search';
+const engines: EngineName[] = values.engine
+  ? [values.engine as EngineName]
+  : process.env['DATABASE_URL']
+    ? ['pglite', 'postgres']
+    : ['pglite'];
+
+if (values.engine === 'postgres' && !process.env['DATABASE_URL']) {
+  throw new Error('--engine postgres needs DATABASE_URL');
+}
+
+switch (command) {
+  case 'search':
+    await searchBench({ size: Number(values.size), iterations: Number(values.iterations), engines });
+    break;
+  default:
+    throw new Error(`Unknown benchmark "${command}"; try: search`);
+}

@@ -1,0 +1,67 @@
+/**
+ * The search indexer: a WriteListener that keeps the index tables in step with every write, inside
+ * the write's transaction. Create inserts, update replaces, delete removes. All of it is one SQL
+ * statement per write: data-modifying CTEs delete the old rows and insert the new ones, each table
+ * fed by one unnest of column arrays, whatever the number of values.
+ */
+import type { ResourceChange, WriteListener } from '../repository/types.js';
+import type { Queryable } from '../storage/database.js';
+import { extractIndexRows } from './index-extract.js';
+import { INDEX_TABLES, INDEXED_TYPES, type IndexRows } from './index-rows.js';
+
+/**
+ * One statement that replaces the index rows of (resourceType, id). The CTEs of one statement see
+ * the same snapshot, so the deletes only remove the rows that existed before it.
+ */
+export function indexStatement(
+  resourceType: string,
+  id: string,
+  rows: IndexRows | undefined,
+  replace: boolean
+): { sql: string; params: unknown[] } | undefined {
+  const params: unknown[] = [resourceType, id];
+  const bind = (value: unknown): string => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const ctes: string[] = ['r AS (SELECT sid FROM resource WHERE resource_type = $1 AND id = $2)'];
+  for (const type of INDEXED_TYPES) {
+    const { table, columns } = INDEX_TABLES[type];
+    if (replace) {
+      ctes.push(`d_${type} AS (DELETE FROM ${table} x USING r WHERE x.sid = r.sid)`);
+    }
+    const list = rows?.[type] ?? [];
+    if (list.length === 0) {
+      continue;
+    }
+    const arrays = [
+      `${bind(list.map((row) => row.param))}::text[]`,
+      `${bind(list.map((row) => row.grp))}::smallint[]`,
+      ...columns.map(([, sqlType], i) => `${bind(list.map((row) => row.values[i] ?? null))}::${sqlType}[]`),
+    ];
+    const names = ['param', 'grp', ...columns.map(([name]) => name)];
+    ctes.push(
+      `i_${type} AS (INSERT INTO ${table} (sid, resource_type, ${names.join(', ')})
+         SELECT r.sid, $1, v.* FROM r, unnest(${arrays.join(', ')}) AS v(${names.join(', ')}))`
+    );
+  }
+  if (ctes.length === 1) {
+    return undefined;
+  }
+  return { sql: `WITH ${ctes.join(',\n')}\nSELECT 1`, params };
+}
+
+export function createIndexer(): WriteListener {
+  return {
+    async onWrite(tx: Queryable, change: ResourceChange): Promise<void> {
+      const { resourceType, id } = change.version;
+      // Nothing to remove when the id is new or its previous version was a deletion.
+      const replace = change.previous !== undefined && !change.previous.deleted;
+      const rows = change.resource ? extractIndexRows(change.resource, change.baseUrl) : undefined;
+      const statement = indexStatement(resourceType, id, rows, replace);
+      if (statement) {
+        await tx.query(statement.sql, statement.params);
+      }
+    },
+  };
+}
