@@ -5,33 +5,50 @@
  * response serialisation. Runs on embedded PGlite (a fresh data folder) and, when DATABASE_URL is
  * set, on a throwaway database of that PostgreSQL server.
  *
- *   npm run bench:transactions                       # PGlite only
- *   DATABASE_URL=postgres://… npm run bench:transactions -- --seconds 20 --concurrency 4
+ *   npm run bench -- transactions                    # PGlite (and PostgreSQL when DATABASE_URL is set)
+ *   npm run bench:transactions -- --seconds 20 --concurrency 4 --engines postgres
  *
- * Prints one JSON line per case (ops_per_s, resources_per_s, p50/p99 ms) and a table on stderr.
+ * Prints one JSON line per case (ops_per_s, resources_per_s, p50/p99 ms, SQL statements per
+ * transaction) and a table on stderr.
  * A benchmark, not a test: the numbers depend on the machine; compare runs on the same one.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config/config.js';
+import type { Database, EngineName, Queryable } from '../src/storage/database.js';
 import { openDatabase } from '../src/storage/open.js';
 
-const { values: args } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '10' },
-    concurrency: { type: 'string', default: '1' },
-    sizes: { type: 'string', default: '20,100' },
-    engines: { type: 'string' },
-  },
-});
-const SECONDS = Number(args.seconds);
-const CONCURRENCY = Number(args.concurrency);
-const SIZES = (args.sizes ?? '20,100').split(',').map(Number);
+export interface TransactionBenchOptions {
+  /** Seconds of measurement per case, after a short warm-up. */
+  readonly seconds: number;
+  /** Transactions in flight at once. */
+  readonly concurrency: number;
+  /** Entries per transaction, one case each. */
+  readonly sizes: readonly number[];
+  readonly engines: readonly EngineName[];
+}
+
+/** The database with a counter of the statements run on it, transactions included. */
+function counting(db: Database): { db: Database; count: () => number } {
+  let n = 0;
+  const wrap = (q: Queryable): Queryable => ({
+    query: (sql, params) => {
+      n++;
+      return q.query(sql, params);
+    },
+    exec: (sql) => q.exec(sql),
+  });
+  return {
+    db: { ...db, ...wrap(db), engine: db.engine, transaction: (fn) => db.transaction((tx) => fn(wrap(tx))), close: () => db.close() },
+    count: () => n,
+  };
+}
 
 function bloodPressure(subject: string) {
   const systolic = 110 + Math.floor(Math.random() * 40);
@@ -73,7 +90,13 @@ function transactionBundle(size: number, n: number): string {
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const round = (x: number): number => Math.round(x * 100) / 100;
 
-async function runCase(engine: string, app: Awaited<ReturnType<typeof buildApp>>, size: number) {
+async function runCase(
+  engine: string,
+  app: Awaited<ReturnType<typeof buildApp>>,
+  statements: () => number,
+  size: number,
+  options: TransactionBenchOptions
+) {
   let n = 0;
   const post = async (): Promise<number> => {
     const payload = transactionBundle(size, n++);
@@ -88,11 +111,14 @@ async function runCase(engine: string, app: Awaited<ReturnType<typeof buildApp>>
   for (let i = 0; i < 3; i++) {
     await post();
   }
+  const before = statements();
+  await post();
+  const perTransaction = statements() - before;
   const latencies: number[] = [];
   const started = performance.now();
-  const deadline = started + SECONDS * 1000;
+  const deadline = started + options.seconds * 1000;
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
+    Array.from({ length: options.concurrency }, async () => {
       while (performance.now() < deadline) {
         latencies.push(await post());
       }
@@ -103,17 +129,18 @@ async function runCase(engine: string, app: Awaited<ReturnType<typeof buildApp>>
   return {
     engine,
     entries: size,
-    concurrency: CONCURRENCY,
+    concurrency: options.concurrency,
     transactions: sorted.length,
     ops_per_s: round(sorted.length / elapsed),
     resources_per_s: round((sorted.length * size) / elapsed),
     p50_ms: round(percentile(sorted, 50)),
     p99_ms: round(percentile(sorted, 99)),
     max_ms: round(sorted[sorted.length - 1] ?? NaN),
+    sql_statements_per_transaction: perTransaction,
   };
 }
 
-async function onEngine(engine: 'pglite' | 'postgres'): Promise<Array<Awaited<ReturnType<typeof runCase>>>> {
+async function onEngine(engine: EngineName, options: TransactionBenchOptions): Promise<Array<Awaited<ReturnType<typeof runCase>>>> {
   const adminUrl = process.env['DATABASE_URL'];
   let databaseUrl: string | undefined;
   let dataDir = '';
@@ -143,12 +170,12 @@ async function onEngine(engine: 'pglite' | 'postgres'): Promise<Array<Awaited<Re
     DATA_DIR: dataDir || './data',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
   });
-  const db = await openDatabase(config);
+  const { db, count } = counting(await openDatabase(config));
   const app = await buildApp({ config, db });
   try {
     const results = [];
-    for (const size of SIZES) {
-      const result = await runCase(engine, app, size);
+    for (const size of options.sizes) {
+      const result = await runCase(engine, app, count, size, options);
       process.stdout.write(`${JSON.stringify(result)}\n`);
       results.push(result);
     }
@@ -159,14 +186,33 @@ async function onEngine(engine: 'pglite' | 'postgres'): Promise<Array<Awaited<Re
   }
 }
 
-const engines = (args.engines?.split(',') ?? (process.env['DATABASE_URL'] ? ['pglite', 'postgres'] : ['pglite'])) as Array<'pglite' | 'postgres'>;
-const all = [];
-for (const engine of engines) {
-  all.push(...(await onEngine(engine)));
+/** Runs every size on every engine; one JSON line per case on stdout, a table on stderr. */
+export async function transactionBench(options: TransactionBenchOptions): Promise<void> {
+  const all = [];
+  for (const engine of options.engines) {
+    all.push(...(await onEngine(engine, options)));
+  }
+  console.error('\nengine    entries  conc  tx/s     resources/s  p50 ms   p99 ms   statements/tx');
+  for (const r of all) {
+    console.error(
+      `${r.engine.padEnd(9)} ${String(r.entries).padEnd(8)} ${String(r.concurrency).padEnd(5)} ${String(r.ops_per_s).padEnd(8)} ${String(r.resources_per_s).padEnd(12)} ${String(r.p50_ms).padEnd(8)} ${String(r.p99_ms).padEnd(8)} ${r.sql_statements_per_transaction}`
+    );
+  }
 }
-console.error('\nengine    entries  conc  tx/s     resources/s  p50 ms   p99 ms');
-for (const r of all) {
-  console.error(
-    `${r.engine.padEnd(9)} ${String(r.entries).padEnd(8)} ${String(r.concurrency).padEnd(5)} ${String(r.ops_per_s).padEnd(8)} ${String(r.resources_per_s).padEnd(12)} ${String(r.p50_ms).padEnd(8)} ${r.p99_ms}`
-  );
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: '10' },
+      concurrency: { type: 'string', default: '1' },
+      sizes: { type: 'string', default: '20,100' },
+      engines: { type: 'string' },
+    },
+  });
+  await transactionBench({
+    seconds: Number(values.seconds),
+    concurrency: Number(values.concurrency),
+    sizes: (values.sizes ?? '20,100').split(',').map(Number),
+    engines: (values.engines?.split(',') ?? (process.env['DATABASE_URL'] ? ['pglite', 'postgres'] : ['pglite'])) as EngineName[],
+  });
 }

@@ -63,14 +63,21 @@ export async function transaction(
     return { index, fullUrl: entry.fullUrl, request: entryReq };
   });
   return ctx.repo.transaction(async (repo) => {
-    repo.deferIntegrityChecks();
+    repo.deferWrites();
     const txCtx: FhirContext = { ...ctx, repo };
     const plan = await planTransaction(txCtx, parsed);
     const order = [...plan].sort(
       (a, b) => (STEP[a.request.interaction] ?? LAST_STEP) - (STEP[b.request.interaction] ?? LAST_STEP) || a.index - b.index
     );
     const responses = new Map<number, FhirResponse>();
+    let step = 0;
     for (const entry of order) {
+      const entryStep = STEP[entry.request.interaction] ?? LAST_STEP;
+      if (entryStep !== step) {
+        // New resources of a step are written in bulk before the next step sees the database.
+        await repo.flushWrites();
+        step = entryStep;
+      }
       responses.set(entry.index, await runEntry(txCtx, entry, run));
     }
     const anchors = new Map<string, string>();

@@ -13,9 +13,11 @@ import { readHistory } from './history.js';
 import { toIso } from './rows.js';
 import { writeVersionRows } from './version-rows.js';
 import { DeferredIntegrityChecks, type LocateResource } from './deferred-checks.js';
+import { PendingWrites } from './pending-writes.js';
 import { assertNotReferenced, assertTargetsExist, localReferences, replaceReferences } from './references.js';
 import type {
   CriteriaResolver,
+  ResourceChange,
   HistoryPage,
   HistoryQuery,
   StoredVersion,
@@ -72,6 +74,7 @@ function stamp(resource: Resource, id: string, versionId: number, lastUpdated: s
 
 export class Repository {
   private deferred: DeferredIntegrityChecks | undefined;
+  private pending: PendingWrites | undefined;
 
   constructor(
     private readonly db: Database | Queryable,
@@ -98,19 +101,28 @@ export class Repository {
 
   /**
    * From now until checkDeferredIntegrity(), writes in this transaction record their reference
-   * checks instead of running them (see deferred-checks.ts).
+   * checks instead of running them (deferred-checks.ts), and new resources are written in bulk
+   * at flushWrites() (pending-writes.ts). For transaction Bundles.
    */
-  deferIntegrityChecks(): void {
+  deferWrites(): void {
     if (!this.tx) {
-      throw new Error('deferIntegrityChecks() needs an open transaction');
+      throw new Error('deferWrites() needs an open transaction');
     }
     this.deferred ??= new DeferredIntegrityChecks();
+    this.pending ??= new PendingWrites();
   }
 
-  /** Runs the deferred checks in two queries; issues are anchored where `locate` says. */
+  /** Writes the new resources collected since the last flush. */
+  async flushWrites(): Promise<void> {
+    await this.pending?.flush(this.queryable, this.options.listeners);
+  }
+
+  /** Flushes, then runs the deferred checks in two queries; issues are anchored where `locate` says. */
   async checkDeferredIntegrity(locate: LocateResource): Promise<void> {
+    await this.flushWrites();
     const deferred = this.deferred;
     this.deferred = undefined;
+    this.pending = undefined;
     await deferred?.verify(this.queryable, locate);
   }
 
@@ -319,15 +331,20 @@ export class Repository {
       method,
     };
     const created = !previous || previous.deleted;
+    const change: ResourceChange = {
+      kind: created ? 'create' : 'update',
+      version,
+      resource,
+      previous,
+      ...(options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {}),
+    };
+    if (created && this.pending) {
+      this.pending.add(change, references);
+      return { version, resource, created };
+    }
     await writeVersionRows(tx, version, references, !created);
     for (const listener of this.options.listeners) {
-      await listener.onWrite(tx, {
-        kind: created ? 'create' : 'update',
-        version,
-        resource,
-        previous,
-        ...(options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {}),
-      });
+      await listener.onWrite(tx, change);
     }
     return { version, resource, created };
   }

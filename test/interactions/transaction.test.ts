@@ -149,3 +149,43 @@ t.test(`HTTP limits and the CapabilityStatement on ${engine}`, async (t) => {
   const codes = metadata.rest[0].interaction.map((i: { code: string }) => i.code);
   t.ok(codes.includes('transaction') && codes.includes('batch'), 'transaction and batch are advertised');
 });
+
+t.test(`new resources written in bulk get the same index rows as single writes on ${engine}`, async (t) => {
+  const { app, request } = await createTestApp(t);
+  await request({ method: 'PUT', url: '/fhir/Patient/p1', body: { ...referralPatient(), id: 'p1' } });
+  const observation = {
+    resourceType: 'Observation',
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code: '85354-9' }], text: 'Bloeddruk' },
+    subject: { reference: 'Patient/p1' },
+    effectiveDateTime: '2026-03-01T10:00:00Z',
+    component: [{ code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] }, valueQuantity: { value: 120, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } }],
+  };
+  const single = (await request({ method: 'POST', url: '/fhir/Observation', body: observation })).json().id;
+  const bulk = (
+    await request({
+      method: 'POST',
+      url: '/fhir',
+      body: { resourceType: 'Bundle', type: 'transaction', entry: [1, 2].map(() => ({ resource: observation, request: { method: 'POST', url: 'Observation' } })) },
+    })
+  ).json().entry[1].resource.id;
+  const db = app.fhirContext.repo.queryable;
+  const tables = (await db.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name LIKE 'search\\_%'`)).map((r) => r.table_name);
+  t.ok(tables.length > 0, 'the search index tables exist');
+  const rowsOf = async (id: string) => {
+    const out: string[] = [];
+    for (const table of tables.sort()) {
+      const rows = await db.query<Record<string, unknown>>(
+        `SELECT x.* FROM ${table} x JOIN resource r ON r.sid = x.sid WHERE r.resource_type = 'Observation' AND r.id = $1`,
+        [id]
+      );
+      out.push(...rows.map(({ sid: _sid, ...rest }) => `${table} ${JSON.stringify(rest)}`).sort());
+    }
+    return out;
+  };
+  const expected = await rowsOf(single);
+  t.ok(expected.length > 5);
+  t.same(await rowsOf(bulk), expected);
+  const found = (await request({ method: 'GET', url: '/fhir/Observation?subject=Patient/p1&code=http://loinc.org|85354-9&date=2026-03-01' })).json();
+  t.equal(found.total ?? found.entry.length, 3, 'found through search');
+});
