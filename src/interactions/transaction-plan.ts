@@ -94,7 +94,7 @@ async function matchConditional(ctx: FhirContext, entry: PlannedEntry, targets: 
     const match = matches[0];
     if (conditionalCreate) {
       entry.request = { ...r, ifNoneExist: new URLSearchParams(criteria as Array<[string, string]>).toString() };
-      entry.identity = `${type}/${match ?? (r.assignedId)}`;
+      entry.identity = `${type}/${match ?? r.assignedId}`;
       return;
     }
     entry.request = { ...r, query: criteria };
