@@ -19,6 +19,9 @@ import { Repository } from './repository/repository.js';
 import { createPendingSearchService } from './search/pending.js';
 import type { SearchService } from './search/types.js';
 import type { Database } from './storage/database.js';
+import { installProfiles } from './seed/profiles.js';
+import { profileGuard } from './validation/profile-guard.js';
+import { ProfileRegistry } from './validation/profiles.js';
 import { createValidator } from './validation/validator.js';
 
 declare module 'fastify' {
@@ -33,6 +36,8 @@ export interface AppDependencies {
   readonly db: Database;
   /** Close the database when the app closes (server.ts); tests that share a database pass false. */
   readonly closeDatabase?: boolean;
+  /** Profiles to validate against; by default those in config.profilesDir. */
+  readonly profiles?: ProfileRegistry;
 }
 
 export interface Services {
@@ -40,19 +45,26 @@ export interface Services {
   readonly search: SearchService;
 }
 
-/** The FHIR services without HTTP: what batch, seeding and tests share with the routes. */
-export function createServices(config: Config, db: Database): Services {
+/**
+ * The FHIR services without HTTP: what batch, seeding and tests share with the routes.
+ * `profiles` defaults to the StructureDefinitions in config.profilesDir.
+ */
+export function createServices(
+  config: Config,
+  db: Database,
+  profiles: ProfileRegistry = ProfileRegistry.fromFolder(config.profilesDir)
+): Services {
   loadR4Definitions();
   const search = createPendingSearchService();
   const operations = new OperationRegistry().register(validateOperation);
   const repo = new Repository(db, {
     listeners: [search.indexer],
-    guards: [],
+    guards: [profileGuard(profiles)],
     resolveCriteria: (tx, type, criteria) => search.findIds(tx, type, criteria, 2),
     checkReferencesOnWrite: config.enforceReferentialIntegrityOnWrite,
     checkReferencesOnDelete: config.enforceReferentialIntegrityOnDelete,
   });
-  const context: FhirContext = { config, repo, validator: createValidator(), search, operations };
+  const context: FhirContext = { config, repo, validator: createValidator(profiles), search, operations };
   return { context, search };
 }
 
@@ -60,7 +72,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const { config, db } = deps;
-  const services = createServices(config, db);
+  const services = createServices(config, db, deps.profiles);
+  await installProfiles(services.context);
   const app = Fastify({
     logger: loggerOptions(config.logLevel),
     bodyLimit: config.bodyLimit,

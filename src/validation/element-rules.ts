@@ -1,13 +1,23 @@
 /**
  * Rules that need each element's definition and that @medplum/core's validator does not enforce
- * (or only warns about): reference form and target types, one type per choice element, and
- * Attachment sizes. One typed walk over the resource (@medplum/core's crawler, which resolves
+ * (or only warns about): reference form and target types, one type per choice element, the
+ * invariants of nested data types and resources, narrative XHTML and Attachment sizes. One typed walk over the resource (@medplum/core's crawler, which resolves
  * choice types and nested resources and yields FHIRPath-style paths) feeds every rule.
  */
-import { crawlTypedValue, toTypedValue, type CrawlerVisitor, type InternalTypeSchema, type TypedValueWithPath } from '@medplum/core';
+import {
+  crawlTypedValue,
+  isPrimitiveType,
+  isResource,
+  toTypedValue,
+  type CrawlerVisitor,
+  type InternalTypeSchema,
+  type TypedValue,
+  type TypedValueWithPath,
+} from '@medplum/core';
 import type { Attachment, Bundle, OperationOutcomeIssue, Reference, Resource } from '@medplum/fhirtypes';
 import { issue } from '../fhir/outcomes.js';
 import { narrativeIssues } from './narrative.js';
+import { typeInvariantIssues } from './type-invariants.js';
 import { referenceIssues, type ReferenceScope } from './references.js';
 
 export interface ElementRuleOptions {
@@ -51,7 +61,10 @@ class ElementRuleVisitor implements CrawlerVisitor {
   readonly issues: OperationOutcomeIssue[] = [];
   private readonly frames: Frame[] = [];
 
-  constructor(private readonly options: ElementRuleOptions) {}
+  constructor(
+    private readonly options: ElementRuleOptions,
+    private readonly root: TypedValue
+  ) {}
 
   // The crawler's `path` argument omits array indexes; value.path has them.
   onEnterResource(_path: string, value: TypedValueWithPath): void {
@@ -91,6 +104,10 @@ class ElementRuleVisitor implements CrawlerVisitor {
       for (const value of Array.isArray(entry) ? entry : [entry]) {
         if (value.value === undefined || value.value === null) {
           continue;
+        }
+        if (!isPrimitiveType(value.type)) {
+          const resource = isResource(value.value) ? value.value : this.frames[this.frames.length - 1]?.resource;
+          this.issues.push(...typeInvariantIssues(value, resource, this.root));
         }
         switch (value.type) {
           case 'Reference':
@@ -147,7 +164,8 @@ class ElementRuleVisitor implements CrawlerVisitor {
 
 /** Issues of the element rules for a resource; errors and warnings alike. */
 export function elementRuleIssues(resource: Resource, options: ElementRuleOptions): OperationOutcomeIssue[] {
-  const visitor = new ElementRuleVisitor(options);
-  crawlTypedValue(toTypedValue(resource), visitor);
+  const root = toTypedValue(resource);
+  const visitor = new ElementRuleVisitor(options, root);
+  crawlTypedValue(root, visitor);
   return visitor.issues;
 }

@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { indexStructureDefinitionBundle, validateResource } from '@medplum/core';
-import type { Bundle, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { isR4ResourceType, r4StructureDefinitions } from '../fhir/definitions.js';
 import { isOperationOutcomeError, issue } from '../fhir/outcomes.js';
 
@@ -22,7 +22,7 @@ function asProfiles(file: string, content: unknown): StructureDefinition[] {
   const resource = content as Resource;
   const list =
     resource.resourceType === 'Bundle'
-      ? ((resource).entry ?? []).map((e) => e.resource).filter((r): r is Resource => r !== undefined)
+      ? (resource.entry ?? []).map((e) => e.resource).filter((r): r is Resource => r !== undefined)
       : [resource];
   return list.filter((r): r is StructureDefinition => r.resourceType === 'StructureDefinition').map((sd) => {
     if (!sd.url || !sd.id || !sd.type || sd.kind !== 'resource' || !sd.snapshot?.element?.length) {

@@ -1,6 +1,7 @@
 /**
  * Content validation of a resource before it reaches the repository, in three layers:
- * 1. the R4 JSON schema (ajv): JSON types, unknown properties, primitive formats, required codes;
+ * 1. the FHIR JSON rules (json-shape.ts) and the R4 JSON schema (ajv): JSON types, unknown
+ *    properties, primitive formats, codes of required bindings;
  * 2. the StructureDefinitions through @medplum/core: cardinality, types, FHIRPath invariants;
  * 3. what neither enforces (element-rules.ts): reference form and target type, one type per
  *    choice element, narrative XHTML, attachment sizes; then the profiles the resource claims.
@@ -13,6 +14,8 @@ import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { isR4ResourceType, loadR4Definitions } from '../fhir/definitions.js';
 import { badRequest, hasErrors, isOperationOutcomeError, unprocessable } from '../fhir/outcomes.js';
 import { elementRuleIssues } from './element-rules.js';
+import { withJsonExpressions } from './expression.js';
+import { jsonShapeIssues } from './json-shape.js';
 import { applyPrimitiveCorrections } from './primitives.js';
 import { ProfileRegistry } from './profiles.js';
 import { compileSchemas, schemaIssues } from './schema.js';
@@ -95,7 +98,7 @@ export function createValidator(profiles: ProfileRegistry = new ProfileRegistry(
       }
     },
     check(resource: Resource, options: ValidationOptions = {}): ValidationResult {
-      const schema = schemaIssues(resource);
+      const schema = [...jsonShapeIssues(resource), ...schemaIssues(resource)];
       if (hasErrors(schema)) {
         return { issues: schema };
       }
@@ -108,7 +111,7 @@ export function createValidator(profiles: ProfileRegistry = new ProfileRegistry(
         }),
         ...profiles.issues(resource, resource.resourceType, options.profiles),
       ];
-      return { issues: distinct(issues) };
+      return { issues: distinct(withJsonExpressions(issues, resource)) };
     },
     validate(resource: Resource, options?: ValidationOptions): OperationOutcomeIssue[] {
       const { issues } = validator.check(resource, options);
