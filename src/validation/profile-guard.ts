@@ -5,7 +5,7 @@
  * ambiguous). The start-up installer writes exactly the loaded content, which passes.
  */
 import { deepEquals } from '@medplum/core';
-import type { Resource, StructureDefinition } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import { forbidden } from '../fhir/outcomes.js';
 import type { WriteGuard } from '../repository/types.js';
 import type { ProfileRegistry } from './profiles.js';
