@@ -53,10 +53,12 @@ t.test(`claimed profiles are validated on write on ${engine}`, async (t) => {
 
 t.test(`profiles are listed, readable and read-only on ${engine}`, async (t) => {
   const { request, config, database } = await createTestApp(t, { PROFILES_DIR });
-  const metadata = (await request({ method: 'GET', url: '/fhir/metadata' })).json();
-  const entry = (type: string): { supportedProfile?: string[] } => metadata.rest[0].resource.find((r: { type: string }) => r.type === type);
-  t.same(entry('Patient').supportedProfile, [TEST_PATIENT]);
-  t.notOk(entry('Observation').supportedProfile, 'no profile on Observation');
+  const metadata = (await request({ method: 'GET', url: '/fhir/metadata' })).json() as {
+    rest: Array<{ resource: Array<{ type: string; supportedProfile?: string[] }> }>;
+  };
+  const entry = (type: string) => metadata.rest[0]?.resource.find((r) => r.type === type);
+  t.same(entry('Patient')?.supportedProfile, [TEST_PATIENT]);
+  t.notOk(entry('Observation')?.supportedProfile, 'no profile on Observation');
 
   const read = await request({ method: 'GET', url: '/fhir/StructureDefinition/test-patient' });
   t.equal(read.statusCode, 200);
