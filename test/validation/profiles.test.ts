@@ -53,9 +53,9 @@ t.test(`claimed profiles are validated on write on ${engine}`, async (t) => {
 
 t.test(`profiles are listed, readable and read-only on ${engine}`, async (t) => {
   const { request, config, database } = await createTestApp(t, { PROFILES_DIR });
-  const metadata = (await request({ method: 'GET', url: '/fhir/metadata' })).json() as {
+  const metadata = (await request({ method: 'GET', url: '/fhir/metadata' })).json<{
     rest: Array<{ resource: Array<{ type: string; supportedProfile?: string[] }> }>;
-  };
+  }>();
   const entry = (type: string) => metadata.rest[0]?.resource.find((r) => r.type === type);
   t.same(entry('Patient')?.supportedProfile, [TEST_PATIENT]);
   t.notOk(entry('Observation')?.supportedProfile, 'no profile on Observation');
