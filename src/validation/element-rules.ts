@@ -14,8 +14,9 @@ import {
   type TypedValue,
   type TypedValueWithPath,
 } from '@medplum/core';
-import type { Attachment, Bundle, OperationOutcomeIssue, Reference, Resource } from '@medplum/fhirtypes';
+import type { Attachment, Bundle, Extension, OperationOutcomeIssue, Reference, Resource } from '@medplum/fhirtypes';
 import { issue } from '../fhir/outcomes.js';
+import { extensionIssues, type ExtensionSite } from './extensions.js';
 import { narrativeIssues } from './narrative.js';
 import { typeInvariantIssues } from './type-invariants.js';
 import { referenceIssues, type ReferenceScope } from './references.js';
@@ -29,6 +30,7 @@ export interface ElementRuleOptions {
 
 interface Frame {
   readonly resource: Resource;
+  readonly path: string;
   readonly contained: boolean;
 }
 
@@ -68,7 +70,7 @@ class ElementRuleVisitor implements CrawlerVisitor {
 
   // The crawler's `path` argument omits array indexes; value.path has them.
   onEnterResource(_path: string, value: TypedValueWithPath): void {
-    this.frames.push({ resource: value.value as Resource, contained: /\.contained\[\d+\]$/.test(value.path) });
+    this.frames.push({ resource: value.value as Resource, path: value.path, contained: /\.contained\[\d+\]$/.test(value.path) });
   }
 
   onExitResource(): void {
@@ -93,7 +95,7 @@ class ElementRuleVisitor implements CrawlerVisitor {
   }
 
   visitProperty(
-    _parent: TypedValueWithPath,
+    parent: TypedValueWithPath,
     key: string,
     _path: string,
     propertyValues: (TypedValueWithPath | TypedValueWithPath[])[],
@@ -123,6 +125,9 @@ class ElementRuleVisitor implements CrawlerVisitor {
           case 'Attachment':
             this.attachment(value.value as Attachment, value.path);
             break;
+          case 'Extension':
+            this.issues.push(...extensionIssues(value.value as Extension, value.path, this.site(parent, schema)));
+            break;
           case 'Narrative':
             this.issues.push(...narrativeIssues((value.value as { div?: unknown }).div, `${value.path}.div`));
             break;
@@ -131,6 +136,22 @@ class ElementRuleVisitor implements CrawlerVisitor {
         }
       }
     }
+  }
+
+  /** The names an extension context may give the object that holds an extension. */
+  private site(parent: TypedValueWithPath, schema: InternalTypeSchema): ExtensionSite {
+    const types: string[] = ['Element', 'Base'];
+    for (let type: InternalTypeSchema | undefined = schema; type; type = type.parentType) {
+      types.push(type.name, type.type);
+    }
+    if (isResource(parent.value)) {
+      types.push('Resource', 'DomainResource');
+    } else if (schema.path.includes('.')) {
+      types.push('BackboneElement');
+    }
+    const frame = this.frames[this.frames.length - 1];
+    const relative = frame && parent.path.startsWith(frame.path) ? frame.resource.resourceType + parent.path.slice(frame.path.length) : parent.path;
+    return { types, paths: [schema.path, relative.replace(/\[\d+\]/g, '')] };
   }
 
   private scope(): ReferenceScope {

@@ -13,6 +13,7 @@ import { validateResource } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { isR4ResourceType, loadR4Definitions } from '../fhir/definitions.js';
 import { badRequest, hasErrors, isOperationOutcomeError, unprocessable } from '../fhir/outcomes.js';
+import { bundleIssues } from './bundle-rules.js';
 import { elementRuleIssues } from './element-rules.js';
 import { withJsonExpressions } from './expression.js';
 import { jsonShapeIssues } from './json-shape.js';
@@ -109,6 +110,7 @@ export function createValidator(profiles: ProfileRegistry = new ProfileRegistry(
           inBundle: options.inBundle === true,
           profileType: (url) => profiles.typeOf(url),
         }),
+        ...bundleIssues(resource),
         ...profiles.issues(resource, resource.resourceType, options.profiles),
       ];
       return { issues: distinct(withJsonExpressions(issues, resource)) };
