@@ -133,7 +133,8 @@ class StrictParser {
         if (value === null) {
           this.rule('null is not allowed as a property value in FHIR JSON');
         }
-        Object.defineProperty(result, key, { value, enumerable: true, writable: true, configurable: true });
+        // Plain assignment is safe: __proto__, the one key with a setter, never gets here.
+        result[key] = value;
       }
       this.path.pop();
       this.skipWhitespace();
