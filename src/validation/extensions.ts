@@ -17,6 +17,13 @@ interface ExtensionRule {
   readonly valueTypes: readonly string[];
 }
 
+/**
+ * Extensions whose published context the R4 definitions themselves do not follow:
+ * structuredefinition-fhir-type names `ElementDefinition.type.code`, but every R4 snapshot carries
+ * it on `ElementDefinition.type`, so every derived profile does too.
+ */
+const CONTEXT_NOT_ENFORCED = new Set(['http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type']);
+
 let rules: Map<string, ExtensionRule> | undefined;
 
 function loadRules(): Map<string, ExtensionRule> {
@@ -35,7 +42,7 @@ function loadRules(): Map<string, ExtensionRule> {
     const onlyElements = contexts.length > 0 && contexts.every((c) => c.type === 'element');
     const value = sd.snapshot?.element?.find((e) => e.path === 'Extension.value[x]');
     rules.set(sd.url, {
-      contexts: onlyElements ? contexts.map((c) => c.expression) : undefined,
+      contexts: onlyElements && !CONTEXT_NOT_ENFORCED.has(sd.url) ? contexts.map((c) => c.expression) : undefined,
       valueTypes: value?.max === '0' ? [] : (value?.type ?? []).map((t) => t.code),
     });
   }

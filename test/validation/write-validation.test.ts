@@ -169,3 +169,46 @@ t.test(`update and patch are validated like create on ${engine}`, async (t) => {
   t.equal(ok.json().meta.versionId, '2', 'only the valid patch made a version');
   t.same(issuesOf(ok), [], 'a representation, not an outcome');
 });
+
+t.test(`extensions R4 defines and Bundle rules on ${engine}`, async (t) => {
+  const { request } = await createTestApp(t);
+  const post = (body: unknown) => request({ method: 'POST', url: `/fhir/${(body as { resourceType: string }).resourceType}`, body });
+  const congregation = { url: 'http://hl7.org/fhir/StructureDefinition/patient-congregation', valueString: 'Hervormd' };
+  t.equal((await post({ ...patient, extension: [congregation] })).statusCode, 201, 'a core extension in its context');
+  t.equal((await post({ ...patient, extension: [{ url: 'http://nictiz.nl/fhir/StructureDefinition/ext-Unknown', valueString: 'x' }] })).statusCode, 201, 'an extension without a definition here is accepted');
+  assertIssue(t, await post({ ...patient, extension: [{ ...congregation, valueString: undefined, valueInteger: 3 }] }), 422, 'structure', 'Patient.extension[0].valueInteger');
+  const mothersFamily = { url: 'http://hl7.org/fhir/StructureDefinition/humanname-mothers-family', valueString: 'Jansen' };
+  assertIssue(t, await post({ ...patient, name: [{ family: 'Bakker', extension: [mothersFamily] }] }), 422, 'structure', 'Patient.name[0].extension[0]');
+  assertIssue(t, await post({ ...observation, extension: [congregation] }), 422, 'structure', 'Observation.extension[0]');
+
+  const entry = (fullUrl: string, resource: unknown) => ({ fullUrl, resource });
+  assertIssue(t, await post({ resourceType: 'Bundle', type: 'collection', entry: [entry('Patient/1', { ...patient, id: '1' })] }), 422, 'invalid', 'Bundle.entry[0].fullUrl');
+  assertIssue(t, await post({ resourceType: 'Bundle', type: 'collection', entry: [entry('https://x.example/fhir/Patient/2', { ...patient, id: '1' })] }), 422, 'invalid', 'Bundle.entry[0].fullUrl');
+  t.equal((await post({ resourceType: 'Bundle', type: 'collection', entry: [entry('https://x.example/fhir/Patient/1', { ...patient, id: '1' })] })).statusCode, 201);
+  const link = (relation: string) => ({ relation, url: `https://x.example/fhir/Patient?${relation}` });
+  assertIssue(t, await post({ resourceType: 'Bundle', type: 'searchset', link: [link('self'), link('self')] }), 422, 'invalid', 'Bundle.link[1].relation');
+  assertIssue(t, await post({ resourceType: 'Bundle', type: 'collection', link: [link('next')] }), 422, 'invalid', 'Bundle.link[0].relation');
+  assertIssue(t, await post({ resourceType: 'Bundle', type: 'searchset', entry: [{ fullUrl: 'urn:uuid:0c3b6b1a-5a4f-4a1e-9d2f-3c1a2b3c4d5e', resource: patient, search: { mode: 'match' } }] }), 422, 'invalid', 'Bundle.entry[0].resource');
+  const composition = {
+    resourceType: 'Composition',
+    status: 'final',
+    type: { coding: [{ system: 'http://loinc.org', code: '11488-4' }] },
+    date: '2024-05-01',
+    title: 'Verwijsbrief',
+    author: [{ reference: 'Practitioner/gp' }],
+    subject: { reference: 'Patient/p' },
+  };
+  const document = (subject: string) => ({
+    resourceType: 'Bundle',
+    type: 'document',
+    identifier: { system: 'urn:ietf:rfc:3986', value: 'urn:uuid:2c3b6b1a-5a4f-4a1e-9d2f-3c1a2b3c4d5e' },
+    timestamp: '2024-05-01T10:00:00Z',
+    entry: [
+      entry('https://x.example/fhir/Composition/c', { ...composition, id: 'c', subject: { reference: subject } }),
+      entry('https://x.example/fhir/Patient/p', { ...patient, id: 'p' }),
+      entry('https://x.example/fhir/Practitioner/gp', { resourceType: 'Practitioner', id: 'gp', name: [{ family: 'Jansen' }] }),
+    ],
+  });
+  t.equal((await post(document('Patient/p'))).statusCode, 201, 'a document whose references resolve');
+  assertIssue(t, await post(document('Patient/q')), 422, 'invalid', 'Bundle.entry[0].resource.subject.reference');
+});
