@@ -16,6 +16,7 @@ import {
 } from '@medplum/core';
 import type { Attachment, Bundle, Extension, OperationOutcomeIssue, Reference, Resource } from '@medplum/fhirtypes';
 import { issue } from '../fhir/outcomes.js';
+import { containedIssues } from './contained.js';
 import { extensionIssues, type ExtensionSite } from './extensions.js';
 import { narrativeIssues } from './narrative.js';
 import { typeInvariantIssues } from './type-invariants.js';
@@ -70,6 +71,7 @@ class ElementRuleVisitor implements CrawlerVisitor {
 
   // The crawler's `path` argument omits array indexes; value.path has them.
   onEnterResource(_path: string, value: TypedValueWithPath): void {
+    this.issues.push(...containedIssues(value.value as Resource, value.path));
     this.frames.push({ resource: value.value as Resource, path: value.path, contained: /\.contained\[\d+\]$/.test(value.path) });
   }
 

@@ -12,8 +12,9 @@ import { issue } from '../fhir/outcomes.js';
 
 /**
  * Not evaluated here: ele-1 (empty elements are refused by the JSON rules), ref-1 (references.ts
- * checks contained targets with the container rules of references.html#contained), and the keys
- * @medplum/core skips for its own reasons (dom-3 needs descendants(), org-1, sdf-19).
+ * checks contained targets with the container rules of references.html#contained), dom-3
+ * (contained.ts checks it without descendants(), which @medplum/core lacks), and the keys
+ * @medplum/core skips for its own reasons (org-1, sdf-19).
  */
 const SKIPPED = new Set(['ele-1', 'ref-1', 'dom-3', 'org-1', 'sdf-19']);
 

@@ -87,6 +87,17 @@ t.test(`nested resources are validated with their own paths on ${engine}`, async
   assertIssue(t, await post({ resourceType: 'Bundle', type: 'collection', entry: [{ resource: { ...observation, status: 'done' } }] }), 422, 'code-invalid', 'Bundle.entry[0].resource.status');
   assertIssue(t, await post({ resourceType: 'Bundle', type: 'collection', entry: [{ resource: { ...patient, managingOrganization: { reference: 'Patient/x' } } }] }), 422, 'invalid', 'Bundle.entry[0].resource.managingOrganization.reference');
   assertIssue(t, await post({ resourceType: 'Parameters', parameter: [{ name: 'p', resource: { ...patient, birthDate: '2020-02-30x' } }] }), 422, 'structure', 'Parameters.parameter[0].resource.birthDate');
+  assertIssue(t, await post({ ...patient, contained: [{ resourceType: 'Organization', id: 'o1', name: 'Niemand' }] }), 422, 'invariant', 'Patient.contained[0]');
+  const siblings = {
+    ...patient,
+    contained: [
+      { resourceType: 'Organization', id: 'o1', name: 'Praktijk' },
+      { resourceType: 'Practitioner', id: 'p1', name: [{ family: 'Jansen' }] },
+      { resourceType: 'PractitionerRole', id: 'r1', practitioner: { reference: '#p1' }, organization: { reference: '#o1' } },
+    ],
+    generalPractitioner: [{ reference: '#r1' }],
+  };
+  t.equal((await post(siblings)).statusCode, 201, 'contained resources reached through a sibling');
   assertIssue(t, await post({ resourceType: 'Parameters', parameter: [{ name: 'p', valueString: 'a', valueInteger: 1 }] }), 422, 'structure', 'Parameters.parameter[0].value');
 });
 
