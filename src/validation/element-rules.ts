@@ -27,6 +27,8 @@ export interface ElementRuleOptions {
   readonly inBundle: boolean;
   /** Resource type constrained by a loaded profile URL. */
   readonly profileType: (url: string) => string | undefined;
+  /** Issues of a nested resource (contained, Bundle entry) against the profiles it claims. */
+  readonly nestedProfileIssues?: (resource: Resource, path: string) => OperationOutcomeIssue[];
 }
 
 interface Frame {
@@ -71,7 +73,11 @@ class ElementRuleVisitor implements CrawlerVisitor {
 
   // The crawler's `path` argument omits array indexes; value.path has them.
   onEnterResource(_path: string, value: TypedValueWithPath): void {
-    this.issues.push(...containedIssues(value.value as Resource, value.path));
+    const resource = value.value as Resource;
+    this.issues.push(...containedIssues(resource, value.path));
+    if (this.frames.length > 0 && resource.meta?.profile && this.options.nestedProfileIssues) {
+      this.issues.push(...this.options.nestedProfileIssues(resource, value.path));
+    }
     this.frames.push({ resource: value.value as Resource, path: value.path, contained: /\.contained\[\d+\]$/.test(value.path) });
   }
 

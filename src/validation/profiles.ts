@@ -35,6 +35,15 @@ function asProfiles(file: string, content: unknown): StructureDefinition[] {
   });
 }
 
+/** An issue of a nested resource validated on its own, with its expressions under `path`. */
+function rebase(i: OperationOutcomeIssue, type: string, path: string): OperationOutcomeIssue {
+  if (path === type || !i.expression) {
+    return i;
+  }
+  const expression = i.expression.map((e) => (e === type || e.startsWith(`${type}.`) ? path + e.slice(type.length) : e));
+  return { ...i, expression };
+}
+
 /** Profiles by canonical URL; read-only once built. */
 export class ProfileRegistry {
   private readonly byUrl = new Map<string, StructureDefinition>();
@@ -118,14 +127,16 @@ export class ProfileRegistry {
         issues.push(issue({ code: 'invalid', text: `Profile ${url} is for ${sd.type}, not ${resource.resourceType}`, expression }));
         continue;
       }
+      let found: OperationOutcomeIssue[];
       try {
-        issues.push(...validateResource(resource, { profile: sd }));
+        found = validateResource(resource, { profile: sd });
       } catch (error) {
         if (!isOperationOutcomeError(error)) {
           throw error;
         }
-        issues.push(...(error.outcome.issue ?? []));
+        found = error.outcome.issue ?? [];
       }
+      issues.push(...found.map((i) => rebase(i, resource.resourceType, path)));
     }
     return issues;
   }

@@ -109,6 +109,7 @@ export function createValidator(profiles: ProfileRegistry = new ProfileRegistry(
         ...elementRuleIssues(resource, {
           inBundle: options.inBundle === true,
           profileType: (url) => profiles.typeOf(url),
+          nestedProfileIssues: (nested, path) => profiles.issues(nested, path),
         }),
         ...bundleIssues(resource),
         ...profiles.issues(resource, resource.resourceType, options.profiles),

@@ -30,6 +30,10 @@ t.test(`claimed profiles are validated on write on ${engine}`, async (t) => {
   assertIssue(t, await post({ ...patient, name: [{ given: ['Piet'] }] }), 422, 'invariant', 'Patient');
   t.equal((await post({ ...noBirthDate, meta: undefined })).statusCode, 201, 'without the claim the base rules apply');
 
+  const collection = (entry: unknown) => ({ resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: 'urn:uuid:0c3b6b1a-5a4f-4a1e-9d2f-3c1a2b3c4d5e', resource: entry }] });
+  assertIssue(t, await request({ method: 'POST', url: '/fhir/Bundle', body: collection(noBirthDate) }), 422, 'structure', 'Bundle.entry[0].resource.birthDate');
+  t.equal((await request({ method: 'POST', url: '/fhir/Bundle', body: collection(patient) })).statusCode, 201, 'a conforming entry');
+
   const update = await request({ method: 'PUT', url: '/fhir/Patient/p1', body: { ...noBirthDate, id: 'p1' } });
   assertIssue(t, update, 422, 'structure', 'Patient.birthDate');
 
