@@ -78,7 +78,7 @@ class ElementRuleVisitor implements CrawlerVisitor {
     if (this.frames.length > 0 && resource.meta?.profile && this.options.nestedProfileIssues) {
       this.issues.push(...this.options.nestedProfileIssues(resource, value.path));
     }
-    this.frames.push({ resource: value.value as Resource, path: value.path, contained: /\.contained\[\d+\]$/.test(value.path) });
+    this.frames.push({ resource, path: value.path, contained: /\.contained\[\d+\]$/.test(value.path) });
   }
 
   onExitResource(): void {
