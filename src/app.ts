@@ -19,6 +19,9 @@ import { Repository } from './repository/repository.js';
 import { createSearchService } from './search/service.js';
 import type { SearchService } from './search/types.js';
 import type { Database } from './storage/database.js';
+import { installProfiles } from './seed/profiles.js';
+import { profileGuard } from './validation/profile-guard.js';
+import { ProfileRegistry } from './validation/profiles.js';
 import { createValidator } from './validation/validator.js';
 
 declare module 'fastify' {
@@ -35,6 +38,8 @@ export interface AppDependencies {
   readonly closeDatabase?: boolean;
   /** Where log lines go (stdout when unset); tests capture them to check what is logged. */
   readonly logStream?: { write(line: string): void };
+  /** Profiles to validate against; by default those in config.profilesDir. */
+  readonly profiles?: ProfileRegistry;
 }
 
 export interface Services {
@@ -42,19 +47,26 @@ export interface Services {
   readonly search: SearchService;
 }
 
-/** The FHIR services without HTTP: what batch, seeding and tests share with the routes. */
-export function createServices(config: Config, db: Database): Services {
+/**
+ * The FHIR services without HTTP: what batch, seeding and tests share with the routes.
+ * `profiles` defaults to the StructureDefinitions in config.profilesDir.
+ */
+export function createServices(
+  config: Config,
+  db: Database,
+  profiles: ProfileRegistry = ProfileRegistry.fromFolder(config.profilesDir)
+): Services {
   loadR4Definitions();
   const search = createSearchService({ defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
   const operations = new OperationRegistry().register(validateOperation);
   const repo = new Repository(db, {
     listeners: [search.indexer],
-    guards: [],
+    guards: [profileGuard(profiles)],
     resolveCriteria: (tx, type, criteria) => search.findIds(tx, type, criteria, 2),
     checkReferencesOnWrite: config.enforceReferentialIntegrityOnWrite,
     checkReferencesOnDelete: config.enforceReferentialIntegrityOnDelete,
   });
-  const context: FhirContext = { config, repo, validator: createValidator(), search, operations };
+  const context: FhirContext = { config, repo, validator: createValidator(profiles), search, operations };
   return { context, search };
 }
 
@@ -62,7 +74,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const { config, db } = deps;
-  const services = createServices(config, db);
+  const services = createServices(config, db, deps.profiles);
+  await installProfiles(services.context);
   const app = Fastify({
     logger: deps.logStream ? { ...loggerOptions(config.logLevel), stream: deps.logStream } : loggerOptions(config.logLevel),
     bodyLimit: config.bodyLimit,

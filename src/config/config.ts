@@ -2,6 +2,10 @@
  * Typed configuration from the environment, validated once at start.
  * A bad value stops the process with a message that names the variable (fail fast).
  */
+import { fileURLToPath } from 'node:url';
+
+/** The repository's profiles/ folder, wherever the process was started. */
+const DEFAULT_PROFILES_DIR = fileURLToPath(new URL('../../profiles/', import.meta.url));
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -34,6 +38,8 @@ export interface Config {
   readonly maxBundleEntries: number;
   /** Milliseconds to let in-flight requests finish on shutdown. */
   readonly shutdownGraceMs: number;
+  /** Folder of StructureDefinitions (profiles) loaded at start and validated against on write. */
+  readonly profilesDir: string;
 }
 
 export class ConfigError extends Error {
@@ -144,5 +150,6 @@ export function loadConfig(env: Env = process.env): Config {
     maxPageSize,
     maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', 1000, 1, 100000),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10000, 0, 600000),
+    profilesDir: env['PROFILES_DIR'] || DEFAULT_PROFILES_DIR,
   };
 }

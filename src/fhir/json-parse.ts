@@ -13,6 +13,8 @@ export interface JsonParseOptions {
 }
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** RFC 8259 number grammar, matched in place (sticky) without copying the text. */
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 class SyntaxFailure extends Error {}
@@ -131,7 +133,8 @@ class StrictParser {
         if (value === null) {
           this.rule('null is not allowed as a property value in FHIR JSON');
         }
-        Object.defineProperty(result, key, { value, enumerable: true, writable: true, configurable: true });
+        // Plain assignment is safe: __proto__, the one key with a setter, never gets here.
+        result[key] = value;
       }
       this.path.pop();
       this.skipWhitespace();
@@ -145,8 +148,30 @@ class StrictParser {
         this.syntax('Expected "," or "}"');
       }
     }
+    this.checkNullPadding(result);
     this.depth--;
     return result;
+  }
+
+  /**
+   * null may stand in an array of primitives only where the `_name` partner array has the
+   * position's id or extensions, and the other way round (https://hl7.org/fhir/R4/json.html#primitive).
+   */
+  private checkNullPadding(object: Record<string, unknown>): void {
+    for (const key of Object.keys(object)) {
+      const items = object[key];
+      if (!Array.isArray(items) || !items.includes(null)) {
+        continue;
+      }
+      const partner = object[key.startsWith('_') ? key.slice(1) : `_${key}`];
+      items.forEach((item, i) => {
+        if (item === null && (!Array.isArray(partner) || partner[i] === null || partner[i] === undefined)) {
+          this.path.push(key);
+          this.rule('null in an array only pads a primitive whose _element partner has an entry there', i);
+          this.path.pop();
+        }
+      });
+    }
   }
 
   private array(): unknown[] {
@@ -176,10 +201,6 @@ class StrictParser {
         this.syntax('Expected "," or "]"');
       }
     }
-    // Nulls may only pad arrays of primitives so that their _element extensions line up.
-    if (result.every((v) => v === null)) {
-      this.rule('An array may not hold only nulls');
-    }
     this.depth--;
     return result;
   }
@@ -192,9 +213,14 @@ class StrictParser {
     return this.syntax('Unexpected character');
   }
 
+  /**
+   * Numbers become JS doubles: a decimal's precision as written (1.50 vs 1.5) is lost, and so are
+   * digits beyond ~17 significant ones (https://hl7.org/fhir/R4/json.html#primitive asks servers to
+   * keep them). Documented, not worked around: every consumer (@medplum/core, pg) uses doubles.
+   */
   private number(): number {
-    const rest = this.text.slice(this.pos, this.pos + 400);
-    const match = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(rest);
+    NUMBER.lastIndex = this.pos;
+    const match = NUMBER.exec(this.text);
     if (!match) {
       this.syntax('Invalid number');
     }

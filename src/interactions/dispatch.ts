@@ -36,6 +36,7 @@ async function capabilities(ctx: FhirContext, request: FhirRequest): Promise<Fhi
       implemented: new Set(Object.keys(HANDLERS) as InteractionCode[]),
       search: ctx.search,
       operations: ctx.operations,
+      supportedProfiles: (type) => ctx.validator.profiles.supportedProfiles(type),
       baseUrl: request.baseUrl,
     });
     byBase.set(request.baseUrl, statement);

@@ -1,6 +1,10 @@
 // $validate: https://hl7.org/fhir/R4/resource-operation-validate.html
-import type { OperationDefinition, OperationOutcome, Parameters, Resource } from '@medplum/fhirtypes';
-import { allOk, badRequest, hasErrors, isOperationOutcomeError, outcome } from '../fhir/outcomes.js';
+/**
+ * Runs the write-time content validation without writing. The answer is 200 with an
+ * OperationOutcome whether or not the resource is valid; 4xx means validation could not run.
+ */
+import type { OperationDefinition, OperationOutcome, Parameters } from '@medplum/fhirtypes';
+import { allOk, badRequest, isOperationOutcomeError, issue, notSupported, outcome } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import { queryValue } from '../fhir/request.js';
 import type { FhirContext } from '../interactions/context.js';
@@ -29,60 +33,94 @@ const definition: OperationDefinition = {
 
 type Mode = 'create' | 'update' | 'delete';
 
-function readInput(request: FhirRequest): { resource: unknown; mode: Mode | undefined } {
+interface ValidateInput {
+  readonly resource: unknown;
+  readonly mode: Mode | undefined;
+  readonly profile: string | undefined;
+}
+
+/**
+ * The body is the resource itself, or a Parameters with `resource`, `mode` and `profile`
+ * (https://hl7.org/fhir/R4/resource-operation-validate.html); query parameters give mode and
+ * profile too. A Parameters posted to Parameters/$validate is the resource unless it has a
+ * `resource` parameter.
+ */
+function readInput(request: FhirRequest): ValidateInput {
   let resource: unknown = request.body;
   let mode = queryValue(request.query, 'mode');
-  if (resource !== undefined && (resource as Resource).resourceType === 'Parameters') {
-    const params = resource as Parameters;
+  let profile = queryValue(request.query, 'profile');
+  const params = resource as Parameters | undefined;
+  const wrapped = params?.resourceType === 'Parameters' && (request.resourceType !== 'Parameters' || params.parameter?.some((p) => p.name === 'resource'));
+  if (wrapped) {
     resource = params.parameter?.find((p) => p.name === 'resource')?.resource;
     mode = params.parameter?.find((p) => p.name === 'mode')?.valueCode ?? mode;
+    const named = params.parameter?.find((p) => p.name === 'profile');
+    profile = named?.valueUri ?? named?.valueCanonical ?? profile;
   }
   if (mode !== undefined && mode !== 'create' && mode !== 'update' && mode !== 'delete') {
     throw badRequest(`mode must be create, update or delete, got "${mode}"`, 'mode');
   }
-  return { resource, mode };
+  return { resource, mode, profile };
+}
+
+/** A delete would be refused when others reference the resource: try it and roll back. */
+async function validateDelete(ctx: FhirContext, type: string, id: string): Promise<FhirResponse> {
+  try {
+    await ctx.repo.transaction(async (repo) => {
+      await repo.delete(type, id);
+      throw new RollbackProbe();
+    });
+  } catch (error) {
+    if (!(error instanceof RollbackProbe)) {
+      if (isOperationOutcomeError(error)) {
+        const issues = (error.outcome.issue ?? []).map((i) => ({ ...i, severity: 'error' as const }));
+        return { status: 200, resource: outcome('all-ok', issues) };
+      }
+      throw error;
+    }
+  }
+  return { status: 200, resource: allOk('The resource could be deleted') };
+}
+
+/** The `profile` to validate against: a loaded profile, or the base definition of the type. */
+function requestedProfiles(ctx: FhirContext, type: string, profile: string | undefined): string[] {
+  if (profile === undefined || profile === `http://hl7.org/fhir/StructureDefinition/${type}`) {
+    return [];
+  }
+  if (!ctx.validator.profiles.get(profile)) {
+    throw notSupported(`Profile ${profile} is not known to this server`, 'profile');
+  }
+  return [profile];
 }
 
 async function validate(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
   const type = request.resourceType as string;
-  const { resource, mode } = readInput(request);
+  const { resource, mode, profile } = readInput(request);
   if (mode === 'delete') {
     if (request.id === undefined) {
       throw badRequest('mode=delete needs an instance: POST [type]/[id]/$validate');
     }
-    // A delete would be refused when others reference the resource; report that without deleting.
-    try {
-      await ctx.repo.transaction(async (repo) => {
-        await repo.delete(type, request.id as string);
-        throw new RollbackProbe();
-      });
-    } catch (error) {
-      if (!(error instanceof RollbackProbe)) {
-        if (isOperationOutcomeError(error)) {
-          return { status: 200, resource: outcome('all-ok', error.outcome.issue ?? []) };
-        }
-        throw error;
-      }
-    }
-    return { status: 200, resource: allOk('The resource could be deleted') };
+    return validateDelete(ctx, type, request.id);
   }
+  const profiles = requestedProfiles(ctx, type, profile);
   let candidate = resource;
   if (candidate === undefined && request.id !== undefined) {
+    // GET [type]/[id]/$validate: the stored current version.
     candidate = await ctx.repo.readResource(type, request.id);
   }
   if (candidate === undefined) {
     throw badRequest('$validate needs a resource in the body');
   }
   ctx.validator.assertResource(candidate, type);
-  const issues = ctx.validator.check(candidate).issues;
+  const issues = ctx.validator.check(candidate, { profiles }).issues;
   if (mode === 'update' || (mode === undefined && request.id !== undefined && resource !== undefined)) {
     if (candidate.id === undefined) {
-      issues.push({ severity: 'error', code: 'required', details: { text: 'An update needs the resource id' }, expression: [`${type}.id`] });
+      issues.push(issue({ code: 'required', text: 'An update needs the resource id', expression: `${type}.id` }));
     } else if (request.id !== undefined && candidate.id !== request.id) {
-      issues.push({ severity: 'error', code: 'invalid', details: { text: 'The resource id does not match the URL' }, expression: [`${type}.id`] });
+      issues.push(issue({ code: 'invalid', text: 'The resource id does not match the URL', expression: `${type}.id` }));
     }
   }
-  const result: OperationOutcome = hasErrors(issues) || issues.length > 0 ? outcome('all-ok', issues) : allOk('Validation passed');
+  const result: OperationOutcome = issues.length > 0 ? outcome('all-ok', issues) : allOk('Validation passed');
   return { status: 200, resource: result };
 }
 

@@ -20,10 +20,17 @@ export interface ResolvedReference {
  */
 export const NON_BLOCKING_SOURCES = ['Provenance', 'AuditEvent'];
 
-/** Distinct local `Type/id` targets of a resource (contained `#x` and external URLs excluded). */
+/**
+ * Distinct local `Type/id` targets of a resource (contained `#x` and external URLs excluded).
+ * References inside the entries of a stored Bundle (a document, a message) resolve against the
+ * Bundle's own entries (https://hl7.org/fhir/R4/bundle.html#references), not against this server.
+ */
 export function localReferences(resource: Resource, baseUrl: string | undefined): ResolvedReference[] {
   const seen = new Map<string, ResolvedReference>();
   for (const { reference, path } of collectReferences(resource, resource.resourceType)) {
+    if (resource.resourceType === 'Bundle' && path.startsWith('Bundle.entry[')) {
+      continue;
+    }
     const local = parseLocalReference(reference, baseUrl);
     if (local) {
       const key = `${local.resourceType}/${local.id}`;

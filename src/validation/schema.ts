@@ -16,6 +16,12 @@ interface JsonSchema {
   definitions: Record<string, { oneOf?: Array<{ $ref: string }>; properties?: Record<string, unknown> }>;
 }
 
+interface SchemaProperty {
+  $ref?: string;
+  type?: string;
+  items?: { $ref?: string; anyOf?: unknown[] };
+}
+
 let validators: Map<string, ValidateFunction> | undefined;
 
 /**
@@ -42,9 +48,46 @@ function prepareSchema(): JsonSchema {
   } as JsonSchema['definitions'][string];
   // Some definitions point at an abstract "Resource" that the file does not define.
   schema.definitions['Resource'] = { $ref: '#/definitions/ResourceList' } as JsonSchema['definitions'][string];
+  addPrimitiveExtensionProperties(schema);
   return schema;
 }
 
+/**
+ * Every primitive element may carry its id and extensions in a `_name` sibling
+ * (https://hl7.org/fhir/R4/json.html#primitive), but the shipped schema leaves out `_name` for
+ * hundreds of elements (e.g. `ElementDefinition.type._profile`), so the official examples that use
+ * them fail. The missing siblings are added here. Ids (Element.id, Resource.id) and Extension.url
+ * are system strings and take no sibling.
+ *
+ * In arrays of primitives, null pads a position whose value or extension is absent
+ * (`"given": ["Jan", null], "_given": [null, {...}]`), so both arrays accept null items; that each
+ * null has a non-null partner is checked by the structural validator (@medplum/core).
+ */
+function addPrimitiveExtensionProperties(schema: JsonSchema): void {
+  const element = { $ref: '#/definitions/Element' };
+  const orNull = (item: unknown) => ({ anyOf: [item, { type: 'null' }] });
+  for (const [name, definition] of Object.entries(schema.definitions)) {
+    const properties = definition.properties as Record<string, SchemaProperty> | undefined;
+    if (!properties) {
+      continue;
+    }
+    for (const [key, property] of Object.entries(properties)) {
+      const ref = property.$ref ?? property.items?.$ref;
+      const target = ref?.split('/').pop();
+      const isPrimitive = target !== undefined && /^[a-z]/.test(target) && target !== 'xhtml';
+      if (!isPrimitive || key.startsWith('_') || key === 'resourceType') {
+        continue;
+      }
+      if (property.items) {
+        property.items = orNull(property.items);
+      }
+      if (key === 'id' || (name === 'Extension' && key === 'url')) {
+        continue;
+      }
+      properties[`_${key}`] = property.items ? { type: 'array', items: orNull(element) } : element;
+    }
+  }
+}
 /** Compiles the schema for every R4 resource type (about 2 s); later calls are free. */
 export function compileSchemas(): Map<string, ValidateFunction> {
   if (validators) {
@@ -116,6 +159,10 @@ export function schemaIssues(resource: { resourceType: string }): OperationOutco
   for (const error of validate.errors ?? []) {
     // A failed oneOf/anyOf only repeats what its branches already said.
     if (error.keyword === 'oneOf' || error.keyword === 'anyOf' || error.keyword === 'if') {
+      continue;
+    }
+    // The null branch of a padded primitive array (see addPrimitiveExtensionProperties).
+    if (error.keyword === 'type' && (error.params as { type?: string }).type === 'null') {
       continue;
     }
     const { text, path } = describe(error);

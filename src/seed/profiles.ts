@@ -1,0 +1,29 @@
+/**
+ * Stores the loaded profiles as StructureDefinition resources at start, so that
+ * `GET /StructureDefinition/{id}` and searches serve them like any other resource. Each profile is
+ * validated as an R4 StructureDefinition first (a broken profile stops the start) and written
+ * under its own id only when the stored content differs, so restarts add no versions.
+ */
+import type { StructureDefinition } from '@medplum/fhirtypes';
+import type { FhirContext } from '../interactions/context.js';
+import { profileContent } from '../validation/profile-guard.js';
+import { deepEquals } from '@medplum/core';
+
+/** Writes new or changed profiles; returns how many it wrote. */
+export async function installProfiles(context: FhirContext): Promise<number> {
+  let written = 0;
+  for (const profile of context.validator.profiles.all()) {
+    context.validator.validate(profile);
+    const id = profile.id as string;
+    const current = await context.repo.readCurrent('StructureDefinition', id);
+    if (current && !current.deleted && current.json !== undefined) {
+      const stored = JSON.parse(current.json) as StructureDefinition;
+      if (deepEquals(profileContent(stored), profileContent(profile))) {
+        continue;
+      }
+    }
+    await context.repo.update({ ...profile, id });
+    written++;
+  }
+  return written;
+}
