@@ -1,10 +1,12 @@
 /**
- * Benchmarks (not timed tests): `npm run bench [-- search] [--size N] [--iterations N] [--engine pglite|postgres]`.
+ * Benchmarks (not timed tests): `npm run bench [-- search] [--size N] [--iterations N] [--engine pglite|postgres]`,
+ * `npm run bench -- transactions [--seconds N] [--concurrency N] [--sizes 20,100]`.
  * Without --engine it runs on PGlite, and on PostgreSQL too when DATABASE_URL is set.
  */
 import { parseArgs } from 'node:util';
 import type { EngineName } from '../src/storage/database.js';
 import { searchBench } from './search.js';
+import { transactionBench } from './transactions.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -12,6 +14,9 @@ const { values, positionals } = parseArgs({
     size: { type: 'string', default: '100000' },
     iterations: { type: 'string', default: '300' },
     engine: { type: 'string' },
+    seconds: { type: 'string', default: '10' },
+    concurrency: { type: 'string', default: '1' },
+    sizes: { type: 'string', default: '20,100' },
   },
 });
 
@@ -30,6 +35,14 @@ switch (command) {
   case 'search':
     await searchBench({ size: Number(values.size), iterations: Number(values.iterations), engines });
     break;
+  case 'transactions':
+    await transactionBench({
+      seconds: Number(values.seconds),
+      concurrency: Number(values.concurrency),
+      sizes: values.sizes.split(',').map(Number),
+      engines,
+    });
+    break;
   default:
-    throw new Error(`Unknown benchmark "${command}"; try: search`);
+    throw new Error(`Unknown benchmark "${command}"; try: search, transactions`);
 }

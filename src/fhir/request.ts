@@ -55,6 +55,11 @@ export interface FhirRequest {
   readonly ifNoneMatch?: string;
   readonly ifNoneExist?: string;
   readonly ifModifiedSince?: string;
+  /**
+   * For create: the id the server chose ahead of time because other entries of a transaction
+   * Bundle reference the new resource (https://hl7.org/fhir/R4/http.html#trules). HTTP never sets it.
+   */
+  readonly assignedId?: string;
   readonly prefer: Prefer;
   /** Absolute base URL of the FHIR endpoint, without trailing slash. */
   readonly baseUrl: string;
@@ -69,6 +74,8 @@ export interface FhirResponse {
   readonly location?: string;
   readonly etag?: string;
   readonly lastModified?: string;
+  /** The version's meta.lastUpdated as a FHIR instant (Bundle.entry.response.lastModified needs it). */
+  readonly lastUpdated?: string;
   /** Warnings or information about a successful write, for Prefer: return=OperationOutcome. */
   readonly outcome?: OperationOutcome;
 }

@@ -24,7 +24,10 @@ export async function create(ctx: FhirContext, request: FhirRequest): Promise<Fh
         });
       }
     }
-    const result = await repo.create(resource, { baseUrl: request.baseUrl });
+    const result = await repo.create(resource, {
+      baseUrl: request.baseUrl,
+      ...(request.assignedId !== undefined ? { id: request.assignedId } : {}),
+    });
     return versionResponse(201, result.version, {
       baseUrl: request.baseUrl,
       resource: result.resource,

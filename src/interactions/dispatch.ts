@@ -6,6 +6,7 @@
 import type { CapabilityStatement } from '@medplum/fhirtypes';
 import { OperationOutcomeError, outcome, issue } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse, InteractionCode } from '../fhir/request.js';
+import { batchOrTransaction } from './bundle-envelope.js';
 import { buildCapabilityStatement } from './capabilities.js';
 import type { FhirContext } from './context.js';
 import { create } from './create.js';
@@ -60,6 +61,8 @@ const HANDLERS: Partial<Record<InteractionCode, InteractionHandler>> = {
   'search-type': searchType,
   'search-system': searchSystem,
   'search-compartment': searchCompartment,
+  // Entries go through dispatch again, like HTTP requests; passed in to avoid an import cycle.
+  'batch-transaction': (ctx, request) => batchOrTransaction(ctx, request, dispatch),
   operation,
 };
 

@@ -20,6 +20,7 @@ export function versionResponse(
     ...(options.resource ? { resource: options.resource } : { json: version.json }),
     etag: etagOf(version.versionId),
     lastModified: httpDate(version.lastUpdated),
+    lastUpdated: version.lastUpdated,
     ...(options.baseUrl ? { location: versionUrl(options.baseUrl, version) } : {}),
     ...(options.outcome ? { outcome: options.outcome } : {}),
   };

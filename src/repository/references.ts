@@ -18,7 +18,7 @@ export interface ResolvedReference {
  * Accountability records may point at deleted resources; their references never block a delete.
  * https://hl7.org/fhir/R4/provenance.html, https://hl7.org/fhir/R4/auditevent.html
  */
-const NON_BLOCKING_SOURCES = ['Provenance', 'AuditEvent'];
+export const NON_BLOCKING_SOURCES = ['Provenance', 'AuditEvent'];
 
 /**
  * Distinct local `Type/id` targets of a resource (contained `#x` and external URLs excluded).

@@ -11,9 +11,13 @@ import type { QueryParams } from '../fhir/request.js';
 import type { Database, Queryable } from '../storage/database.js';
 import { readHistory } from './history.js';
 import { toIso } from './rows.js';
+import { writeVersionRows } from './version-rows.js';
+import { DeferredIntegrityChecks, type LocateResource } from './deferred-checks.js';
+import { PendingWrites } from './pending-writes.js';
 import { assertNotReferenced, assertTargetsExist, localReferences, replaceReferences } from './references.js';
 import type {
   CriteriaResolver,
+  ResourceChange,
   HistoryPage,
   HistoryQuery,
   StoredVersion,
@@ -34,6 +38,11 @@ export interface WriteOptions {
   /** This server's base URL: absolute references on it count as local. */
   readonly baseUrl?: string;
   readonly method?: WriteMethod;
+}
+
+export interface CreateOptions extends WriteOptions {
+  /** An id the server chose ahead of time (transaction Bundles); a fresh one otherwise. */
+  readonly id?: string;
 }
 
 export interface UpdateOptions extends WriteOptions {
@@ -64,6 +73,9 @@ function stamp(resource: Resource, id: string, versionId: number, lastUpdated: s
 }
 
 export class Repository {
+  private deferred: DeferredIntegrityChecks | undefined;
+  private pending: PendingWrites | undefined;
+
   constructor(
     private readonly db: Database | Queryable,
     private readonly options: RepositoryOptions,
@@ -85,6 +97,33 @@ export class Repository {
 
   get inTransaction(): boolean {
     return this.tx !== undefined;
+  }
+
+  /**
+   * From now until checkDeferredIntegrity(), writes in this transaction record their reference
+   * checks instead of running them (deferred-checks.ts), and new resources are written in bulk
+   * at flushWrites() (pending-writes.ts). For transaction Bundles.
+   */
+  deferWrites(): void {
+    if (!this.tx) {
+      throw new Error('deferWrites() needs an open transaction');
+    }
+    this.deferred ??= new DeferredIntegrityChecks();
+    this.pending ??= new PendingWrites();
+  }
+
+  /** Writes the new resources collected since the last flush. */
+  async flushWrites(): Promise<void> {
+    await this.pending?.flush(this.queryable, this.options.listeners);
+  }
+
+  /** Flushes, then runs the deferred checks in two queries; issues are anchored where `locate` says. */
+  async checkDeferredIntegrity(locate: LocateResource): Promise<void> {
+    await this.flushWrites();
+    const deferred = this.deferred;
+    this.deferred = undefined;
+    this.pending = undefined;
+    await deferred?.verify(this.queryable, locate);
   }
 
   /**
@@ -175,8 +214,8 @@ export class Repository {
   }
 
   /** Creates a resource with a new server id as version 1. */
-  async create(resource: Resource, options: WriteOptions = {}): Promise<WriteResult> {
-    return this.transaction((repo) => repo.write(resource, newId(), undefined, options.method ?? 'POST', options));
+  async create(resource: Resource, options: CreateOptions = {}): Promise<WriteResult> {
+    return this.transaction((repo) => repo.write(resource, options.id ?? newId(), undefined, options.method ?? 'POST', options));
   }
 
   /**
@@ -211,7 +250,11 @@ export class Repository {
         return previous && { version: previous, changed: false };
       }
       if (this.options.checkReferencesOnDelete) {
-        await assertNotReferenced(tx, resourceType, id);
+        if (repo.deferred) {
+          repo.deferred.addDelete(resourceType, id);
+        } else {
+          await assertNotReferenced(tx, resourceType, id);
+        }
       }
       const version: StoredVersion = {
         resourceType,
@@ -272,7 +315,11 @@ export class Repository {
     }
     const references = localReferences(resource, options.baseUrl);
     if (this.options.checkReferencesOnWrite) {
-      await assertTargetsExist(tx, resource, references);
+      if (this.deferred) {
+        this.deferred.addWrite(resource.resourceType, id, references);
+      } else {
+        await assertTargetsExist(tx, resource, references);
+      }
     }
     const version: StoredVersion = {
       resourceType: resource.resourceType,
@@ -283,25 +330,21 @@ export class Repository {
       json: JSON.stringify(resource),
       method,
     };
-    await tx.query(
-      `INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, content)
-       VALUES ($1, $2, $3, $4, false, $5)
-       ON CONFLICT (resource_type, id) DO UPDATE
-         SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated,
-             deleted = false, content = EXCLUDED.content`,
-      [version.resourceType, id, versionId, lastUpdated, version.json]
-    );
-    await this.insertHistory(version);
-    await replaceReferences(tx, resource.resourceType, id, references);
     const created = !previous || previous.deleted;
+    const change: ResourceChange = {
+      kind: created ? 'create' : 'update',
+      version,
+      resource,
+      previous,
+      ...(options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {}),
+    };
+    if (created && this.pending) {
+      this.pending.add(change, references);
+      return { version, resource, created };
+    }
+    await writeVersionRows(tx, version, references, !created);
     for (const listener of this.options.listeners) {
-      await listener.onWrite(tx, {
-        kind: created ? 'create' : 'update',
-        version,
-        resource,
-        previous,
-        ...(options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {}),
-      });
+      await listener.onWrite(tx, change);
     }
     return { version, resource, created };
   }

@@ -34,6 +34,11 @@ export interface ResourceChange {
  */
 export interface WriteListener {
   onWrite(tx: Queryable, change: ResourceChange): Promise<void>;
+  /**
+   * Many changes at once, in order (the new resources of a transaction Bundle, written in bulk);
+   * listeners without it get onWrite per change.
+   */
+  onWrites?(tx: Queryable, changes: readonly ResourceChange[]): Promise<void>;
 }
 
 /** Resolves search criteria to the ids of current resources (conditional interactions). */

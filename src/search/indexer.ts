@@ -51,17 +51,75 @@ export function indexStatement(
   return { sql: `WITH ${ctes.join(',\n')}\nSELECT 1`, params };
 }
 
+/**
+ * One statement that inserts the index rows of many new resources (nothing to replace): each
+ * table fed by one unnest whose rows carry (resource_type, id), joined to resource for the sid.
+ * For the bulk writes of a transaction Bundle (repository/pending-writes.ts).
+ */
+export function indexStatementForNew(
+  items: ReadonlyArray<{ resourceType: string; id: string; rows: IndexRows }>
+): { sql: string; params: unknown[] } | undefined {
+  const params: unknown[] = [];
+  const bind = (value: unknown): string => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const ctes: string[] = [];
+  for (const type of INDEXED_TYPES) {
+    const { table, columns } = INDEX_TABLES[type];
+    const list = items.flatMap((item) => item.rows[type].map((row) => ({ item, row })));
+    if (list.length === 0) {
+      continue;
+    }
+    const arrays = [
+      `${bind(list.map(({ item }) => item.resourceType))}::text[]`,
+      `${bind(list.map(({ item }) => item.id))}::text[]`,
+      `${bind(list.map(({ row }) => row.param))}::text[]`,
+      `${bind(list.map(({ row }) => row.grp))}::smallint[]`,
+      ...columns.map(([, sqlType], i) => `${bind(list.map(({ row }) => row.values[i] ?? null))}::${sqlType}[]`),
+    ];
+    const names = ['param', 'grp', ...columns.map(([name]) => name)];
+    ctes.push(
+      `i_${type} AS (INSERT INTO ${table} (sid, resource_type, ${names.join(', ')})
+         SELECT r.sid, v.resource_type, ${names.map((n) => `v.${n}`).join(', ')}
+           FROM unnest(${arrays.join(', ')}) AS v(resource_type, id, ${names.join(', ')})
+           JOIN resource r ON r.resource_type = v.resource_type AND r.id = v.id)`
+    );
+  }
+  return ctes.length === 0 ? undefined : { sql: `WITH ${ctes.join(',\n')}\nSELECT 1`, params };
+}
+
+/** Nothing to remove when the id is new or its previous version was a deletion. */
+function replaces(change: ResourceChange): boolean {
+  return change.previous !== undefined && !change.previous.deleted;
+}
+
 export function createIndexer(): WriteListener {
-  return {
+  const indexer: WriteListener = {
     async onWrite(tx: Queryable, change: ResourceChange): Promise<void> {
       const { resourceType, id } = change.version;
-      // Nothing to remove when the id is new or its previous version was a deletion.
-      const replace = change.previous !== undefined && !change.previous.deleted;
       const rows = change.resource ? extractIndexRows(change.resource, change.baseUrl) : undefined;
-      const statement = indexStatement(resourceType, id, rows, replace);
+      const statement = indexStatement(resourceType, id, rows, replaces(change));
       if (statement) {
         await tx.query(statement.sql, statement.params);
       }
     },
+    async onWrites(tx: Queryable, changes: readonly ResourceChange[]): Promise<void> {
+      const fresh = changes.filter((c) => c.resource !== undefined && !replaces(c));
+      const statement = indexStatementForNew(
+        fresh.map((c) => ({
+          resourceType: c.version.resourceType,
+          id: c.version.id,
+          rows: extractIndexRows(c.resource as NonNullable<ResourceChange['resource']>, c.baseUrl),
+        }))
+      );
+      if (statement) {
+        await tx.query(statement.sql, statement.params);
+      }
+      for (const change of changes.filter((c) => !fresh.includes(c))) {
+        await indexer.onWrite(tx, change);
+      }
+    },
   };
+  return indexer;
 }

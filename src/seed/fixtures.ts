@@ -7,7 +7,6 @@ import { fileURLToPath } from 'node:url';
 import type { Bundle } from '@medplum/fhirtypes';
 import type { FhirContext } from '../interactions/context.js';
 import { dispatch } from '../interactions/dispatch.js';
-import { pathSegments, matchRoute } from '../fhir/routes.js';
 
 export const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 
@@ -19,7 +18,11 @@ export function fixtureBundles(dir = FIXTURES_DIR): Array<{ file: string; bundle
     .map((file) => ({ file, bundle: JSON.parse(readFileSync(dir + file, 'utf8')) as Bundle }));
 }
 
-/** Loads every fixture entry when the database holds no resources yet; returns how many it wrote. */
+/**
+ * Posts each fixture Bundle as a transaction through dispatch, like any client would, when the
+ * database holds no resources yet; returns how many resources it wrote. A fixture that fails
+ * leaves nothing of itself behind and stops the seeding with its OperationOutcome.
+ */
 export async function seedFixtures(context: FhirContext, baseUrl: string, dir = FIXTURES_DIR): Promise<number> {
   const existing = await context.repo.history({ count: 1, withTotal: false });
   if (existing.versions.length > 0) {
@@ -27,15 +30,19 @@ export async function seedFixtures(context: FhirContext, baseUrl: string, dir = 
   }
   let written = 0;
   for (const { file, bundle } of fixtureBundles(dir)) {
-    for (const entry of bundle.entry ?? []) {
-      const request = entry.request;
-      if (!request || !entry.resource || request.method !== 'PUT') {
-        throw new Error(`${file}: every fixture entry must be a PUT with a resource`);
-      }
-      const route = matchRoute('PUT', pathSegments(request.url));
-      await dispatch(context, { ...route, method: 'PUT', query: [], body: entry.resource, prefer: { return: 'minimal' }, baseUrl });
-      written++;
+    if (bundle.type !== 'transaction') {
+      throw new Error(`${file}: a fixture must be a transaction Bundle`);
     }
+    const response = await dispatch(context, {
+      interaction: 'batch-transaction',
+      method: 'POST',
+      query: [],
+      body: bundle,
+      prefer: { return: 'minimal' },
+      baseUrl,
+    });
+    const entries = (response.resource as Bundle | undefined)?.entry ?? [];
+    written += entries.filter((e) => /^20[01]/.test(e.response?.status ?? '')).length;
   }
   return written;
 }

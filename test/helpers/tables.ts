@@ -1,0 +1,25 @@
+/**
+ * Row counts of every table the service writes (resources, history, references, and whatever
+ * later migrations add, such as search index tables), read directly from the database.
+ */
+import type { FastifyInstance } from 'fastify';
+
+export async function rowCounts(app: FastifyInstance): Promise<Record<string, number>> {
+  const db = app.fhirContext.repo.queryable;
+  const tables = await db.query<{ table_name: string }>(
+    `SELECT table_name FROM information_schema.tables
+      WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name <> 'schema_migrations'
+      ORDER BY table_name`
+  );
+  const counts: Record<string, number> = {};
+  for (const { table_name } of tables) {
+    const rows = await db.query<{ n: string | number }>(`SELECT count(*) AS n FROM "${table_name}"`);
+    counts[table_name] = Number(rows[0]?.n ?? 0);
+  }
+  return counts;
+}
+
+/** Tables with at least one row. */
+export async function nonEmptyTables(app: FastifyInstance): Promise<Record<string, number>> {
+  return Object.fromEntries(Object.entries(await rowCounts(app)).filter(([, n]) => n > 0));
+}
