@@ -61,7 +61,7 @@ export function createServices(
   const operations = new OperationRegistry().register(validateOperation);
   const repo = new Repository(db, {
     listeners: [search.indexer],
-    guards: [profileGuard(profiles)],
+    hooks: [profileGuard(profiles)],
     resolveCriteria: (tx, type, criteria) => search.findIds(tx, type, criteria, 2),
     checkReferencesOnWrite: config.enforceReferentialIntegrityOnWrite,
     checkReferencesOnDelete: config.enforceReferentialIntegrityOnDelete,

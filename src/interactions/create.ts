@@ -31,7 +31,7 @@ export async function create(ctx: FhirContext, request: FhirRequest): Promise<Fh
     return versionResponse(201, result.version, {
       baseUrl: request.baseUrl,
       resource: result.resource,
-      outcome: writeOutcome(warnings, 'Created'),
+      outcome: writeOutcome([...warnings, ...result.warnings], 'Created'),
     });
   });
 }

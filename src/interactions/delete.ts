@@ -11,12 +11,13 @@ async function deleteOne(repo: Repository, resourceType: string, id: string): Pr
   if (!result) {
     throw notFound(`${resourceType}/${id} is not known`);
   }
+  const confirmation = informational(
+    result.changed ? `Deleted ${resourceType}/${id}` : `${resourceType}/${id} was already deleted; nothing changed`
+  );
   return {
     status: 200,
     etag: etagOf(result.version.versionId),
-    resource: informational(
-      result.changed ? `Deleted ${resourceType}/${id}` : `${resourceType}/${id} was already deleted; nothing changed`
-    ),
+    resource: result.warnings.length > 0 ? { ...confirmation, issue: [...(confirmation.issue ?? []), ...result.warnings] } : confirmation,
   };
 }
 

@@ -64,7 +64,7 @@ async function patchOne(ctx: FhirContext, repo: Repository, request: FhirRequest
   return versionResponse(200, written.version, {
     baseUrl: request.baseUrl,
     resource: written.resource,
-    outcome: writeOutcome(warnings, 'Patched'),
+    outcome: writeOutcome([...warnings, ...written.warnings], 'Patched'),
   });
 }
 

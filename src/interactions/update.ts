@@ -30,7 +30,7 @@ async function store(
   return versionResponse(result.created ? 201 : 200, result.version, {
     baseUrl: request.baseUrl,
     resource: result.resource,
-    outcome: writeOutcome(warnings, result.created ? 'Created' : 'Updated'),
+    outcome: writeOutcome([...warnings, ...result.warnings], result.created ? 'Created' : 'Updated'),
   });
 }
 

@@ -11,7 +11,7 @@
  */
 import type { Queryable } from '../storage/database.js';
 import type { ResolvedReference } from './references.js';
-import type { ResourceChange, WriteListener } from './types.js';
+import type { ResourceChange, StoredVersion, WriteListener } from './types.js';
 
 const WRITE_VERSIONS = `
   WITH v AS (
@@ -41,6 +41,12 @@ export class PendingWrites {
   /** A created resource (no previous version, or a deleted one) to write at the next flush. */
   add(change: ResourceChange, references: readonly ResolvedReference[]): void {
     this.creates.push({ change, references });
+  }
+
+  /** A resource created earlier in this transaction and not yet written, as its stored version. */
+  find(resourceType: string, id: string): StoredVersion | undefined {
+    return this.creates.find((c) => c.change.version.resourceType === resourceType && c.change.version.id === id)?.change
+      .version;
   }
 
   /** Writes everything collected so far, in the order it was collected (history order). */

@@ -4,7 +4,7 @@
  * the reference rows and whatever the WriteListeners add (search index, audit, outbox).
  * Version checks happen in the database under a row lock, never in memory.
  */
-import type { Resource } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { etagOf, newId } from '../fhir/ids.js';
 import { gone, notFound, preconditionFailed } from '../fhir/outcomes.js';
 import type { QueryParams } from '../fhir/request.js';
@@ -21,14 +21,14 @@ import type {
   HistoryPage,
   HistoryQuery,
   StoredVersion,
-  WriteGuard,
+  WriteHook,
   WriteListener,
   WriteMethod,
 } from './types.js';
 
 export interface RepositoryOptions {
   readonly listeners: readonly WriteListener[];
-  readonly guards: readonly WriteGuard[];
+  readonly hooks: readonly WriteHook[];
   readonly resolveCriteria: CriteriaResolver;
   readonly checkReferencesOnWrite: boolean;
   readonly checkReferencesOnDelete: boolean;
@@ -54,6 +54,15 @@ export interface WriteResult {
   readonly version: StoredVersion;
   readonly resource: Resource;
   readonly created: boolean;
+  /** Warnings of the write hooks, for the write's OperationOutcome. */
+  readonly warnings: OperationOutcomeIssue[];
+}
+
+export interface DeleteResult {
+  readonly version: StoredVersion;
+  /** False when the resource was already deleted: nothing was written. */
+  readonly changed: boolean;
+  readonly warnings: OperationOutcomeIssue[];
 }
 
 interface CurrentRow {
@@ -143,6 +152,14 @@ export class Repository {
   }
 
   private async current(resourceType: string, id: string, forUpdate: boolean): Promise<StoredVersion | undefined> {
+    const pending = this.pending?.find(resourceType, id);
+    if (pending) {
+      if (!forUpdate) {
+        return pending;
+      }
+      // A write to a resource created earlier in this transaction needs its rows in place first.
+      await this.flushWrites();
+    }
     const rows = await this.queryable.query<CurrentRow>(
       `SELECT version_id, last_updated, deleted, content FROM resource
         WHERE resource_type = $1 AND id = $2${forUpdate ? ' FOR UPDATE' : ''}`,
@@ -241,13 +258,13 @@ export class Repository {
    * Deletes a resource, keeping its history; answers undefined when the id was never used.
    * Deleting an already deleted resource changes nothing and answers the deletion.
    */
-  async delete(resourceType: string, id: string): Promise<{ version: StoredVersion; changed: boolean } | undefined> {
+  async delete(resourceType: string, id: string): Promise<DeleteResult | undefined> {
     return this.transaction(async (repo) => {
       const tx = repo.queryable;
       await repo.lock(`${resourceType}/${id}`);
       const previous = await repo.current(resourceType, id, true);
       if (!previous || previous.deleted) {
-        return previous && { version: previous, changed: false };
+        return previous && { version: previous, changed: false, warnings: [] };
       }
       if (this.options.checkReferencesOnDelete) {
         if (repo.deferred) {
@@ -265,6 +282,8 @@ export class Repository {
         json: undefined,
         method: 'DELETE',
       };
+      const change: ResourceChange = { kind: 'delete', version, resource: undefined, previous };
+      const warnings = await repo.runHooks('beforeWrite', change);
       await tx.query(
         `UPDATE resource SET version_id = $3, last_updated = $4, deleted = true, content = NULL
           WHERE resource_type = $1 AND id = $2`,
@@ -273,9 +292,10 @@ export class Repository {
       await repo.insertHistory(version);
       await replaceReferences(tx, resourceType, id, []);
       for (const listener of this.options.listeners) {
-        await listener.onWrite(tx, { kind: 'delete', version, resource: undefined, previous });
+        await listener.onWrite(tx, change);
       }
-      return { version, changed: true };
+      warnings.push(...(await repo.runHooks('afterWrite', change)));
+      return { version, changed: true, warnings };
     });
   }
 
@@ -310,9 +330,6 @@ export class Repository {
     const versionId = (previous?.versionId ?? 0) + 1;
     const lastUpdated = new Date().toISOString();
     const resource = stamp(input, id, versionId, lastUpdated);
-    for (const guard of this.options.guards) {
-      await guard.beforeWrite(tx, resource, previous);
-    }
     const references = localReferences(resource, options.baseUrl);
     if (this.options.checkReferencesOnWrite) {
       if (this.deferred) {
@@ -338,14 +355,28 @@ export class Repository {
       previous,
       ...(options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {}),
     };
+    const warnings = await this.runHooks('beforeWrite', change);
     if (created && this.pending) {
       this.pending.add(change, references);
-      return { version, resource, created };
+    } else {
+      await writeVersionRows(tx, version, references, !created);
+      for (const listener of this.options.listeners) {
+        await listener.onWrite(tx, change);
+      }
     }
-    await writeVersionRows(tx, version, references, !created);
-    for (const listener of this.options.listeners) {
-      await listener.onWrite(tx, change);
+    warnings.push(...(await this.runHooks('afterWrite', change)));
+    return { version, resource, created, warnings };
+  }
+
+  /** Runs one phase of every write hook, in order, collecting their warnings. */
+  private async runHooks(phase: 'beforeWrite' | 'afterWrite', change: ResourceChange): Promise<OperationOutcomeIssue[]> {
+    const warnings: OperationOutcomeIssue[] = [];
+    for (const hook of this.options.hooks) {
+      const issues = await hook[phase]?.(this, change);
+      if (issues) {
+        warnings.push(...issues);
+      }
     }
-    return { version, resource, created };
+    return warnings;
   }
 }

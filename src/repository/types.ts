@@ -1,4 +1,5 @@
-import type { Resource } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { Repository } from './repository.js';
 import type { QueryParams } from '../fhir/request.js';
 import type { Queryable } from '../storage/database.js';
 
@@ -44,9 +45,22 @@ export interface WriteListener {
 /** Resolves search criteria to the ids of current resources (conditional interactions). */
 export type CriteriaResolver = (tx: Queryable, resourceType: string, criteria: QueryParams) => Promise<string[]>;
 
-/** Content checks that need the database and run inside the write's transaction. */
-export interface WriteGuard {
-  beforeWrite(tx: Queryable, resource: Resource, previous: StoredVersion | undefined): Promise<void>;
+/**
+ * Rules that run inside a write's transaction with the transaction-scoped repository: domain
+ * workflows (referral Task states, scoring, schedules) and guards (read-only profiles). The
+ * repository cannot import them; app.ts injects them.
+ */
+export interface WriteHook {
+  /**
+   * Before a create, update or delete is stored: may refuse it by throwing an OperationOutcomeError
+   * and may return warnings for the write's response. `change.version` is what will be stored.
+   */
+  beforeWrite?(repo: Repository, change: ResourceChange): Promise<OperationOutcomeIssue[] | void>;
+  /**
+   * After the write is stored (rows, index): may write further resources through `repo`, which
+   * commit or roll back with it, and may return warnings.
+   */
+  afterWrite?(repo: Repository, change: ResourceChange): Promise<OperationOutcomeIssue[] | void>;
 }
 
 export interface HistoryQuery {

@@ -7,7 +7,7 @@
 import { deepEquals } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { forbidden } from '../fhir/outcomes.js';
-import type { WriteGuard } from '../repository/types.js';
+import type { WriteHook } from '../repository/types.js';
 import type { ProfileRegistry } from './profiles.js';
 
 /** The content that identifies a profile: everything but the server's version metadata. */
@@ -17,10 +17,11 @@ export function profileContent(resource: Resource): Resource {
   return Object.keys(metaRest).length > 0 ? { ...rest, meta: metaRest } : rest;
 }
 
-export function profileGuard(registry: ProfileRegistry): WriteGuard {
+export function profileGuard(registry: ProfileRegistry): WriteHook {
   return {
-    async beforeWrite(_tx, resource) {
-      if (resource.resourceType !== 'StructureDefinition') {
+    async beforeWrite(_repo, change) {
+      const resource = change.resource;
+      if (resource?.resourceType !== 'StructureDefinition') {
         return;
       }
       const sd = resource;

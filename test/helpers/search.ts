@@ -2,7 +2,6 @@
 import type { TestApp } from './app.js';
 
 /** Parsed JSON of a response (untyped on purpose: tests assert on its shape). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response JSON, asserted on by shape
 export type Json = any;
 
 export const BSN = 'http://fhir.nl/fhir/NamingSystem/bsn';
