@@ -2,7 +2,13 @@
  * The profiles this server validates against: StructureDefinitions (constraints on R4 resources)
  * loaded from a folder at start, indexed into @medplum/core, and applied to every resource that
  * claims them in meta.profile (https://hl7.org/fhir/R4/resource.html#Meta, profiling.html).
- * Issue 5 adds the care profiles by dropping their JSON files into `profiles/`.
+ * Extension definitions (kind complex-type, type Extension) load the same way, so profiles can type
+ * their extension slices with them.
+ *
+ * A constraint marked with the SERVER_EVALUATED extension is published in the profile but not
+ * handed to @medplum/core: it needs what FHIRPath there cannot do (resolve() against the server's
+ * own data, date arithmetic), and Schakel's domain rules evaluate it in code instead, reporting the
+ * same key (constraint-keys.ts).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +19,9 @@ import { isOperationOutcomeError, issue } from '../fhir/outcomes.js';
 
 /** Canonical URLs of the base R4 definitions: claiming them adds nothing to validate. */
 const BASE = 'http://hl7.org/fhir/StructureDefinition/';
+
+/** Marks a constraint that Schakel evaluates in code rather than through @medplum/core. */
+export const SERVER_EVALUATED = 'http://schakel.nl/fhir/StructureDefinition/server-evaluated-constraint';
 
 export class ProfileError extends Error {
   override name = 'ProfileError';
@@ -25,10 +34,11 @@ function asProfiles(file: string, content: unknown): StructureDefinition[] {
       ? (resource.entry ?? []).map((e) => e.resource).filter((r): r is Resource => r !== undefined)
       : [resource];
   return list.filter((r): r is StructureDefinition => r.resourceType === 'StructureDefinition').map((sd) => {
-    if (!sd.url || !sd.id || !sd.type || sd.kind !== 'resource' || !sd.snapshot?.element?.length) {
-      throw new ProfileError(`${file}: a profile needs id, url, kind=resource, type and a snapshot (${sd.url ?? sd.id ?? '?'})`);
+    const extension = sd.kind === 'complex-type' && sd.type === 'Extension';
+    if (!sd.url || !sd.id || !sd.type || (sd.kind !== 'resource' && !extension) || !sd.snapshot?.element?.length) {
+      throw new ProfileError(`${file}: a profile needs id, url, kind=resource (or an Extension), type and a snapshot (${sd.url ?? sd.id ?? '?'})`);
     }
-    if (!isR4ResourceType(sd.type)) {
+    if (!extension && !isR4ResourceType(sd.type)) {
       throw new ProfileError(`${file}: ${sd.url} constrains unknown resource type ${sd.type}`);
     }
     return sd;
@@ -44,9 +54,25 @@ function rebase(i: OperationOutcomeIssue, type: string, path: string): Operation
   return { ...i, expression };
 }
 
+/** The profile as @medplum/core validates it: without the constraints Schakel evaluates in code. */
+function forValidation(sd: StructureDefinition): StructureDefinition {
+  const marked = (c: { extension?: Array<{ url: string }> }): boolean => (c.extension ?? []).some((e) => e.url === SERVER_EVALUATED);
+  if (!(sd.snapshot?.element ?? []).some((e) => (e.constraint ?? []).some(marked))) {
+    return sd;
+  }
+  const copy = structuredClone(sd);
+  for (const element of copy.snapshot?.element ?? []) {
+    if (element.constraint) {
+      element.constraint = element.constraint.filter((c) => !marked(c));
+    }
+  }
+  return copy;
+}
+
 /** Profiles by canonical URL; read-only once built. */
 export class ProfileRegistry {
   private readonly byUrl = new Map<string, StructureDefinition>();
+  private readonly validated = new Map<string, StructureDefinition>();
 
   constructor(profiles: readonly StructureDefinition[] = []) {
     const baseUrls = new Set(r4StructureDefinitions().map((sd) => sd.url));
@@ -55,9 +81,10 @@ export class ProfileRegistry {
         throw new ProfileError(`Profile ${sd.url} is defined twice (or redefines a base R4 definition)`);
       }
       this.byUrl.set(sd.url, sd);
+      this.validated.set(sd.url, forValidation(sd));
     }
     if (profiles.length > 0) {
-      indexStructureDefinitionBundle([...profiles]);
+      indexStructureDefinitionBundle([...this.validated.values()]);
     }
   }
 
@@ -129,7 +156,7 @@ export class ProfileRegistry {
       }
       let found: OperationOutcomeIssue[];
       try {
-        found = validateResource(resource, { profile: sd });
+        found = validateResource(resource, { profile: this.validated.get(sd.url) ?? sd });
       } catch (error) {
         if (!isOperationOutcomeError(error)) {
           throw error;

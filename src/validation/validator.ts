@@ -11,9 +11,10 @@
  */
 import { validateResource } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import { isR4ResourceType, loadR4Definitions } from '../fhir/definitions.js';
+import { isR4ResourceType, loadR4Definitions, r4StructureDefinitions } from '../fhir/definitions.js';
 import { badRequest, hasErrors, isOperationOutcomeError, unprocessable } from '../fhir/outcomes.js';
 import { bundleIssues } from './bundle-rules.js';
+import { ConstraintSources, withConstraintKeys } from './constraint-keys.js';
 import { elementRuleIssues } from './element-rules.js';
 import { withJsonExpressions } from './expression.js';
 import { jsonShapeIssues } from './json-shape.js';
@@ -81,6 +82,7 @@ export function createValidator(profiles: ProfileRegistry = new ProfileRegistry(
   loadR4Definitions();
   applyPrimitiveCorrections();
   compileSchemas();
+  const sources = new ConstraintSources().add(profiles.all()).add(r4StructureDefinitions());
   const validator: ResourceValidator = {
     profiles,
     assertResource(body: unknown, expectedType?: string): asserts body is Resource {
@@ -114,7 +116,7 @@ export function createValidator(profiles: ProfileRegistry = new ProfileRegistry(
         ...bundleIssues(resource),
         ...profiles.issues(resource, resource.resourceType, options.profiles),
       ];
-      return { issues: distinct(withJsonExpressions(issues, resource)) };
+      return { issues: withConstraintKeys(distinct(withJsonExpressions(issues, resource)), sources) };
     },
     validate(resource: Resource, options?: ValidationOptions): OperationOutcomeIssue[] {
       const { issues } = validator.check(resource, options);
