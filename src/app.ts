@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
+import { careWorkflowHooks, type CareWorkflowOptions } from './domain/care-workflows.js';
 import { loadR4Definitions } from './fhir/definitions.js';
 import { registerBodyParsers } from './http/body-parsers.js';
 import { errorHandler } from './http/errors.js';
@@ -13,6 +14,9 @@ import { registerHealthRoutes } from './http/health.js';
 import { notFound } from './fhir/outcomes.js';
 import type { FhirContext } from './interactions/context.js';
 import { loggerOptions } from './logging/logger.js';
+import { carePlanLogbookOperation } from './operations/careplan-logbook.js';
+import { carePlanProgressOperation } from './operations/careplan-progress.js';
+import { patientLogbookOperation } from './operations/patient-logbook.js';
 import { OperationRegistry } from './operations/registry.js';
 import { validateOperation } from './operations/validate.js';
 import { Repository } from './repository/repository.js';
@@ -40,6 +44,8 @@ export interface AppDependencies {
   readonly logStream?: { write(line: string): void };
   /** Profiles to validate against; by default those in config.profilesDir. */
   readonly profiles?: ProfileRegistry;
+  /** Seams of the care workflows (the referral Task's actor, issue 7). */
+  readonly careWorkflows?: CareWorkflowOptions;
 }
 
 export interface Services {
@@ -54,14 +60,19 @@ export interface Services {
 export function createServices(
   config: Config,
   db: Database,
-  profiles: ProfileRegistry = ProfileRegistry.fromFolder(config.profilesDir)
+  profiles: ProfileRegistry = ProfileRegistry.fromFolder(config.profilesDir),
+  careWorkflows: CareWorkflowOptions = {}
 ): Services {
   loadR4Definitions();
   const search = createSearchService({ defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
-  const operations = new OperationRegistry().register(validateOperation);
+  const operations = new OperationRegistry()
+    .register(validateOperation)
+    .register(carePlanLogbookOperation)
+    .register(patientLogbookOperation)
+    .register(carePlanProgressOperation);
   const repo = new Repository(db, {
     listeners: [search.indexer],
-    hooks: [profileGuard(profiles)],
+    hooks: [profileGuard(profiles), ...careWorkflowHooks(search, careWorkflows)],
     resolveCriteria: (tx, type, criteria) => search.findIds(tx, type, criteria, 2),
     checkReferencesOnWrite: config.enforceReferentialIntegrityOnWrite,
     checkReferencesOnDelete: config.enforceReferentialIntegrityOnDelete,
@@ -74,7 +85,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const { config, db } = deps;
-  const services = createServices(config, db, deps.profiles);
+  const services = createServices(config, db, deps.profiles, deps.careWorkflows);
   await installProfiles(services.context);
   const app = Fastify({
     logger: deps.logStream ? { ...loggerOptions(config.logLevel), stream: deps.logStream } : loggerOptions(config.logLevel),

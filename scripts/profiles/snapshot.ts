@@ -116,11 +116,11 @@ class Snapshot {
     const index = this.indexOf(id);
     const element = this.elements[index] as ElementDefinition;
     const { root: typeRoot, elements } = this.typeElements(element);
-    const path = element.path as string;
+    const path = element.path;
     const unrolled = elements.map((child) => {
       const copy = structuredClone(child);
       copy.id = id + (child.id as string).slice(typeRoot.length);
-      copy.path = path + (child.path as string).slice(typeRoot.length);
+      copy.path = path + (child.path).slice(typeRoot.length);
       return copy;
     });
     this.elements.splice(index + 1, 0, ...unrolled);

@@ -113,7 +113,7 @@ export class DeferredIntegrityChecks {
 }
 
 /** `Task.focus` of the resource at `Bundle.entry[2].resource` -> `Bundle.entry[2].resource.focus`. */
-function anchored(path: string, resourceType: string, root: string | undefined): string {
+export function anchored(path: string, resourceType: string, root: string | undefined): string {
   if (root === undefined || !(path === resourceType || path.startsWith(`${resourceType}.`) || path.startsWith(`${resourceType}[`))) {
     return path;
   }

@@ -6,13 +6,13 @@
  */
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { etagOf, newId } from '../fhir/ids.js';
-import { gone, notFound, preconditionFailed } from '../fhir/outcomes.js';
+import { gone, isOperationOutcomeError, notFound, OperationOutcomeError, preconditionFailed } from '../fhir/outcomes.js';
 import type { QueryParams } from '../fhir/request.js';
 import type { Database, Queryable } from '../storage/database.js';
 import { readHistory } from './history.js';
 import { toIso } from './rows.js';
 import { writeVersionRows } from './version-rows.js';
-import { DeferredIntegrityChecks, type LocateResource } from './deferred-checks.js';
+import { anchored, DeferredIntegrityChecks, type LocateResource } from './deferred-checks.js';
 import { PendingWrites } from './pending-writes.js';
 import { assertNotReferenced, assertTargetsExist, localReferences, replaceReferences } from './references.js';
 import type {
@@ -81,9 +81,20 @@ function stamp(resource: Resource, id: string, versionId: number, lastUpdated: s
   };
 }
 
+/** A rule a write hook runs once the whole transaction is written (Repository.deferCheck). */
+interface DeferredHookCheck {
+  readonly resourceType: string;
+  readonly id: string;
+  readonly run: (repo: Repository) => Promise<void>;
+}
+
+/** Deferred checks may write, and those writes may defer checks again; this bounds the rounds. */
+const MAX_CHECK_ROUNDS = 8;
+
 export class Repository {
   private deferred: DeferredIntegrityChecks | undefined;
   private pending: PendingWrites | undefined;
+  private hookChecks: DeferredHookCheck[] | undefined;
 
   constructor(
     private readonly db: Database | Queryable,
@@ -126,8 +137,52 @@ export class Repository {
     await this.pending?.flush(this.queryable, this.options.listeners);
   }
 
-  /** Flushes, then runs the deferred checks in two queries; issues are anchored where `locate` says. */
+  /**
+   * Runs a write hook's rule that reads other resources once every entry of a transaction Bundle
+   * is written, since entries may refer to each other in any order (http.html#trules); outside a
+   * transaction Bundle it runs right away. Its errors are anchored at the resource's entry; it may
+   * write through the repository it is handed (those writes commit or roll back with the Bundle).
+   */
+  async deferCheck(resourceType: string, id: string, run: (repo: Repository) => Promise<void>): Promise<void> {
+    if (!this.deferred) {
+      await run(this);
+      return;
+    }
+    (this.hookChecks ??= []).push({ resourceType, id, run });
+  }
+
+  private async runHookChecks(locate: LocateResource): Promise<void> {
+    for (let round = 0; round < MAX_CHECK_ROUNDS && this.hookChecks; round++) {
+      const checks = this.hookChecks;
+      this.hookChecks = undefined;
+      await this.flushWrites();
+      for (const check of checks) {
+        try {
+          await check.run(this);
+        } catch (error) {
+          if (!isOperationOutcomeError(error)) {
+            throw error;
+          }
+          const root = locate(check.resourceType, check.id);
+          const issue = (error.outcome.issue ?? []).map((i) => ({
+            ...i,
+            expression: (i.expression ?? [check.resourceType]).map((e) => anchored(e, check.resourceType, root)),
+          }));
+          throw new OperationOutcomeError({ ...error.outcome, issue }, error);
+        }
+      }
+    }
+    if (this.hookChecks) {
+      throw new Error(`Deferred write-hook checks still pending after ${MAX_CHECK_ROUNDS} rounds`);
+    }
+  }
+
+  /**
+   * Runs the write hooks' deferred checks, flushes, then runs the deferred integrity checks in two
+   * queries; issues are anchored where `locate` says.
+   */
   async checkDeferredIntegrity(locate: LocateResource): Promise<void> {
+    await this.runHookChecks(locate);
     await this.flushWrites();
     const deferred = this.deferred;
     this.deferred = undefined;

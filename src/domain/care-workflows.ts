@@ -1,0 +1,18 @@
+/**
+ * The care workflows of issue 5 (DOMAIN.md flows 1-4) as the parts app.ts wires in: write hooks
+ * that run inside every write's transaction, and $operations with their OperationDefinitions.
+ */
+import type { WriteHook } from '../repository/types.js';
+import type { SearchService } from '../search/types.js';
+import { careBridgeHook } from './care-bridge/care-bridge-hook.js';
+import { referralRulesHook } from './referral/referral-rules.js';
+import { referralTaskHook, type ReferralTaskOptions } from './referral/referral-task-hook.js';
+
+export interface CareWorkflowOptions {
+  /** The referral Task's actor and guards (issue 7 supplies the actor). */
+  readonly referral?: ReferralTaskOptions;
+}
+
+export function careWorkflowHooks(search: SearchService, options: CareWorkflowOptions = {}): WriteHook[] {
+  return [referralRulesHook(), referralTaskHook(options.referral), careBridgeHook(search)];
+}

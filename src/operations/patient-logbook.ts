@@ -1,0 +1,41 @@
+// $logbook on a Patient: GET [base]/Patient/{id}/$logbook (issue 5)
+/**
+ * The joint logbook of a patient across all plans and referrals: every Observation, Communication,
+ * Procedure and Encounter about the patient, newest first, with the filters and paging of
+ * domain/logbook/logbook-search.ts.
+ */
+import type { Patient } from '@medplum/fhirtypes';
+import type { FhirRequest, FhirResponse } from '../fhir/request.js';
+import type { FhirContext } from '../interactions/context.js';
+import { LOGBOOK_TYPES, logbookBundle, logbookQuery } from '../domain/logbook/logbook-search.js';
+import { readVisible, type DomainSearch } from '../domain/search-pages.js';
+import { logbookDefinition } from './logbook-definition.js';
+import { operationParameters } from './operation-input.js';
+import type { OperationHandler } from './registry.js';
+
+async function patientLogbook(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+  const id = request.id as string;
+  const parameters = operationParameters(request);
+  const domain: DomainSearch = { search: ctx.search, db: ctx.repo.queryable, baseUrl: request.baseUrl };
+  await readVisible<Patient>(domain, (type, rid) => ctx.repo.read(type, rid), 'Patient', id);
+  const linkPath = `Patient/${id}/$logbook`;
+  const bundle = await ctx.search.search(ctx.repo.queryable, {
+    resourceTypes: LOGBOOK_TYPES,
+    query: logbookQuery([['patient', `Patient/${id}`]], parameters),
+    prefer: request.prefer,
+    baseUrl: request.baseUrl,
+    linkPath,
+  });
+  return { status: 200, resource: logbookBundle(bundle, `${request.baseUrl}/${linkPath}`, parameters) };
+}
+
+export const patientLogbookOperation: OperationHandler = {
+  name: 'logbook',
+  definition: logbookDefinition(
+    'Patient',
+    "The joint logbook of a patient: every Observation, Communication, Procedure and Encounter about the patient, from all care teams, newest first, with date, category and author-discipline filters and paging."
+  ),
+  resourceTypes: ['Patient'],
+  levels: ['instance'],
+  handle: patientLogbook,
+};
