@@ -36,6 +36,22 @@ const APPENDED = new Set(['constraint', 'condition', 'mapping']);
 const IDENTITY = new Set(['id', 'path', 'sliceName']);
 const VALUE_PREFIXES = ['fixed', 'pattern', 'minValue', 'maxValue', 'defaultValue', 'example'];
 
+/**
+ * Element extensions that describe the base specification itself and are not inherited by a
+ * profile (the HL7 generators drop them too); structuredefinition-normative-version may not even
+ * appear on an ElementDefinition outside the core specification.
+ */
+const NOT_INHERITED = new Set([
+  'http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status',
+  'http://hl7.org/fhir/StructureDefinition/structuredefinition-normative-version',
+]);
+
+function inherited(element: ElementDefinition): ElementDefinition {
+  const extension = element.extension?.filter((e) => !NOT_INHERITED.has(e.url));
+  const { extension: _all, ...rest } = element;
+  return extension && extension.length > 0 ? { ...rest, extension } : rest;
+}
+
 const EXTENSION_SLICING: ElementDefinition['slicing'] = {
   discriminator: [{ type: 'value', path: 'url' }],
   ordered: false,
@@ -118,7 +134,7 @@ class Snapshot {
     const { root: typeRoot, elements } = this.typeElements(element);
     const path = element.path;
     const unrolled = elements.map((child) => {
-      const copy = structuredClone(child);
+      const copy = inherited(structuredClone(child));
       copy.id = id + (child.id as string).slice(typeRoot.length);
       copy.path = path + (child.path).slice(typeRoot.length);
       return copy;
@@ -202,6 +218,21 @@ class Snapshot {
     this.merge(this.elements[index] as ElementDefinition, diff);
     if (last.includes(':')) {
       this.unrollExtensionSlice(id);
+      this.rollUpSliceMinimum(id.slice(0, id.lastIndexOf(':')));
+    }
+  }
+
+  /**
+   * Required slices make the sliced element required: its min is at least the sum of its slices'
+   * mins (as SUSHI does), so a validator that checks slices only on present elements still
+   * refuses a resource that leaves the element out.
+   */
+  private rollUpSliceMinimum(slicedId: string): void {
+    const sliced = this.elements[this.indexOf(slicedId)] as ElementDefinition;
+    const slices = this.elements.filter((e) => e.sliceName !== undefined && e.id === `${slicedId}:${e.sliceName}`);
+    const required = slices.reduce((sum, e) => sum + (e.min ?? 0), 0);
+    if ((sliced.min ?? 0) < required) {
+      sliced.min = required;
     }
   }
 
@@ -254,7 +285,7 @@ export function generateSnapshot(profile: StructureDefinition, lookup: Definitio
   if (!base?.snapshot?.element?.length) {
     throw new SnapshotError(`${name}: base ${profile.baseDefinition} is unknown or has no snapshot`);
   }
-  const snapshot = new Snapshot(structuredClone(base.snapshot.element), lookup, name);
+  const snapshot = new Snapshot(structuredClone(base.snapshot.element).map(inherited), lookup, name);
   for (const diff of profile.differential?.element ?? []) {
     snapshot.apply(diff);
   }

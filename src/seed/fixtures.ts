@@ -19,13 +19,26 @@ export function fixtureBundles(dir = FIXTURES_DIR): Array<{ file: string; bundle
 }
 
 /**
+ * Whether the database holds anything besides the profiles the server installs itself at start
+ * (seed/profiles.ts): those are there on a first start too.
+ */
+async function holdsData(context: FhirContext): Promise<boolean> {
+  const own = context.validator.profiles.all().map((sd) => sd.id as string);
+  const rows = await context.repo.queryable.query<{ found: number }>(
+    `SELECT 1 AS found FROM resource_history WHERE NOT (resource_type = 'StructureDefinition' AND id = ANY($1::text[])) LIMIT 1`,
+    [own]
+  );
+  return rows.length > 0;
+}
+
+/**
  * Posts each fixture Bundle as a transaction through dispatch, like any client would, when the
- * database holds no resources yet; returns how many resources it wrote. A fixture that fails
- * leaves nothing of itself behind and stops the seeding with its OperationOutcome.
+ * database holds no resources yet (besides the installed profiles); returns how many resources it
+ * wrote. A fixture that fails leaves nothing of itself behind and stops the seeding with its
+ * OperationOutcome.
  */
 export async function seedFixtures(context: FhirContext, baseUrl: string, dir = FIXTURES_DIR): Promise<number> {
-  const existing = await context.repo.history({ count: 1, withTotal: false });
-  if (existing.versions.length > 0) {
+  if (await holdsData(context)) {
     return 0;
   }
   let written = 0;
