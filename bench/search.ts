@@ -1,6 +1,7 @@
 /**
  * Search benchmark (issue 3): loads a care-domain data set of at least 100,000 resources and
- * measures four searches through the whole HTTP stack (app.inject): ops/s, p50 and p99. Then it
+ * measures its searches through the whole HTTP stack (app.inject): ops/s, p50 and p99 (issue 5
+ * added the referrer's inbox and the joint logbook). Then it
  * prints EXPLAIN ANALYZE of the slowest search and fails when any plan scans a big table.
  */
 import type { Resource } from '@medplum/fhirtypes';
@@ -10,7 +11,7 @@ import { loadR4Definitions } from '../src/fhir/definitions.js';
 import type { Database, EngineName, Queryable } from '../src/storage/database.js';
 import { createScratchDatabase } from '../test/helpers/database.js';
 import { bulkLoad } from './bulk-load.js';
-import { BSN, organizations, PER_PATIENT, patientRecord, testBsns } from './care-data.js';
+import { BSN, ORGANIZATIONS, organizations, PER_PATIENT, patientRecord, testBsns } from './care-data.js';
 
 interface Options {
   readonly size: number;
@@ -100,6 +101,10 @@ export async function searchBench(options: Options): Promise<void> {
         'reference: Observation?subject&_sort=-date&_count=20': (n) => `/fhir/Observation?subject=Patient/pat-${pick(n)}&_sort=-date&_count=20`,
         'chain: Observation?subject:Patient.identifier': (n) => `/fhir/Observation?subject:Patient.identifier=${BSN}|${loaded.bsns[pick(n)] ?? ''}&_count=20`,
         'include: Task?patient&_include=Task:focus,Task:patient': (n) => `/fhir/Task?patient=Patient/pat-${pick(n)}&_include=Task:focus&_include=Task:patient`,
+        'inbox: ServiceRequest?requester&status=active&_revinclude=Task:focus,Communication:based-on&_sort=-authored': (n) =>
+          `/fhir/ServiceRequest?requester=PractitionerRole/role-gp-${pick(n) % ORGANIZATIONS}&status=active&_revinclude=Task:focus&_revinclude=Communication:based-on&_sort=-authored&_count=20`,
+        'logbook: CarePlan/$logbook?_count=20': (n) => `/fhir/CarePlan/cp-${pick(n)}/$logbook?_count=20`,
+        'logbook: Patient/$logbook?author-discipline&category': (n) => `/fhir/Patient/pat-${pick(n)}/$logbook?author-discipline=30.000&category=vital-signs&_count=20`,
       };
       const results: Array<{ name: string; p50: number; p99: number; opsPerSecond: number }> = [];
       for (const [name, url] of Object.entries(searches)) {

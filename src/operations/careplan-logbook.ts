@@ -10,7 +10,7 @@ import type { CarePlan } from '@medplum/fhirtypes';
 import { parseLocalReference } from '../fhir/references.js';
 import type { FhirRequest, FhirResponse, QueryParams } from '../fhir/request.js';
 import type { FhirContext } from '../interactions/context.js';
-import { LOGBOOK_TYPES, logbookBundle, logbookQuery } from '../domain/logbook/logbook-search.js';
+import { searchLogbook } from '../domain/logbook/logbook-search.js';
 import { readVisible, type DomainSearch } from '../domain/search-pages.js';
 import { logbookDefinition } from './logbook-definition.js';
 import { operationParameters } from './operation-input.js';
@@ -35,14 +35,8 @@ async function carePlanLogbook(ctx: FhirContext, request: FhirRequest): Promise<
   const domain: DomainSearch = { search: ctx.search, db: ctx.repo.queryable, baseUrl: request.baseUrl };
   const plan = await readVisible<CarePlan>(domain, (type, rid) => ctx.repo.read(type, rid), 'CarePlan', id);
   const linkPath = `CarePlan/${id}/$logbook`;
-  const bundle = await ctx.search.search(ctx.repo.queryable, {
-    resourceTypes: LOGBOOK_TYPES,
-    query: logbookQuery(planScope(plan, request.baseUrl), parameters),
-    prefer: request.prefer,
-    baseUrl: request.baseUrl,
-    linkPath,
-  });
-  return { status: 200, resource: logbookBundle(bundle, `${request.baseUrl}/${linkPath}`, parameters) };
+  const bundle = await searchLogbook(domain, { scope: planScope(plan, request.baseUrl), parameters, prefer: request.prefer, linkPath });
+  return { status: 200, resource: bundle };
 }
 
 export const carePlanLogbookOperation: OperationHandler = {

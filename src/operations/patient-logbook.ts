@@ -7,7 +7,7 @@
 import type { Patient } from '@medplum/fhirtypes';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import type { FhirContext } from '../interactions/context.js';
-import { LOGBOOK_TYPES, logbookBundle, logbookQuery } from '../domain/logbook/logbook-search.js';
+import { searchLogbook } from '../domain/logbook/logbook-search.js';
 import { readVisible, type DomainSearch } from '../domain/search-pages.js';
 import { logbookDefinition } from './logbook-definition.js';
 import { operationParameters } from './operation-input.js';
@@ -19,14 +19,8 @@ async function patientLogbook(ctx: FhirContext, request: FhirRequest): Promise<F
   const domain: DomainSearch = { search: ctx.search, db: ctx.repo.queryable, baseUrl: request.baseUrl };
   await readVisible<Patient>(domain, (type, rid) => ctx.repo.read(type, rid), 'Patient', id);
   const linkPath = `Patient/${id}/$logbook`;
-  const bundle = await ctx.search.search(ctx.repo.queryable, {
-    resourceTypes: LOGBOOK_TYPES,
-    query: logbookQuery([['patient', `Patient/${id}`]], parameters),
-    prefer: request.prefer,
-    baseUrl: request.baseUrl,
-    linkPath,
-  });
-  return { status: 200, resource: logbookBundle(bundle, `${request.baseUrl}/${linkPath}`, parameters) };
+  const bundle = await searchLogbook(domain, { scope: [['patient', `Patient/${id}`]], parameters, prefer: request.prefer, linkPath });
+  return { status: 200, resource: bundle };
 }
 
 export const patientLogbookOperation: OperationHandler = {

@@ -7,7 +7,7 @@
  *
  * - `author` (reference): who wrote the entry: Observation.performer, Communication.sender,
  *   Procedure.performer.actor, Encounter.participant.individual. The logbook's author-discipline
- *   is the chain `author:PractitionerRole.discipline`.
+ *   means `author:PractitionerRole.discipline` (domain/logbook/logbook-search.ts).
  * - `discipline` (token) on PractitionerRole: the discipline of a professional in a role,
  *   PractitionerRole.code and .specialty (RoleCodeNL / UZI codes such as 04.000 Fysiotherapeut sit
  *   in either, depending on the sending system).

@@ -72,6 +72,9 @@ t.test(`$logbook on ${engine}`, async (t) => {
     t.same((await logbook('?author-discipline=04.000')).ids, physio, 'by code alone');
     t.same((await logbook('?author-discipline=30.000')).ids, ['bp-nurse-09', 'homevisit-nurse-07', 'weight-nurse-05', 'bp-nurse-02'], 'the nurse');
     t.same((await logbook('?author-discipline=01.015')).ids, [], 'the GP wrote nothing here');
+    const nobody = await logbook('?author-discipline=99.000&_count=5');
+    t.same([nobody.status, nobody.body.total, nobody.ids], [200, 0, []], 'a discipline nobody has');
+    t.equal(linkPath(nobody.body, 'self'), '/fhir/CarePlan/plan-logbook/$logbook?author-discipline=99.000&_count=5');
     t.same((await logbook('?author-discipline=04.000,30.000')).ids, newestFirst, 'either discipline');
     t.same((await logbook('?category=vital-signs')).ids, ['bp-nurse-09', 'bp-physio-08', 'weight-nurse-05', 'bp-nurse-02']);
     t.same((await logbook('?category=exam')).ids, ['grip-physio-04']);
