@@ -96,11 +96,11 @@ t.test(`scores are stored as Observations on ${engine}`, async (t) => {
     t.equal(again.valueQuantity.value, 8, 'any later update rescores');
     t.equal(again.meta.versionId, '3');
 
-    const unchanged = await request({ method: 'PUT', url: `/fhir/QuestionnaireResponse/${qr.id}`, body: { ...later.json(), authored: again.effectiveDateTime } });
+    const unchanged = await request({ method: 'PUT', url: `/fhir/QuestionnaireResponse/${qr.id}`, body: { ...later.json<object>(), authored: again.effectiveDateTime } });
     t.equal(unchanged.statusCode, 200);
     t.equal((await scoresOf(app, qr.id, 'pdi-total'))[0].meta.versionId, '3', 'an unchanged score adds no version');
 
-    const error = await request({ method: 'PUT', url: `/fhir/QuestionnaireResponse/${qr.id}`, body: { ...later.json(), status: 'entered-in-error' } });
+    const error = await request({ method: 'PUT', url: `/fhir/QuestionnaireResponse/${qr.id}`, body: { ...later.json<object>(), status: 'entered-in-error' } });
     t.equal(error.statusCode, 200);
     t.equal((await scoresOf(app, qr.id, 'pdi-total'))[0].status, 'entered-in-error', 'a response in error takes its score along');
   });
