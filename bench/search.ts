@@ -29,7 +29,7 @@ interface Recorded {
 }
 
 /** The database with a switch that records the statements a request runs. */
-function recording(db: Database): { db: Database; start(): void; stop(): Recorded[] } {
+export function recording(db: Database): { db: Database; start(): void; stop(): Recorded[] } {
   let log: Recorded[] | undefined;
   const wrap = (q: Queryable): Queryable => ({
     query: (sql, params) => {
@@ -57,7 +57,7 @@ function recording(db: Database): { db: Database; start(): void; stop(): Recorde
   };
 }
 
-async function open(engine: EngineName): Promise<{ db: Database; dispose(): Promise<void> }> {
+export async function open(engine: EngineName): Promise<{ db: Database; dispose(): Promise<void> }> {
   if (engine === 'pglite') {
     const dir = mkdtempSync(join(tmpdir(), 'schakel-bench-'));
     const db = await openDatabase({ databaseUrl: undefined, databasePoolSize: 1, dataDir: dir });

@@ -84,21 +84,36 @@ function attribution(params: Params, organizationId: string | undefined): string
    GROUP BY org_id ORDER BY org_id NULLS LAST`;
 }
 
-/** Finished treatments in the period that have Tasks for the indicator's moments, and those Tasks. */
-function treatmentTasks(query: IndicatorQuery, params: Params): string {
+/**
+ * The row stream of treatment indicators: one row per Task of a finished treatment (CarePlan
+ * `completed`, end in the period) at one of the indicator's moments (n = its position), with the
+ * response that completed it and that response's score, when the indicator has one. Every step is
+ * an index lookup per row; what follows are hash aggregations, never joins between CTEs, so the
+ * cost grows with the cohort, not with its square.
+ */
+function taskStream(query: IndicatorQuery, params: Params): string {
   const patient = query.patientId === undefined ? '' : ` AND subj.target_id = ${params.bind(query.patientId)}`;
-  return `treatment AS (
-    SELECT cp.id AS careplan_id, subj.target_id AS patient_id
+  const score = query.indicator.score;
+  const scored = score
+    ? `LEFT JOIN LATERAL (
+        SELECT q.low AS value
+          FROM search_reference df
+          JOIN resource ob ON ob.sid = df.sid AND NOT ob.deleted
+          JOIN search_token oc ON oc.sid = df.sid AND oc.param = 'code' AND oc.system = ${params.bind(score.system)} AND oc.code = ${params.bind(score.code)}
+          JOIN search_token os ON os.sid = df.sid AND os.param = 'status' AND os.code IN ('final', 'amended', 'corrected')
+          JOIN search_quantity q ON q.sid = df.sid AND q.param = 'value-quantity' AND q.low IS NOT NULL
+         WHERE df.resource_type = 'Observation' AND df.param = 'derived-from'
+           AND df.target_type = 'QuestionnaireResponse' AND df.target_id = o.target_id
+         LIMIT 1) s ON true`
+    : 'LEFT JOIN LATERAL (SELECT NULL::numeric AS value) s ON true';
+  return `task AS (
+    SELECT cp.id AS careplan_id, subj.target_id AS patient_id, m.n, st.code AS status,
+           f.target_id AS questionnaire_id, o.target_id AS response_id, s.value
       FROM search_date pe
       JOIN resource cp ON cp.sid = pe.sid AND NOT cp.deleted${narrow(query, params, 'cp')}
-      JOIN search_token st ON st.sid = pe.sid AND st.param = 'status' AND st.code = 'completed'
+      JOIN search_token cs ON cs.sid = pe.sid AND cs.param = 'status' AND cs.code = 'completed'
       JOIN search_reference subj ON subj.sid = pe.sid AND subj.param = 'subject' AND subj.target_type = 'Patient'
-     WHERE pe.resource_type = 'CarePlan' AND pe.param = 'date'
-       AND pe.end_at > ${params.bind(query.periodStart)}::timestamptz AND pe.end_at <= ${params.bind(query.periodEnd)}::timestamptz${patient}
-  ), task AS (
-    SELECT tr.careplan_id, tr.patient_id, m.n, st.code AS status, f.target_id AS questionnaire_id, o.target_id AS response_id
-      FROM treatment tr
-      JOIN search_reference bo ON bo.resource_type = 'Task' AND bo.param = 'based-on' AND bo.target_type = 'CarePlan' AND bo.target_id = tr.careplan_id
+      JOIN search_reference bo ON bo.resource_type = 'Task' AND bo.param = 'based-on' AND bo.target_type = 'CarePlan' AND bo.target_id = cp.id
       JOIN resource t ON t.sid = bo.sid AND NOT t.deleted${narrow(query, params, 't')}
       JOIN search_token mc ON mc.sid = t.sid AND mc.param = 'code'
       JOIN ${momentsRelation(query, params)} ON m.system = mc.system AND m.code = mc.code
@@ -106,62 +121,56 @@ function treatmentTasks(query: IndicatorQuery, params: Params): string {
       LEFT JOIN search_reference f ON f.sid = t.sid AND f.param = 'focus' AND f.target_type = 'Questionnaire'
       LEFT JOIN search_reference o ON o.sid = t.sid AND o.param = 'output' AND o.target_type = 'QuestionnaireResponse'
                                   AND st.code = 'completed'
-  ), decider AS (
-    SELECT DISTINCT ON (careplan_id) careplan_id, response_id
-      FROM task WHERE response_id IS NOT NULL
-     ORDER BY careplan_id, n DESC, response_id
-  )`;
-}
-
-/** Scores of the completed Tasks' responses, and the first-to-last pair per treatment. */
-function scoredPairs(query: IndicatorQuery, params: Params): string {
-  const score = query.indicator.score;
-  return `scored AS (
-    SELECT task.careplan_id, task.n, task.questionnaire_id, task.response_id, q.low AS value
-      FROM task
-      JOIN search_reference df ON df.resource_type = 'Observation' AND df.param = 'derived-from'
-                              AND df.target_type = 'QuestionnaireResponse' AND df.target_id = task.response_id
-      JOIN resource ob ON ob.sid = df.sid AND NOT ob.deleted
-      JOIN search_token oc ON oc.sid = df.sid AND oc.param = 'code' AND oc.system = ${params.bind(score?.system)} AND oc.code = ${params.bind(score?.code)}
-      JOIN search_token os ON os.sid = df.sid AND os.param = 'status' AND os.code IN ('final', 'amended', 'corrected')
-      JOIN search_quantity q ON q.sid = df.sid AND q.param = 'value-quantity' AND q.low IS NOT NULL
-  ), pair AS (
-    SELECT DISTINCT ON (a.careplan_id) a.careplan_id, a.value AS v0, b.value AS v1, b.response_id
-      FROM scored a
-      JOIN scored b ON b.careplan_id = a.careplan_id AND b.questionnaire_id = a.questionnaire_id AND b.n = 2
-     WHERE a.n = 1
-     ORDER BY a.careplan_id, b.response_id
+      ${scored}
+     WHERE pe.resource_type = 'CarePlan' AND pe.param = 'date'
+       AND pe.end_at > ${params.bind(query.periodStart)}::timestamptz AND pe.end_at <= ${params.bind(query.periodEnd)}::timestamptz${patient}
+  ), by_moment AS (
+    SELECT careplan_id, questionnaire_id, n, min(patient_id) AS patient_id, bool_and(status = 'completed') AS done,
+           min(value) AS value, min(response_id) AS response_id
+      FROM task GROUP BY careplan_id, questionnaire_id, n
+  ), by_questionnaire AS (
+    SELECT careplan_id, questionnaire_id, min(patient_id) AS patient_id,
+           min(value) FILTER (WHERE n = 1) AS v0,
+           min(value) FILTER (WHERE n = 2) AS v1,
+           min(response_id) FILTER (WHERE n = 2 AND value IS NOT NULL) AS to_response,
+           max(n) FILTER (WHERE response_id IS NOT NULL) AS last_n,
+           (array_agg(response_id ORDER BY n DESC, response_id) FILTER (WHERE response_id IS NOT NULL))[1] AS last_response,
+           count(*) AS moments, count(*) FILTER (WHERE done) AS done
+      FROM by_moment GROUP BY careplan_id, questionnaire_id
+  ), by_plan AS (
+    SELECT careplan_id, min(patient_id) AS patient_id,
+           (array_agg(v1 - v0 ORDER BY questionnaire_id) FILTER (WHERE v0 IS NOT NULL AND v1 IS NOT NULL))[1] AS change,
+           (array_agg(to_response ORDER BY questionnaire_id) FILTER (WHERE v0 IS NOT NULL AND v1 IS NOT NULL))[1] AS pair_response,
+           (array_agg(last_response ORDER BY last_n DESC, last_response) FILTER (WHERE last_response IS NOT NULL))[1] AS last_response
+      FROM by_questionnaire GROUP BY careplan_id
   )`;
 }
 
 function scoreSql(query: IndicatorQuery, params: Params): string {
   const { type, threshold, lowerIsBetter } = query.indicator;
-  const gain = lowerIsBetter ? 'p.v0 - p.v1' : 'p.v1 - p.v0';
-  const numerator =
-    type === 'score-improvement' ? `CASE WHEN ${gain} >= ${params.bind(threshold ?? 0)}::numeric THEN 1 ELSE 0 END` : 'NULL::int';
-  return `WITH ${treatmentTasks(query, params)}, ${scoredPairs(query, params)}, unit AS (
-    SELECT tr.careplan_id, tr.patient_id, COALESCE(p.response_id, d.response_id) AS response_id,
-           CASE WHEN p.careplan_id IS NULL THEN 0 ELSE 1 END AS denominator,
+  const gain = lowerIsBetter ? '-change' : 'change';
+  const numerator = type === 'score-improvement' ? `CASE WHEN ${gain} >= ${params.bind(threshold ?? 0)}::numeric THEN 1 ELSE 0 END` : 'NULL::int';
+  return `WITH ${taskStream(query, params)}, unit AS (
+    SELECT careplan_id, patient_id, COALESCE(pair_response, last_response) AS response_id,
+           CASE WHEN change IS NULL THEN 0 ELSE 1 END AS denominator,
            ${numerator} AS numerator,
-           p.v1 - p.v0 AS total
-      FROM treatment tr
-      LEFT JOIN pair p ON p.careplan_id = tr.careplan_id
-      LEFT JOIN decider d ON d.careplan_id = tr.careplan_id
-     WHERE EXISTS (SELECT 1 FROM task WHERE task.careplan_id = tr.careplan_id)
+           change AS total
+      FROM by_plan
   ), ${attribution(params, query.organizationId)}`;
 }
 
+/** A moment is complete when every Task at it (each instrument) is completed. */
 function completenessSql(query: IndicatorQuery, params: Params): string {
-  return `WITH ${treatmentTasks(query, params)}, moment_state AS (
-    SELECT careplan_id, n, bool_and(status = 'completed') AS done FROM task GROUP BY careplan_id, n
+  return `WITH ${taskStream(query, params)}, moment_state AS (
+    SELECT careplan_id, n, min(patient_id) AS patient_id, bool_and(done) AS done, min(response_id) AS response_id
+      FROM by_moment GROUP BY careplan_id, n
   ), unit AS (
-    SELECT tr.careplan_id, tr.patient_id, d.response_id, 1 AS denominator,
-           CASE WHEN (SELECT count(*) FROM moment_state s WHERE s.careplan_id = tr.careplan_id AND s.done)
-                     = ${params.bind(query.indicator.moments.length)} THEN 1 ELSE 0 END AS numerator,
+    SELECT careplan_id, min(patient_id) AS patient_id,
+           (array_agg(response_id ORDER BY n DESC, response_id) FILTER (WHERE response_id IS NOT NULL))[1] AS response_id,
+           1 AS denominator,
+           CASE WHEN count(*) FILTER (WHERE done) = ${params.bind(query.indicator.moments.length)} THEN 1 ELSE 0 END AS numerator,
            NULL::numeric AS total
-      FROM treatment tr
-      LEFT JOIN decider d ON d.careplan_id = tr.careplan_id
-     WHERE EXISTS (SELECT 1 FROM task WHERE task.careplan_id = tr.careplan_id)
+      FROM moment_state GROUP BY careplan_id
   ), ${attribution(params, query.organizationId)}`;
 }
 

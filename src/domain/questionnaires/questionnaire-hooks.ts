@@ -56,8 +56,9 @@ export function questionnaireHooks(search: SearchService): WriteHook {
         return;
       }
       const response = change.resource as QuestionnaireResponse & { id: string };
-      await storeScores(repo, search, response, found, change.version.lastUpdated);
-      await matchMeasurementTask(repo, search, response, found.questionnaire.id, change.version.lastUpdated);
+      const options = { fresh: change.previous === undefined, issued: change.version.lastUpdated, now: change.version.lastUpdated, baseUrl: change.baseUrl };
+      await storeScores(repo, search, response, found, options);
+      await matchMeasurementTask(repo, search, response, found.questionnaire.id, options);
     },
   };
 }

@@ -98,23 +98,24 @@ function content(observation: Observation): Omit<Observation, 'status'> {
 
 /**
  * Creates or updates the score Observations of a response after it was written. A response that
- * is not completed and never was gets none.
+ * is not completed and never was gets none. `fresh`: the response id was never used before, so it
+ * has no Observations yet (saves a search per new response).
  */
 export async function storeScores(
   repo: Repository,
   search: SearchService,
   response: StoredResponse,
   found: ResolvedQuestionnaire,
-  issued: string
+  options: { readonly issued: string; readonly fresh: boolean }
 ): Promise<void> {
   const completed = response.status === 'completed' || response.status === 'amended';
   for (const definition of scoreDefinitions(found.questionnaire)) {
     const identifier = `${SCORE_IDENTIFIER_SYSTEM}|${searchValue(`${response.id}#${definition.code.code}`)}`;
-    const [existing] = await findResources<Observation>(repo, search, 'Observation', [['identifier', identifier]], 1);
+    const [existing] = options.fresh ? [] : await findResources<Observation>(repo, search, 'Observation', [['identifier', identifier]], 1);
     if (!existing && !completed) {
       continue;
     }
-    const observation = scoreObservation(response, found, definition, existing?.id, issued);
+    const observation = scoreObservation(response, found, definition, existing?.id, options.issued);
     const changed = !existing || !deepEquals(content(observation), content(existing));
     observation.status = observationStatus(response, existing, changed);
     if (!existing?.id) {

@@ -55,21 +55,25 @@ async function reopen(repo: Repository, tasks: readonly Task[], responseId: stri
   }
 }
 
-/** After a response is written: completes its measurement Task, or reopens one it no longer answers. */
+/**
+ * After a response is written: completes its measurement Task, or reopens one it no longer answers.
+ * `fresh`: the response id was never used before, so no Task points at it yet.
+ */
 export async function matchMeasurementTask(
   repo: Repository,
   search: SearchService,
   response: StoredResponse,
   questionnaireId: string,
-  now: string
+  options: { readonly now: string; readonly fresh: boolean; readonly baseUrl?: string | undefined }
 ): Promise<void> {
-  const linked = await findResources<Task>(repo, search, 'Task', [['output', `QuestionnaireResponse/${response.id}`]], 10);
+  const { now } = options;
+  const linked = options.fresh ? [] : await findResources<Task>(repo, search, 'Task', [['output', `QuestionnaireResponse/${response.id}`]], 10);
   const completed = response.status === 'completed' || response.status === 'amended';
   if (!completed) {
     await reopen(repo, linked, response.id, now);
     return;
   }
-  const patient = response.subject?.reference ? parseLocalReference(response.subject.reference) : undefined;
+  const patient = response.subject?.reference ? parseLocalReference(response.subject.reference, options.baseUrl) : undefined;
   const authored = parseDateRange(response.authored ?? now)?.start.getTime();
   if (linked.length > 0 || patient?.resourceType !== 'Patient' || authored === undefined) {
     return;
