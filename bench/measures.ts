@@ -20,7 +20,8 @@ import { loadR4Definitions } from '../src/fhir/definitions.js';
 import type { EngineName } from '../src/storage/database.js';
 import { generateCohort, transactionBundle } from '../scripts/pain-cohort.js';
 import { bulkLoad } from './bulk-load.js';
-import { open, recording } from './search.js';
+import { createScratchDatabase } from '../test/helpers/database.js';
+import { recording } from './search.js';
 
 interface Options {
   readonly patients: number;
@@ -100,7 +101,7 @@ export async function measuresBench(options: Options): Promise<void> {
   loadR4Definitions();
   const cohort = generateCohort(options.patients);
   for (const engine of options.engines) {
-    const opened = await open(engine);
+    const opened = await createScratchDatabase(engine);
     try {
       const recorder = recording(opened.db);
       const app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent', SEED_FIXTURES: 'false', DATA_DIR: 'memory://' }), db: recorder.db, closeDatabase: false });
@@ -188,7 +189,7 @@ export async function measuresBench(options: Options): Promise<void> {
         process.exitCode = 1;
       }
     } finally {
-      await opened.dispose();
+      await opened.destroy();
     }
   }
 }
