@@ -1,10 +1,12 @@
 /**
  * Benchmarks (not timed tests): `npm run bench [-- search] [--size N] [--iterations N] [--engine pglite|postgres]`,
- * `npm run bench -- transactions [--seconds N] [--concurrency N] [--sizes 20,100]`.
+ * `npm run bench -- transactions [--seconds N] [--concurrency N] [--sizes 20,100]`,
+ * `npm run bench -- measures [--patients N] [--iterations N]`.
  * Without --engine it runs on PGlite, and on PostgreSQL too when DATABASE_URL is set.
  */
 import { parseArgs } from 'node:util';
 import type { EngineName } from '../src/storage/database.js';
+import { measuresBench } from './measures.js';
 import { searchBench } from './search.js';
 import { transactionBench } from './transactions.js';
 
@@ -17,6 +19,7 @@ const { values, positionals } = parseArgs({
     seconds: { type: 'string', default: '10' },
     concurrency: { type: 'string', default: '1' },
     sizes: { type: 'string', default: '20,100' },
+    patients: { type: 'string', default: '5000' },
   },
 });
 
@@ -43,6 +46,9 @@ switch (command) {
       engines,
     });
     break;
+  case 'measures':
+    await measuresBench({ patients: Number(values.patients), iterations: Math.min(Number(values.iterations), 50), engines });
+    break;
   default:
-    throw new Error(`Unknown benchmark "${command}"; try: search, transactions`);
+    throw new Error(`Unknown benchmark "${command}"; try: search, transactions, measures`);
 }

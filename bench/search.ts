@@ -25,7 +25,7 @@ interface Recorded {
 }
 
 /** The database with a switch that records the statements a request runs. */
-function recording(db: Database): { db: Database; start(): void; stop(): Recorded[] } {
+export function recording(db: Database): { db: Database; start(): void; stop(): Recorded[] } {
   let log: Recorded[] | undefined;
   const wrap = (q: Queryable): Queryable => ({
     query: (sql, params) => {

@@ -24,6 +24,11 @@ import { createSearchService } from './search/service.js';
 import type { SearchService } from './search/types.js';
 import type { Database } from './storage/database.js';
 import { installProfiles } from './seed/profiles.js';
+import { definitionGuard, installDefinitions, loadDefinitions } from './seed/definitions.js';
+import { CUSTOM_SEARCH_PARAMETERS } from './search/custom-parameters.js';
+import { questionnaireHooks } from './domain/questionnaires/questionnaire-hooks.js';
+import { applyOperation } from './operations/plan-definition-apply.js';
+import { evaluateMeasureOperation } from './operations/measure-evaluate-measure.js';
 import { profileGuard } from './validation/profile-guard.js';
 import { ProfileRegistry } from './validation/profiles.js';
 import { createValidator } from './validation/validator.js';
@@ -51,6 +56,8 @@ export interface AppDependencies {
 export interface Services {
   readonly context: FhirContext;
   readonly search: SearchService;
+  /** Questionnaires, PlanDefinitions, Measures… of profiles/ and Schakel's SearchParameters, installed at start. */
+  readonly definitions: ReturnType<typeof loadDefinitions>;
 }
 
 /**
@@ -69,16 +76,19 @@ export function createServices(
     .register(validateOperation)
     .register(carePlanLogbookOperation)
     .register(patientLogbookOperation)
-    .register(carePlanProgressOperation);
+    .register(carePlanProgressOperation)
+    .register(applyOperation)
+    .register(evaluateMeasureOperation);
+  const definitions = [...CUSTOM_SEARCH_PARAMETERS.map((sp) => ({ ...sp, id: sp.id as string })), ...loadDefinitions(config.profilesDir)];
   const repo = new Repository(db, {
     listeners: [search.indexer],
-    hooks: [profileGuard(profiles), ...careWorkflowHooks(search, careWorkflows)],
+    hooks: [profileGuard(profiles), definitionGuard(definitions), ...careWorkflowHooks(search, careWorkflows), questionnaireHooks(search)],
     resolveCriteria: (tx, type, criteria) => search.findIds(tx, type, criteria, 2),
     checkReferencesOnWrite: config.enforceReferentialIntegrityOnWrite,
     checkReferencesOnDelete: config.enforceReferentialIntegrityOnDelete,
   });
   const context: FhirContext = { config, repo, validator: createValidator(profiles), search, operations };
-  return { context, search };
+  return { context, search, definitions };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -87,6 +97,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const { config, db } = deps;
   const services = createServices(config, db, deps.profiles, deps.careWorkflows);
   await installProfiles(services.context);
+  await installDefinitions(services.context, services.definitions);
   const app = Fastify({
     logger: deps.logStream ? { ...loggerOptions(config.logLevel), stream: deps.logStream } : loggerOptions(config.logLevel),
     bodyLimit: config.bodyLimit,

@@ -7,6 +7,10 @@ import { fileURLToPath } from 'node:url';
 import type { Bundle } from '@medplum/fhirtypes';
 import type { FhirContext } from '../interactions/context.js';
 import { dispatch } from '../interactions/dispatch.js';
+import { DEFINITION_TYPES } from './definitions.js';
+
+/** What the server installs itself at start (profiles/, its SearchParameters): not data. */
+const SERVER_OWNED_TYPES = ['StructureDefinition', 'SearchParameter', ...DEFINITION_TYPES];
 
 export const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 
@@ -19,21 +23,21 @@ export function fixtureBundles(dir = FIXTURES_DIR): Array<{ file: string; bundle
 }
 
 /**
- * Whether the database holds anything besides the profiles the server installs itself at start
- * (seed/profiles.ts): those are there on a first start too.
+ * Whether the database holds, or ever held, anything besides what the server installs itself at
+ * start (profiles/, its SearchParameters): those are there on a first start too. History counts,
+ * so demo data an operator deleted does not come back on the next start.
  */
 async function holdsData(context: FhirContext): Promise<boolean> {
-  const own = context.validator.profiles.all().map((sd) => sd.id as string);
   const rows = await context.repo.queryable.query<{ found: number }>(
-    `SELECT 1 AS found FROM resource_history WHERE NOT (resource_type = 'StructureDefinition' AND id = ANY($1::text[])) LIMIT 1`,
-    [own]
+    'SELECT 1 AS found FROM resource_history WHERE resource_type <> ALL($1::text[]) LIMIT 1',
+    [SERVER_OWNED_TYPES]
   );
   return rows.length > 0;
 }
 
 /**
  * Posts each fixture Bundle as a transaction through dispatch, like any client would, when the
- * database holds no resources yet (besides the installed profiles); returns how many resources it
+ * database holds no resources yet besides the server's own definitions; returns how many resources it
  * wrote. A fixture that fails leaves nothing of itself behind and stops the seeding with its
  * OperationOutcome.
  */

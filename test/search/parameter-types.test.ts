@@ -148,12 +148,13 @@ t.test(`string, token, date, number, quantity, uri and composite search on ${eng
 
   t.test('uri with :below and :above; composite', async (t) => {
     const questionnaire = (id: string, url: string) => put(app, { resourceType: 'Questionnaire', id, status: 'active', url });
-    await questionnaire('pdi', 'http://schakel.nl/fhir/Questionnaire/pdi');
-    await questionnaire('pdi-nl', 'http://schakel.nl/fhir/Questionnaire/pdi/nl');
+    // Under schakel.test: the server's own Questionnaires (profiles/) live under http://schakel.nl/fhir.
+    await questionnaire('pdi', 'http://schakel.test/fhir/Questionnaire/pdi');
+    await questionnaire('pdi-nl', 'http://schakel.test/fhir/Questionnaire/pdi/nl');
     await questionnaire('other', 'http://example.org/fhir/Questionnaire/x');
-    t.same(await ids(app, 'Questionnaire?url=http://schakel.nl/fhir/Questionnaire/pdi'), ['pdi']);
-    t.same(await ids(app, 'Questionnaire?url:below=http://schakel.nl/fhir'), ['pdi', 'pdi-nl']);
-    t.same(await ids(app, 'Questionnaire?url:above=http://schakel.nl/fhir/Questionnaire/pdi/nl/v2'), ['pdi', 'pdi-nl']);
+    t.same(await ids(app, 'Questionnaire?url=http://schakel.test/fhir/Questionnaire/pdi'), ['pdi']);
+    t.same(await ids(app, 'Questionnaire?url:below=http://schakel.test/fhir'), ['pdi', 'pdi-nl']);
+    t.same(await ids(app, 'Questionnaire?url:above=http://schakel.test/fhir/Questionnaire/pdi/nl/v2'), ['pdi', 'pdi-nl']);
 
     await put(app, {
       resourceType: 'Observation',
