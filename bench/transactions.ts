@@ -20,6 +20,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { buildApp } from '../src/app.js';
+import { benchAuth, benchToken } from './bench-auth.js';
 import { loadConfig } from '../src/config/config.js';
 import type { Database, EngineName, Queryable } from '../src/storage/database.js';
 import { openDatabase } from '../src/storage/open.js';
@@ -101,7 +102,7 @@ async function runCase(
   const post = async (): Promise<number> => {
     const payload = transactionBundle(size, n++);
     const start = performance.now();
-    const res = await app.inject({ method: 'POST', url: '/fhir', headers: { 'content-type': 'application/fhir+json' }, payload });
+    const res = await app.inject({ method: 'POST', url: '/fhir', headers: { 'content-type': 'application/fhir+json', authorization: await benchToken(app) }, payload });
     const ms = performance.now() - start;
     if (res.statusCode !== 200) {
       throw new Error(`${engine} ${size}: HTTP ${res.statusCode} ${res.body.slice(0, 300)}`);
@@ -171,7 +172,7 @@ async function onEngine(engine: EngineName, options: TransactionBenchOptions): P
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
   });
   const { db, count } = counting(await openDatabase(config));
-  const app = await buildApp({ config, db });
+  const app = await buildApp({ config, db, auth: await benchAuth() });
   try {
     const results = [];
     for (const size of options.sizes) {

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Bundle } from '@medplum/fhirtypes';
+import { serverPrincipal } from '../auth/principal.js';
 import type { FhirContext } from '../interactions/context.js';
 import { dispatch } from '../interactions/dispatch.js';
 
@@ -33,7 +34,8 @@ export async function seedFixtures(context: FhirContext, baseUrl: string, dir = 
     if (bundle.type !== 'transaction') {
       throw new Error(`${file}: a fixture must be a transaction Bundle`);
     }
-    const response = await dispatch(context, {
+    // The server loads its demo data as itself: audited and given Provenance like any client write.
+    const response = await dispatch({ ...context, principal: serverPrincipal('schakel-seed') }, {
       interaction: 'batch-transaction',
       method: 'POST',
       query: [],

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { testAuthSetup } from '../helpers/auth.js';
 import type { Test } from 'tap';
 import { buildApp } from '../../src/app.js';
 import type { Database } from '../../src/storage/database.js';
@@ -107,6 +108,7 @@ t.test(`a 500 never leaks internals on ${engine}`, async (t) => {
     config: testConfig({ LOG_LEVEL: 'error' }),
     db: failingOn(database.db, /FROM resource\b/),
     closeDatabase: false,
+    auth: await testAuthSetup(),
     logStream: { write: (line) => lines.push(line) },
   });
   t.teardown(async () => {
