@@ -105,10 +105,15 @@ const WRITES: ReadonlySet<InteractionCode> = new Set([
   'conditional-delete',
 ]);
 
-function inTransaction(request: FhirRequest): boolean {
+function affectsState(ctx: FhirContext, request: FhirRequest): boolean {
+  const level = request.id !== undefined ? 'instance' : request.resourceType !== undefined ? 'type' : 'system';
+  return ctx.operations.find(request.operation as string, level, request.resourceType)?.definition.affectsState === true;
+}
+
+function inTransaction(ctx: FhirContext, request: FhirRequest): boolean {
   return (
     WRITES.has(request.interaction) ||
-    (request.interaction === 'operation' && request.method === 'POST') ||
+    (request.interaction === 'operation' && request.method === 'POST' && affectsState(ctx, request)) ||
     (request.interaction === 'batch-transaction' && (request.body as Bundle | undefined)?.type === 'transaction')
   );
 }
@@ -116,7 +121,7 @@ function inTransaction(request: FhirRequest): boolean {
 async function run(ctx: FhirContext, access: AccessScope, handler: InteractionHandler, request: FhirRequest, record: AuditRecord): Promise<FhirResponse> {
   const scoped = narrowed(ctx, access);
   const nested = ctx.auditBuffer;
-  if (inTransaction(request)) {
+  if (inTransaction(ctx, request)) {
     return scoped.repo.transaction(async (repo) => {
       // PostgreSQL may retry the transaction from the start (deadlock): begin the record again.
       record.entities.length = 0;

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { adminAuthorization } from '../helpers/auth.js';
 import type { FastifyInstance } from 'fastify';
 
 const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -28,7 +29,7 @@ export async function validateFile(app: FastifyInstance, file: string, resourceT
   const response = await app.inject({
     method: 'POST',
     url: `/fhir/${resourceType}/$validate`,
-    headers: { 'content-type': 'application/fhir+json' },
+    headers: { 'content-type': 'application/fhir+json', authorization: await adminAuthorization(app) },
     payload: readFileSync(file),
   });
   const body = response.json<{ issue?: Array<{ severity: string; code: string; expression?: string[] }> }>();

@@ -100,3 +100,15 @@ export async function userAssertion(name: string, overrides: Record<string, unkn
     ...overrides,
   });
 }
+
+const adminTokens = new WeakMap<FastifyInstance, Promise<string>>();
+
+/** `Bearer <token>` of the admin integration engine, for tests that call app.inject directly. */
+export function adminAuthorization(app: FastifyInstance): Promise<string> {
+  let token = adminTokens.get(app);
+  if (!token) {
+    token = tokenFor(app, 'admin').then((t) => `Bearer ${t}`);
+    adminTokens.set(app, token);
+  }
+  return token;
+}

@@ -1,6 +1,8 @@
 /**
  * Row counts of every table the service writes (resources, history, references, and whatever
- * later migrations add, such as search index tables), read directly from the database.
+ * later migrations add, such as search index tables), read directly from the database. The audit
+ * trail is left out: every request, refused ones included, adds its AuditEvent (issue 7), which is
+ * exactly what "nothing was written" must not count.
  */
 import type { FastifyInstance } from 'fastify';
 
@@ -11,9 +13,17 @@ export async function rowCounts(app: FastifyInstance): Promise<Record<string, nu
       WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name <> 'schema_migrations'
       ORDER BY table_name`
   );
+  const typed = new Set(
+    (
+      await db.query<{ table_name: string }>(
+        `SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'resource_type'`
+      )
+    ).map((r) => r.table_name)
+  );
   const counts: Record<string, number> = {};
   for (const { table_name } of tables) {
-    const rows = await db.query<{ n: string | number }>(`SELECT count(*) AS n FROM "${table_name}"`);
+    const where = typed.has(table_name) ? ` WHERE resource_type <> 'AuditEvent'` : '';
+    const rows = await db.query<{ n: string | number }>(`SELECT count(*) AS n FROM "${table_name}"${where}`);
     counts[table_name] = Number(rows[0]?.n ?? 0);
   }
   return counts;
