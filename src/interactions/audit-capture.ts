@@ -101,11 +101,20 @@ export function captureResponse(record: AuditRecord, request: FhirRequest, respo
   }
 }
 
-/** The failed request's target, when it names one. */
-export function captureFailure(record: AuditRecord, request: FhirRequest): void {
-  if (request.resourceType !== undefined && request.id !== undefined) {
-    record.entities.push(`${request.resourceType}/${request.id}${request.versionId !== undefined ? `/_history/${request.versionId}` : ''}`);
+/**
+ * The failed request's target, when it names one, and the patients it belongs to: an attempt on a
+ * record the caller may not see belongs in that patient's access log all the same (NEN 7513).
+ */
+export async function captureFailure(db: Queryable, record: AuditRecord, request: FhirRequest): Promise<void> {
+  if (request.resourceType === undefined || request.id === undefined) {
+    return;
   }
+  record.entities.push(`${request.resourceType}/${request.id}${request.versionId !== undefined ? `/_history/${request.versionId}` : ''}`);
+  const rows = await db.query<{ patient_id: string }>('SELECT patient_id FROM resource_patient WHERE resource_type = $1 AND id = $2', [
+    request.resourceType,
+    request.id,
+  ]);
+  rows.forEach((row) => record.patients.add(row.patient_id));
 }
 
 /**

@@ -184,11 +184,11 @@ export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<
   } catch (error) {
     record.status = isOperationOutcomeError(error) ? statusOf(error.outcome) : 500;
     record.failure = isOperationOutcomeError(error) ? (error.outcome.issue?.[0]?.code ?? 'exception') : 'exception';
-    captureFailure(record, request);
     if (ctx.auditBuffer) {
       ctx.auditBuffer.push(record);
     } else {
       // After the rollback, on its own: refusals and failures are recorded too.
+      await captureFailure(ctx.repo.queryable, record, request);
       await ctx.auditTrail.write(ctx.repo.queryable, [record]);
     }
     throw error;
