@@ -19,7 +19,7 @@ import { demoAuthPath } from '../src/auth/setup.js';
 import { CLIENT_ASSERTION_TYPE } from '../src/auth/token-endpoint.js';
 
 async function sign(jwk: JWK, claims: Record<string, unknown>): Promise<string> {
-  const alg = (jwk.alg as string | undefined) ?? 'ES384';
+  const alg = (jwk.alg) ?? 'ES384';
   return new SignJWT(claims).setProtectedHeader({ alg, kid: jwk.kid, typ: 'JWT' }).sign(await importJWK(jwk, alg));
 }
 

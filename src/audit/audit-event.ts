@@ -141,5 +141,5 @@ export function toAuditEvent(record: AuditRecord, id: string, site: string): Aud
       type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }],
     },
     entity: entities(record),
-  } as AuditEvent;
+  };
 }

@@ -122,7 +122,7 @@ export class AccessTokens {
     if (payload['user'] !== undefined && !user) {
       throw invalidToken(true, 'The bearer token names its user incorrectly');
     }
-    return this.principal(payload, String(payload.sub), ScopeSet.parse(String(payload['scope'] ?? '')), user, this.settings.issuer);
+    return this.principal(payload, String(payload.sub), ScopeSet.parse(typeof payload['scope'] === 'string' ? payload['scope'] : ''), user, this.settings.issuer);
   }
 
   /**
@@ -142,7 +142,7 @@ export class AccessTokens {
     if (user && !client.organizations.some((o) => o.system === user.organization.system && o.value === user.organization.value)) {
       throw invalidToken(true, 'The client is not registered to act for that organisation');
     }
-    const granted = grantScopes(String(payload['scope'] ?? ''), client.registration.scopes, user ? 'user' : 'system');
+    const granted = grantScopes(typeof payload['scope'] === 'string' ? payload['scope'] : '', client.registration.scopes, user ? 'user' : 'system');
     return this.principal(payload, client.registration.clientId, 'granted' in granted ? granted.granted : new ScopeSet([]), user, issuer);
   }
 

@@ -8,7 +8,7 @@
  * A relation ends when its source changes status or is deleted; the resource_patient rows of a
  * deleted resource stay, so its history remains as narrow as the resource was.
  */
-import type { CareTeam, Patient, Reference, Resource, ServiceRequest, Task } from '@medplum/fhirtypes';
+import type { Reference, Resource } from '@medplum/fhirtypes';
 import { parseLocalReference } from '../fhir/references.js';
 import type { ResourceChange, WriteListener } from '../repository/types.js';
 import type { Queryable } from '../storage/database.js';
@@ -44,7 +44,7 @@ export function relationsOf(resource: Resource, baseUrl?: string, now = Date.now
   };
   switch (resource.resourceType) {
     case 'Patient': {
-      const patient = resource as Patient;
+      const patient = resource;
       add(patient.id, patient.managingOrganization);
       for (const gp of patient.generalPractitioner ?? []) {
         add(patient.id, gp);
@@ -52,7 +52,7 @@ export function relationsOf(resource: Resource, baseUrl?: string, now = Date.now
       break;
     }
     case 'CareTeam': {
-      const team = resource as CareTeam;
+      const team = resource;
       const patientId = patientOf(team.subject, baseUrl);
       if (team.status !== 'active' || patientId === undefined) {
         break;
@@ -69,7 +69,7 @@ export function relationsOf(resource: Resource, baseUrl?: string, now = Date.now
       break;
     }
     case 'ServiceRequest': {
-      const request = resource as ServiceRequest;
+      const request = resource;
       if (request.status === 'active') {
         const patientId = patientOf(request.subject, baseUrl);
         add(patientId, request.requester);
@@ -80,7 +80,7 @@ export function relationsOf(resource: Resource, baseUrl?: string, now = Date.now
       break;
     }
     case 'Task': {
-      const task = resource as Task;
+      const task = resource;
       if (OPEN_TASK_STATES.has(task.status)) {
         const patientId = patientOf(task.for, baseUrl);
         add(patientId, task.requester);

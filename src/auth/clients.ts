@@ -81,7 +81,8 @@ function check(r: ClientRegistration): string | undefined {
   if (r.jwksUrl !== undefined && !/^https?:\/\//.test(r.jwksUrl)) {
     return 'jwksUrl must be an http(s) URL';
   }
-  if (!Array.isArray(r.scopes) || r.scopes.some((s) => { const p = parseScope(s); return p === undefined || p === 'invalid'; })) {
+  const scopes: unknown = r.scopes;
+  if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== 'string' || parseScope(s) === undefined || parseScope(s) === 'invalid')) {
     return 'scopes must be SMART user/ or system/ resource scopes';
   }
   if (!Array.isArray(r.organizations) || r.organizations.some((o) => parseIdentifier(o, ORGANIZATION_SYSTEMS) === undefined)) {

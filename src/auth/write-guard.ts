@@ -134,7 +134,7 @@ export function writeGuard(): WriteHook {
         assertSamePatients(before, resource, baseUrl);
       }
       if (resource.resourceType === 'Task') {
-        assertReferralActor(scope, before as Task | undefined, resource as Task, baseUrl);
+        assertReferralActor(scope, before as Task | undefined, resource, baseUrl);
       }
       await assertReferencesVisible(repo, scope, resource, baseUrl);
     },

@@ -35,7 +35,7 @@ export function registerAuthRoutes(app: FastifyInstance, options: AuthRoutesOpti
       return reply.code(400).send({ error: 'invalid_request', error_description: 'Send the token request form-encoded' });
     }
     const form: Record<string, string> = {};
-    for (const [key, value] of body.form) {
+    for (const [key, value] of body.form as ReadonlyArray<readonly [string, string]>) {
       if (key in form) {
         // RFC 6749 §3.2: request parameters MUST NOT be included more than once.
         return reply.code(400).send({ error: 'invalid_request', error_description: `${key} is given twice` });

@@ -3,7 +3,7 @@
  * resources read or written with their exact version, the query of a search), and the second fence
  * of narrowing: every resource about to be returned is re-checked against the access rule.
  */
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import { recheck, type AccessScope } from '../auth/access-scope.js';
 import { directPatients } from '../auth/patients-of.js';
 import type { AuditAction, AuditRecord } from '../audit/audit-record.js';
@@ -78,10 +78,10 @@ export function returned(response: FhirResponse): Resource[] {
   if (resource === undefined || resource.resourceType === 'OperationOutcome') {
     return [];
   }
-  if (resource.resourceType === 'Bundle' && LISTS.has((resource as Bundle).type)) {
-    return ((resource as Bundle).entry ?? []).map((e) => e.resource).filter((r): r is Resource => r !== undefined && r.resourceType !== 'OperationOutcome');
+  if (resource.resourceType === 'Bundle' && LISTS.has((resource).type)) {
+    return ((resource).entry ?? []).map((e) => e.resource).filter((r): r is Resource => r !== undefined && r.resourceType !== 'OperationOutcome');
   }
-  if (resource.resourceType === 'Bundle' && (resource as Bundle).type !== 'document') {
+  if (resource.resourceType === 'Bundle' && (resource).type !== 'document') {
     return [];
   }
   return [resource];
@@ -139,7 +139,7 @@ export async function recheckResponse(
     const first = resources[0] as Resource;
     throw notFound(`${first.resourceType}/${first.id ?? ''} is not known`);
   }
-  const bundle = body as Bundle;
+  const bundle = body;
   const kept = { ...bundle, entry: (bundle.entry ?? []).filter((e) => e.resource === undefined || !failed.has(e.resource)) };
   return { response: { ...response, resource: kept }, resources: resources.filter((r) => !failed.has(r)) };
 }

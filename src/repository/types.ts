@@ -47,7 +47,7 @@ export interface WriteListener {
  * resource_type and id columns (resource, resource_history; search adds sid and content); answers a
  * condition, binding its values through `bind`, or undefined for no narrowing.
  */
-export type AccessFilter = (resource: { readonly alias: string; bind(value: unknown): string }) => string | undefined;
+export type AccessFilter = (resource: { readonly alias: string; readonly bind: (value: unknown) => string }) => string | undefined;
 
 /**
  * Who a repository works for: the acting principal (opaque here; auth/ defines it, write hooks

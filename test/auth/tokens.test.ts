@@ -113,7 +113,7 @@ t.test(`bearer tokens that are refused on ${engine}`, async (t) => {
 
   const none = `${base64url.encode(JSON.stringify({ alg: 'none', typ: 'at+jwt' }))}.${base64url.encode(JSON.stringify(claims))}.`;
   const confusion = await new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256', kid: signing.kid as string, typ: 'at+jwt' })
+    .setProtectedHeader({ alg: 'HS256', kid: signing.kid, typ: 'at+jwt' })
     .sign(new TextEncoder().encode(JSON.stringify(publicPart(signing))));
   const { privateKey: stranger } = await generateKeyPair('ES384', { extractable: true });
   const strangerJwk = { ...(await exportJWK(stranger)), kid: 'unknown-kid', alg: 'ES384' };

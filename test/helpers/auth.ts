@@ -71,7 +71,7 @@ export const TOKEN_URL = 'http://localhost:80/auth/token';
 
 /** A signed JWT with a demo client's key (client and user assertions, or forged tokens). */
 export async function signWith(jwk: JWK, claims: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
-  const alg = (jwk.alg as string | undefined) ?? 'ES384';
+  const alg = (jwk.alg) ?? 'ES384';
   const key = await importJWK(jwk, alg);
   return new SignJWT(claims).setProtectedHeader({ alg, kid: jwk.kid, ...header }).sign(key);
 }
