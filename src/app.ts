@@ -22,6 +22,7 @@ import { notFound } from './fhir/outcomes.js';
 import type { FhirContext } from './interactions/context.js';
 import { loggerOptions } from './logging/logger.js';
 import { OperationRegistry } from './operations/registry.js';
+import { everythingOperation } from './operations/everything.js';
 import { validateOperation } from './operations/validate.js';
 import { Repository } from './repository/repository.js';
 import { createSearchService } from './search/service.js';
@@ -70,7 +71,7 @@ export function createServices(
 ): Services {
   loadR4Definitions();
   const search = createSearchService({ defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
-  const operations = new OperationRegistry().register(validateOperation);
+  const operations = new OperationRegistry().register(validateOperation).register(everythingOperation);
   const repo = new Repository(db, {
     // Care relations after the search index: they read the index rows of what they reference.
     listeners: [search.indexer, createCareRelationIndexer()],

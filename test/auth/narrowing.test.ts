@@ -106,3 +106,29 @@ t.test(`joining and leaving the care team on ${engine}`, async (t) => {
   t.equal((await read('Observation/obs-kok')).statusCode, 200, 'the performer of an active referral has access');
   t.equal((await app.request({ method: 'GET', url: '/fhir/Observation/obs-kok', as: 'nurse' })).statusCode, 404, 'others still do not');
 });
+
+t.test(`Patient/$everything is the patient's record, narrowed like a read, on ${engine}`, async (t) => {
+  const app = await createTestApp(t);
+  await careScenario(app);
+  const get = (url: string, as: 'gp' | 'physio') => app.request({ method: 'GET', url: `/fhir/${url}`, as });
+  t.equal((await get('Patient/p-kok/$everything', 'physio')).statusCode, 404, 'outside the care relation: 404');
+  const all = (await get('Patient/p-kok/$everything?_count=100', 'gp')).json();
+  const kinds = all.entry.map((e: any) => `${e.resource.resourceType}/${e.resource.id}`);
+  for (const expected of ['Patient/p-kok', 'Observation/obs-kok', 'Observation/obs-kok-2', 'CareTeam/ct-kok']) {
+    t.ok(kinds.includes(expected), `${expected} is part of it`);
+  }
+  t.notOk(kinds.some((k: string) => k.includes('vis')), 'nothing of another patient');
+  t.ok(kinds.some((k: string) => k.startsWith('Provenance/')), 'Provenance of the record belongs to it');
+  t.same((await get('Patient/p-kok/$everything?_type=Observation', 'gp')).json().entry.map((e: any) => e.resource.id).sort(), ['obs-kok', 'obs-kok-2']);
+
+  const first = (await get('Patient/p-kok/$everything?_type=Observation,CareTeam&_count=2', 'gp')).json();
+  t.equal(first.entry.length, 2);
+  const next = new URL(first.link.find((l: any) => l.relation === 'next').url);
+  const second = (await get(`${next.pathname.replace('/fhir/', '')}${next.search}`, 'gp')).json();
+  t.equal(second.entry.length, 1, 'paged by cursor');
+  t.equal((await get('Patient/p-kok/$everything?start=2020-01-01', 'gp')).statusCode, 400);
+
+  const physio = (await get('Patient/p-vis/$everything?_count=100', 'physio')).json();
+  t.ok(physio.entry.some((e: any) => e.resource.id === 'obs-vis'));
+  t.notOk(physio.entry.some((e: any) => e.resource.id === 'obs-kok'), 'a resource the record references is not part of it');
+});
