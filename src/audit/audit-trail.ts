@@ -8,6 +8,8 @@
  */
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { newId } from '../fhir/ids.js';
+import { notSupported } from '../fhir/outcomes.js';
+import type { QueryParams } from '../fhir/request.js';
 import { extractIndexRows } from '../search/index-extract.js';
 import { INDEX_TABLES, INDEXED_TYPES, type IndexRows } from '../search/index-rows.js';
 import type { Queryable } from '../storage/database.js';
@@ -26,6 +28,22 @@ export const AUDIT_SEARCH_PARAMS: ReadonlySet<string> = new Set([
   'outcome',
   '_security',
 ]);
+
+/** Parameters that shape a result rather than match on an index. */
+const RESULT_PARAMS: ReadonlySet<string> = new Set(['_id', '_lastUpdated', '_sort', '_count', '_total', '_summary', '_elements', '_include', '_revinclude', '_cursor']);
+
+/**
+ * 400 for an AuditEvent search on a parameter the audit trail does not index: without its index
+ * rows it would silently match nothing, which for an access log reads as "nobody looked".
+ */
+export function assertAuditSearch(query: QueryParams): void {
+  for (const [name] of query) {
+    const base = name.split(/[:.]/)[0] ?? name;
+    if (!AUDIT_SEARCH_PARAMS.has(base) && !RESULT_PARAMS.has(base)) {
+      throw notSupported(`AuditEvent search supports ${[...AUDIT_SEARCH_PARAMS].join(', ')}; not ${name}`, name);
+    }
+  }
+}
 
 function statement(events: ReadonlyArray<{ event: AuditEvent; rows: IndexRows }>): { sql: string; params: unknown[] } {
   const params: unknown[] = [];

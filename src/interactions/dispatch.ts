@@ -9,6 +9,7 @@ import type { Bundle, CapabilityStatement } from '@medplum/fhirtypes';
 import { accessScope, type AccessScope } from '../auth/access-scope.js';
 import { authorizeInteraction } from '../auth/authorize.js';
 import { auditRecord, type AuditRecord } from '../audit/audit-record.js';
+import { assertAuditSearch } from '../audit/audit-trail.js';
 import { isOperationOutcomeError, OperationOutcomeError, outcome, issue, serverError, statusOf } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse, InteractionCode } from '../fhir/request.js';
 import { batchOrTransaction } from './bundle-envelope.js';
@@ -179,6 +180,9 @@ export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<
   let response: FhirResponse;
   try {
     authorizeInteraction(principal, request);
+    if (request.interaction === 'search-type' && request.resourceType === 'AuditEvent') {
+      assertAuditSearch(request.query);
+    }
     const access = ctx.access?.principal === principal ? ctx.access : await accessScope(ctx.repo.queryable, principal);
     response = await run(ctx, access, handler, request, record);
   } catch (error) {

@@ -68,6 +68,9 @@ t.test(`AuditEvents for a read, a search, a write and a refusal on ${engine}`, a
   t.equal(scopeRefusal.outcomeDesc, 'forbidden');
   t.equal(requestor(scopeRefusal).who.identifier.value, 'admin');
 
+  const unindexed = await app.request({ method: 'GET', url: '/fhir/AuditEvent?agent-name=Boer', as: 'auditor' });
+  assertIssue(t, unindexed, 400, 'not-supported', 'agent-name');
+
   const log = await events(app, 'patient=Patient/p-kok');
   t.ok(log.length >= 4, "the patient's own access log is one search");
   t.ok(log.some((e) => e.outcome === '4'), 'refused attempts included');

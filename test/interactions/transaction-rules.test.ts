@@ -187,8 +187,9 @@ t.test(`deletes are checked against the final state on ${engine}`, async (t) => 
   const { app, request } = await createTestApp(t);
   await request({ method: 'PUT', url: '/fhir/Patient/a', body: patient('a') });
   await request({ method: 'PUT', url: '/fhir/Patient/b', body: patient('b') });
-  const observation = (subject: string) => ({ resourceType: 'Observation', id: 'o', status: 'final', code: { text: 'Pijn' }, subject: { reference: subject } });
-  await request({ method: 'PUT', url: '/fhir/Observation/o', body: observation('Patient/a') });
+  // A List of patients: the one kind of resource whose patient may change on update (issue 7).
+  const observation = (subject: string) => ({ resourceType: 'List', id: 'o', status: 'current', mode: 'working', entry: [{ item: { reference: subject } }] });
+  await request({ method: 'PUT', url: '/fhir/List/o', body: observation('Patient/a') });
 
   const stillReferenced = await request({ method: 'POST', url: '/fhir', body: tx([{ request: { method: 'DELETE', url: 'Patient/a' } }]) });
   t.equal(stillReferenced.statusCode, 409);
@@ -200,7 +201,7 @@ t.test(`deletes are checked against the final state on ${engine}`, async (t) => 
     url: '/fhir',
     body: tx([
       { request: { method: 'DELETE', url: 'Patient/a' } },
-      { resource: observation('Patient/b'), request: { method: 'PUT', url: 'Observation/o' } },
+      { resource: observation('Patient/b'), request: { method: 'PUT', url: 'List/o' } },
     ]),
   });
   t.equal(moved.statusCode, 200, 'the PUT that drops the last reference runs after the DELETE, and that is fine');
