@@ -3,18 +3,13 @@
  * measures four searches through the whole HTTP stack (app.inject): ops/s, p50 and p99. Then it
  * prints EXPLAIN ANALYZE of the slowest search and fails when any plan scans a big table.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import type { Resource } from '@medplum/fhirtypes';
 import { buildApp } from '../src/app.js';
 import { benchAuth, benchToken } from './bench-auth.js';
 import { loadConfig } from '../src/config/config.js';
 import { loadR4Definitions } from '../src/fhir/definitions.js';
 import type { Database, EngineName, Queryable } from '../src/storage/database.js';
-import { openDatabase } from '../src/storage/open.js';
+import { createScratchDatabase } from '../test/helpers/database.js';
 import { bulkLoad } from './bulk-load.js';
 import { BSN, organizations, PER_PATIENT, patientRecord, testBsns } from './care-data.js';
 
@@ -58,33 +53,6 @@ function recording(db: Database): { db: Database; start(): void; stop(): Recorde
   };
 }
 
-async function open(engine: EngineName): Promise<{ db: Database; dispose(): Promise<void> }> {
-  if (engine === 'pglite') {
-    const dir = mkdtempSync(join(tmpdir(), 'schakel-bench-'));
-    const db = await openDatabase({ databaseUrl: undefined, databasePoolSize: 1, dataDir: dir });
-    return { db, dispose: async () => { await db.close(); rmSync(dir, { recursive: true, force: true }); } };
-  }
-  const adminUrl = process.env['DATABASE_URL'] as string;
-  const name = `schakel_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const db = await openDatabase({ databaseUrl: url.toString(), databasePoolSize: 10, dataDir: '' });
-  return {
-    db,
-    dispose: async () => {
-      await db.close();
-      const cleanup = new pg.Client({ connectionString: adminUrl });
-      await cleanup.connect();
-      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await cleanup.end();
-    },
-  };
-}
-
 async function load(db: Database, size: number): Promise<{ patients: number; bsns: string[]; seconds: number }> {
   const started = performance.now();
   const patients = Math.ceil(size / PER_PATIENT);
@@ -118,7 +86,7 @@ const percentile = (sorted: readonly number[], p: number): number => sorted[Math
 export async function searchBench(options: Options): Promise<void> {
   loadR4Definitions();
   for (const engine of options.engines) {
-    const opened = await open(engine);
+    const opened = await createScratchDatabase(engine);
     const raw = opened.db;
     try {
       process.stderr.write(`${engine}: loading ${options.size} resources\n`);
@@ -179,7 +147,7 @@ export async function searchBench(options: Options): Promise<void> {
         process.exitCode = 1;
       }
     } finally {
-      await opened.dispose();
+      await opened.destroy();
     }
   }
 }

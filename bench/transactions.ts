@@ -13,17 +13,13 @@
  * A benchmark, not a test: the numbers depend on the machine; compare runs on the same one.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { benchAuth, benchToken } from './bench-auth.js';
 import { loadConfig } from '../src/config/config.js';
 import type { Database, EngineName, Queryable } from '../src/storage/database.js';
-import { openDatabase } from '../src/storage/open.js';
+import { createScratchDatabase } from '../test/helpers/database.js';
 
 export interface TransactionBenchOptions {
   /** Seconds of measurement per case, after a short warm-up. */
@@ -142,37 +138,10 @@ async function runCase(
 }
 
 async function onEngine(engine: EngineName, options: TransactionBenchOptions): Promise<Array<Awaited<ReturnType<typeof runCase>>>> {
-  const adminUrl = process.env['DATABASE_URL'];
-  let databaseUrl: string | undefined;
-  let dataDir = '';
-  let cleanup: () => Promise<void>;
-  if (engine === 'postgres') {
-    const name = `schakel_bench_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(adminUrl as string);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
-    cleanup = async () => {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
-  } else {
-    dataDir = mkdtempSync(join(tmpdir(), 'schakel-bench-'));
-    cleanup = async () => rmSync(dataDir, { recursive: true, force: true });
-  }
-  const config = loadConfig({
-    LOG_LEVEL: 'silent',
-    SEED_FIXTURES: 'false',
-    DATA_DIR: dataDir || './data',
-    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-  });
-  const { db, count } = counting(await openDatabase(config));
-  const app = await buildApp({ config, db, auth: await benchAuth() });
+  const scratch = await createScratchDatabase(engine);
+  const config = loadConfig({ LOG_LEVEL: 'silent', SEED_FIXTURES: 'false', DATA_DIR: 'memory://' });
+  const { db, count } = counting(scratch.db);
+  const app = await buildApp({ config, db, closeDatabase: false, auth: await benchAuth() });
   try {
     const results = [];
     for (const size of options.sizes) {
@@ -183,7 +152,7 @@ async function onEngine(engine: EngineName, options: TransactionBenchOptions): P
     return results;
   } finally {
     await app.close();
-    await cleanup();
+    await scratch.destroy();
   }
 }
 

@@ -8,7 +8,7 @@
  */
 import { issue, OperationOutcomeError, outcome, unprocessable } from '../fhir/outcomes.js';
 import type { Queryable } from '../storage/database.js';
-import { NON_BLOCKING_SOURCES, type ResolvedReference } from './references.js';
+import { existingTargets, NON_BLOCKING_SOURCES, type ResolvedReference } from './references.js';
 
 /** Where the caller wants an issue anchored: a FHIRPath root for a resource (e.g. `Bundle.entry[2].resource`). */
 export type LocateResource = (resourceType: string, id: string) => string | undefined;
@@ -58,14 +58,7 @@ export class DeferredIntegrityChecks {
       return;
     }
     const distinct = [...new Map(pairs.map((p) => [key(p.target.resourceType, p.target.id), p.target])).values()];
-    const rows = await tx.query<{ resource_type: string; id: string }>(
-      `SELECT r.resource_type, r.id FROM resource r
-         JOIN unnest($1::text[], $2::text[]) AS t(resource_type, id)
-           ON r.resource_type = t.resource_type AND r.id = t.id
-        WHERE NOT r.deleted`,
-      [distinct.map((r) => r.resourceType), distinct.map((r) => r.id)]
-    );
-    const found = new Set(rows.map((r) => key(r.resource_type, r.id)));
+    const found = await existingTargets(tx, distinct);
     const missing = pairs.filter((p) => !found.has(key(p.target.resourceType, p.target.id)));
     if (missing.length > 0) {
       throw unprocessable(

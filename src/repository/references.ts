@@ -42,6 +42,21 @@ export function localReferences(resource: Resource, baseUrl: string | undefined)
   return [...seen.values()];
 }
 
+/** Which of the given targets exist as current (not deleted) resources, as `Type/id` keys. */
+export async function existingTargets(
+  tx: Queryable,
+  targets: ReadonlyArray<{ readonly resourceType: string; readonly id: string }>
+): Promise<Set<string>> {
+  const rows = await tx.query<{ resource_type: string; id: string }>(
+    `SELECT r.resource_type, r.id FROM resource r
+       JOIN unnest($1::text[], $2::text[]) AS t(resource_type, id)
+         ON r.resource_type = t.resource_type AND r.id = t.id
+      WHERE NOT r.deleted`,
+    [targets.map((r) => r.resourceType), targets.map((r) => r.id)]
+  );
+  return new Set(rows.map((r) => `${r.resource_type}/${r.id}`));
+}
+
 /** 422 naming each local reference whose target does not exist (or is deleted). */
 export async function assertTargetsExist(
   tx: Queryable,
@@ -52,14 +67,7 @@ export async function assertTargetsExist(
   if (others.length === 0) {
     return;
   }
-  const rows = await tx.query<{ resource_type: string; id: string }>(
-    `SELECT r.resource_type, r.id FROM resource r
-       JOIN unnest($1::text[], $2::text[]) AS t(resource_type, id)
-         ON r.resource_type = t.resource_type AND r.id = t.id
-      WHERE NOT r.deleted`,
-    [others.map((r) => r.resourceType), others.map((r) => r.id)]
-  );
-  const found = new Set(rows.map((r) => `${r.resource_type}/${r.id}`));
+  const found = await existingTargets(tx, others);
   const missing = others.filter((r) => !found.has(`${r.resourceType}/${r.id}`));
   if (missing.length > 0) {
     throw unprocessable(

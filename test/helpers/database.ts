@@ -101,7 +101,19 @@ async function postgresDatabase(adminUrl: string): Promise<TestDatabase> {
   };
 }
 
+/** A private, migrated database on the engine the environment selects (DATABASE_URL or PGlite). */
 export async function createTestDatabase(): Promise<TestDatabase> {
+  return createScratchDatabase(engine);
+}
+
+/** A private, migrated database on the given engine; PostgreSQL needs DATABASE_URL (tests, benchmarks). */
+export async function createScratchDatabase(on: EngineName): Promise<TestDatabase> {
+  if (on === 'pglite') {
+    return pgliteDatabase();
+  }
   const url = process.env['DATABASE_URL'];
-  return url ? postgresDatabase(url) : pgliteDatabase();
+  if (!url) {
+    throw new Error('a PostgreSQL scratch database needs DATABASE_URL (a server where it may create databases)');
+  }
+  return postgresDatabase(url);
 }
