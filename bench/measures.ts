@@ -19,6 +19,7 @@ import { loadConfig } from '../src/config/config.js';
 import { loadR4Definitions } from '../src/fhir/definitions.js';
 import type { EngineName } from '../src/storage/database.js';
 import { generateCohort, transactionBundle } from '../scripts/pain-cohort.js';
+import { benchAuth, benchToken } from './bench-auth.js';
 import { bulkLoad } from './bulk-load.js';
 import { createScratchDatabase } from '../test/helpers/database.js';
 import { recording } from './search.js';
@@ -104,7 +105,8 @@ export async function measuresBench(options: Options): Promise<void> {
     const opened = await createScratchDatabase(engine);
     try {
       const recorder = recording(opened.db);
-      const app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent', SEED_FIXTURES: 'false', DATA_DIR: 'memory://' }), db: recorder.db, closeDatabase: false });
+      const app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent', SEED_FIXTURES: 'false', DATA_DIR: 'memory://' }), db: recorder.db, closeDatabase: false, auth: await benchAuth() });
+      const authorization = await benchToken(app);
       // The responses of the last patients are written through the server; the rest is bulk-loaded.
       const sampleFrom = `pain-patient-${String(Math.floor(options.patients * 0.9) + 1).padStart(Math.max(3, String(options.patients).length), '0')}`;
       const sampled = (r: Resource): boolean => ((r as QuestionnaireResponse).subject?.reference ?? '') >= `Patient/${sampleFrom}`;
@@ -121,7 +123,7 @@ export async function measuresBench(options: Options): Promise<void> {
       started = performance.now();
       for (let i = 0; i < written.length; i += RESPONSES_PER_BUNDLE) {
         const bundle = transactionBundle(`responses-${i}`, written.slice(i, i + RESPONSES_PER_BUNDLE));
-        const response = await app.inject({ method: 'POST', url: '/fhir', headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' }, payload: JSON.stringify(bundle) });
+        const response = await app.inject({ method: 'POST', url: '/fhir', headers: { authorization, 'content-type': 'application/fhir+json', prefer: 'return=minimal' }, payload: JSON.stringify(bundle) });
         if (response.statusCode !== 200) {
           throw new Error(`responses ${i}: ${response.statusCode} ${response.body.slice(0, 500)}`);
         }
@@ -143,12 +145,12 @@ export async function measuresBench(options: Options): Promise<void> {
 
       const timed = async (name: string, url: string): Promise<void> => {
         for (let i = 0; i < 3; i++) {
-          await app.inject({ method: 'GET', url });
+          await app.inject({ method: 'GET', url, headers: { authorization } });
         }
         const times: number[] = [];
         for (let i = 0; i < options.iterations; i++) {
           const t0 = performance.now();
-          const response = await app.inject({ method: 'GET', url });
+          const response = await app.inject({ method: 'GET', url, headers: { authorization } });
           times.push(performance.now() - t0);
           if (response.statusCode !== 200) {
             throw new Error(`${name}: ${response.statusCode} ${response.body.slice(0, 300)}`);
@@ -163,13 +165,13 @@ export async function measuresBench(options: Options): Promise<void> {
       await timed('$evaluate-measure pain-pdi-change reporter', `/fhir/Measure/pain-pdi-change/$evaluate-measure?${PERIOD}&reporter=Organization/pain-rc-noord`);
       await timed('overdue: Task?status=requested&restriction-period=eb2025-06-01&_count=50', '/fhir/Task?status=requested&restriction-period=eb2025-06-01&_count=50');
 
-      const report = (await app.inject({ method: 'GET', url: `/fhir/Measure/pain-pdi-change/$evaluate-measure?${PERIOD}` })).json<{ group: Array<{ population: Array<{ count: number }>; measureScore?: { value: number } }> }>();
+      const report = (await app.inject({ method: 'GET', url: `/fhir/Measure/pain-pdi-change/$evaluate-measure?${PERIOD}`, headers: { authorization } })).json<{ group: Array<{ population: Array<{ count: number }>; measureScore?: { value: number } }> }>();
       print({ engine, patients: options.patients, pdi_change: report.group[0]?.measureScore?.value, populations: report.group[0]?.population.map((p) => p.count) });
 
       let seqScans = 0;
       for (const measure of MEASURES) {
         recorder.start();
-        await app.inject({ method: 'GET', url: `/fhir/Measure/${measure}/$evaluate-measure?${PERIOD}` });
+        await app.inject({ method: 'GET', url: `/fhir/Measure/${measure}/$evaluate-measure?${PERIOD}`, headers: { authorization } });
         const statements = recorder.stop().filter((s) => s.sql.startsWith('WITH'));
         for (const statement of statements) {
           const plan = await opened.db.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS off) ${statement.sql}`, statement.params);

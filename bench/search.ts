@@ -6,6 +6,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { buildApp } from '../src/app.js';
+import { benchAuth, benchToken } from './bench-auth.js';
 import { loadConfig } from '../src/config/config.js';
 import { loadR4Definitions } from '../src/fhir/definitions.js';
 import type { Database, EngineName, Queryable } from '../src/storage/database.js';
@@ -94,7 +95,8 @@ export async function searchBench(options: Options): Promise<void> {
       const counts = await raw.query<{ n: string }>('SELECT count(*)::text AS n FROM resource');
       process.stderr.write(`${engine}: ${counts[0]?.n ?? '?'} resources in ${loaded.seconds.toFixed(1)} s\n`);
       const recorder = recording(raw);
-      const app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent', SEED_FIXTURES: 'false', DATA_DIR: 'memory://' }), db: recorder.db, closeDatabase: false });
+      const app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent', SEED_FIXTURES: 'false', DATA_DIR: 'memory://' }), db: recorder.db, closeDatabase: false, auth: await benchAuth() });
+      const authorization = await benchToken(app);
       const pick = (n: number) => (n * 7919) % loaded.patients;
       const searches: Record<string, (n: number) => string> = {
         'token: Patient?identifier': (n) => `/fhir/Patient?identifier=${BSN}|${loaded.bsns[pick(n)] ?? ''}`,
@@ -109,13 +111,13 @@ export async function searchBench(options: Options): Promise<void> {
       const results: Array<{ name: string; p50: number; p99: number; opsPerSecond: number }> = [];
       for (const [name, url] of Object.entries(searches)) {
         for (let i = 0; i < 20; i++) {
-          await app.inject({ method: 'GET', url: url(i + 100_000) });
+          await app.inject({ method: 'GET', url: url(i + 100_000), headers: { authorization } });
         }
         const times: number[] = [];
         const began = performance.now();
         for (let i = 0; i < options.iterations; i++) {
           const t0 = performance.now();
-          const response = await app.inject({ method: 'GET', url: url(i) });
+          const response = await app.inject({ method: 'GET', url: url(i), headers: { authorization } });
           times.push(performance.now() - t0);
           const body = response.json<{ entry?: unknown[] }>();
           if (response.statusCode !== 200 || !body.entry?.length) {
@@ -132,7 +134,7 @@ export async function searchBench(options: Options): Promise<void> {
       const slowest = results.reduce((a, b) => (b.p50 > a.p50 ? b : a));
       for (const [name, url] of Object.entries(searches)) {
         recorder.start();
-        await app.inject({ method: 'GET', url: url(7) });
+        await app.inject({ method: 'GET', url: url(7), headers: { authorization } });
         const statements = recorder.stop();
         for (const statement of statements) {
           const plan = await raw.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS off) ${statement.sql}`, statement.params);

@@ -16,6 +16,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildApp } from '../src/app.js';
+import { benchAuth, benchToken } from './bench-auth.js';
 import { loadConfig } from '../src/config/config.js';
 import type { Database, EngineName, Queryable } from '../src/storage/database.js';
 import { createScratchDatabase } from '../test/helpers/database.js';
@@ -97,7 +98,7 @@ async function runCase(
   const post = async (): Promise<number> => {
     const payload = transactionBundle(size, n++);
     const start = performance.now();
-    const res = await app.inject({ method: 'POST', url: '/fhir', headers: { 'content-type': 'application/fhir+json' }, payload });
+    const res = await app.inject({ method: 'POST', url: '/fhir', headers: { 'content-type': 'application/fhir+json', authorization: await benchToken(app) }, payload });
     const ms = performance.now() - start;
     if (res.statusCode !== 200) {
       throw new Error(`${engine} ${size}: HTTP ${res.statusCode} ${res.body.slice(0, 300)}`);
@@ -140,7 +141,7 @@ async function onEngine(engine: EngineName, options: TransactionBenchOptions): P
   const scratch = await createScratchDatabase(engine);
   const config = loadConfig({ LOG_LEVEL: 'silent', SEED_FIXTURES: 'false', DATA_DIR: 'memory://' });
   const { db, count } = counting(scratch.db);
-  const app = await buildApp({ config, db, closeDatabase: false });
+  const app = await buildApp({ config, db, closeDatabase: false, auth: await benchAuth() });
   try {
     const results = [];
     for (const size of options.sizes) {

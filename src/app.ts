@@ -4,10 +4,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { createCareRelationIndexer } from './auth/care-relations.js';
+import { referralActorOf } from './auth/referral-actor.js';
+import { AuthService, type AuthSetup } from './auth/service.js';
+import { writeGuard } from './auth/write-guard.js';
+import { AuditTrail } from './audit/audit-trail.js';
+import { provenanceHook } from './audit/provenance.js';
 import type { Config } from './config/config.js';
 import { careWorkflowHooks, type CareWorkflowOptions } from './domain/care-workflows.js';
 import { loadR4Definitions } from './fhir/definitions.js';
+import { registerAuthRoutes } from './http/auth-routes.js';
+import { registerAuthentication } from './http/authenticate.js';
 import { registerBodyParsers } from './http/body-parsers.js';
+import { registerTransportSecurity } from './http/security-headers.js';
 import { errorHandler } from './http/errors.js';
 import { registerFhirRoutes } from './http/fhir-routes.js';
 import { registerHealthRoutes } from './http/health.js';
@@ -18,6 +27,7 @@ import { carePlanLogbookOperation } from './operations/careplan-logbook.js';
 import { carePlanProgressOperation } from './operations/careplan-progress.js';
 import { patientLogbookOperation } from './operations/patient-logbook.js';
 import { OperationRegistry } from './operations/registry.js';
+import { everythingOperation } from './operations/everything.js';
 import { validateOperation } from './operations/validate.js';
 import { Repository } from './repository/repository.js';
 import { createSearchService } from './search/service.js';
@@ -37,6 +47,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The transport-free FHIR services behind the routes (seeding, tests). */
     fhirContext: FhirContext;
+    /** Tokens and principals (the token script and tests mint tokens through it). */
+    auth: AuthService;
   }
 }
 
@@ -49,7 +61,9 @@ export interface AppDependencies {
   readonly logStream?: { write(line: string): void };
   /** Profiles to validate against; by default those in config.profilesDir. */
   readonly profiles?: ProfileRegistry;
-  /** Seams of the care workflows (the referral Task's actor, issue 7). */
+  /** Token-signing key and registered clients (server.ts loads or generates them; tests make their own). */
+  readonly auth: AuthSetup;
+  /** Seams of the care workflows; by default the referral Task's actor is the caller of the write. */
   readonly careWorkflows?: CareWorkflowOptions;
 }
 
@@ -74,24 +88,42 @@ export function createServices(
   const search = createSearchService({ defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
   const operations = new OperationRegistry()
     .register(validateOperation)
+    .register(everythingOperation)
     .register(carePlanLogbookOperation)
     .register(patientLogbookOperation)
     .register(carePlanProgressOperation)
     .register(applyOperation)
     .register(evaluateMeasureOperation);
   const definitions = [...CUSTOM_SEARCH_PARAMETERS.map((sp) => ({ ...sp, id: sp.id as string })), ...loadDefinitions(config.profilesDir)];
+  const workflows: CareWorkflowOptions = { ...careWorkflows, referral: { actorOf: referralActorOf, ...careWorkflows.referral } };
   const repo = new Repository(db, {
-    listeners: [search.indexer],
-    hooks: [profileGuard(profiles), definitionGuard(definitions), ...careWorkflowHooks(search, careWorkflows), questionnaireHooks(search)],
-    resolveCriteria: (tx, type, criteria) => search.findIds(tx, type, criteria, 2),
+    // Care relations after the search index: they read the index rows of what they reference.
+    listeners: [search.indexer, createCareRelationIndexer()],
+    // The write guard sees a write before the domain rules do; Provenance is the last word.
+    hooks: [
+      profileGuard(profiles),
+      definitionGuard(definitions),
+      writeGuard(),
+      ...careWorkflowHooks(search, workflows),
+      questionnaireHooks(search),
+      provenanceHook(),
+    ],
+    resolveCriteria: (tx, type, criteria, access) => search.findIds(tx, type, criteria, 2, access),
     checkReferencesOnWrite: config.enforceReferentialIntegrityOnWrite,
     checkReferencesOnDelete: config.enforceReferentialIntegrityOnDelete,
   });
-  const context: FhirContext = { config, repo, validator: createValidator(profiles), search, operations };
+  const auditTrail = new AuditTrail(config.publicBaseUrl ?? 'schakel');
+  const context: FhirContext = { config, repo, validator: createValidator(profiles), search, operations, auditTrail };
   return { context, search, definitions };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** `iss` of Schakel's tokens and their audience (the FHIR base URL). */
+export function tokenIdentity(config: Config): { issuer: string; audience: string } {
+  const issuer = config.auth.issuer ?? (config.publicBaseUrl ? new URL(config.publicBaseUrl).origin : `http://localhost:${config.port}`);
+  return { issuer, audience: `${issuer}${config.basePath}` };
+}
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const { config, db } = deps;
@@ -129,14 +161,23 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     );
   });
 
+  const auth = new AuthService({ ...deps.auth, config: config.auth, ...tokenIdentity(config) });
   app.decorate('fhirContext', services.context);
+  app.decorate('auth', auth);
   registerBodyParsers(app, { bodyLimit: config.bodyLimit, maxJsonDepth: config.maxJsonDepth });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(async () => {
     throw notFound('Unknown path');
   });
+  await registerTransportSecurity(app, { corsOrigins: config.corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute });
   registerHealthRoutes(app, db);
-  registerFhirRoutes(app, { basePath: config.basePath, publicBaseUrl: config.publicBaseUrl, context: services.context });
+  const auditTrail = services.context.auditTrail;
+  registerAuthRoutes(app, { auth, db, auditTrail, basePath: config.basePath, publicBaseUrl: config.publicBaseUrl });
+  // The protected scope: every FHIR route but the CapabilityStatement needs a bearer token.
+  await app.register(async (scope) => {
+    registerAuthentication(scope, { auth, db, auditTrail, basePath: config.basePath });
+    registerFhirRoutes(scope, { basePath: config.basePath, publicBaseUrl: config.publicBaseUrl, context: services.context });
+  });
 
   if (deps.closeDatabase !== false) {
     app.addHook('onClose', async () => {

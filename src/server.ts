@@ -3,6 +3,7 @@
  * and on SIGINT/SIGTERM finish in-flight requests before closing the database.
  */
 import { buildApp } from './app.js';
+import { AuthSetupError, loadAuthSetup } from './auth/setup.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { seedFixtures } from './seed/fixtures.js';
 import { openDatabase } from './storage/open.js';
@@ -18,8 +19,21 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  let auth;
+  try {
+    auth = await loadAuthSetup(config);
+  } catch (error) {
+    if (error instanceof AuthSetupError) {
+      process.stderr.write(`Configuration error: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
   const db = await openDatabase(config);
-  const app = await buildApp({ config, db });
+  const app = await buildApp({ config, db, auth });
+  if (auth.demo) {
+    app.log.warn('development mode: demo clients gp, physio, nurse, rehab, admin and auditor are registered (npm run token -- --as gp)');
+  }
   if (config.seedFixtures) {
     const loaded = await seedFixtures(app.fhirContext, config.publicBaseUrl ?? `http://localhost:${config.port}${config.basePath}`);
     if (loaded > 0) {

@@ -40,6 +40,32 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** Folder of StructureDefinitions (profiles) loaded at start and validated against on write. */
   readonly profilesDir: string;
+  /** development registers demo clients and keys on first start; production refuses to. */
+  readonly mode: 'development' | 'production';
+  readonly auth: AuthConfig;
+  /** Origins allowed by CORS; empty means no cross-origin access. */
+  readonly corsOrigins: readonly string[];
+  /** Requests per minute per client (per address before authentication). */
+  readonly rateLimitPerMinute: number;
+}
+
+/** Authentication and access settings (issue 7; README "Security"). */
+export interface AuthConfig {
+  /** `iss` of Schakel's access tokens; also their audience together with the FHIR base path. */
+  readonly issuer: string | undefined;
+  /** JSON file of registered clients (required in production). */
+  readonly clientsFile: string | undefined;
+  /** Private JWK that signs access tokens (required in production). */
+  readonly signingKeyFile: string | undefined;
+  readonly signingAlgorithm: 'ES384' | 'RS384';
+  /** Algorithms accepted for client and user assertions. */
+  readonly assertionAlgorithms: ReadonlyArray<'ES384' | 'RS384'>;
+  /** Lifetime of an access token in seconds. */
+  readonly tokenLifetime: number;
+  /** An external OpenID issuer whose access tokens are accepted too. */
+  readonly external: { readonly issuer: string; readonly audience: string; readonly jwksUrl: string } | undefined;
+  /** Role codes that may claim emergency access (break-the-glass). */
+  readonly breakTheGlassRoles: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -121,6 +147,80 @@ function publicBaseUrl(raw: string | undefined): string | undefined {
   return raw.replace(/\/$/, '');
 }
 
+function list(env: Env, name: string): string[] {
+  return (env[name] ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+}
+
+const ALGORITHMS = ['ES384', 'RS384'] as const;
+
+function algorithm(env: Env, name: string, fallback: 'ES384' | 'RS384'): 'ES384' | 'RS384' {
+  const raw = env[name] || fallback;
+  if (!(ALGORITHMS as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${ALGORITHMS.join(', ')}, got "${raw}"`);
+  }
+  return raw as 'ES384' | 'RS384';
+}
+
+function url(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') {
+    return undefined;
+  }
+  try {
+    const parsed = new URL(raw);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new Error('protocol');
+    }
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+  }
+  return raw.replace(/\/$/, '');
+}
+
+/** Development default: the demo GP and rehabilitation physician may claim emergency access. */
+const DEMO_BREAK_THE_GLASS_ROLES = ['01.015', '01.042'];
+
+function authConfig(env: Env, mode: 'development' | 'production'): AuthConfig {
+  const assertionAlgorithms = list(env, 'AUTH_ASSERTION_ALGORITHMS');
+  for (const alg of assertionAlgorithms) {
+    if (!(ALGORITHMS as readonly string[]).includes(alg)) {
+      throw new ConfigError(`AUTH_ASSERTION_ALGORITHMS may list ${ALGORITHMS.join(', ')}, got "${alg}"`);
+    }
+  }
+  const externalIssuer = env['AUTH_EXTERNAL_ISSUER'] || undefined;
+  const externalJwks = url(env, 'AUTH_EXTERNAL_JWKS_URL');
+  const externalAudience = env['AUTH_EXTERNAL_AUDIENCE'] || undefined;
+  const externalSet = [externalIssuer, externalJwks, externalAudience].filter((v) => v !== undefined).length;
+  if (externalSet !== 0 && externalSet !== 3) {
+    throw new ConfigError('AUTH_EXTERNAL_ISSUER, AUTH_EXTERNAL_JWKS_URL and AUTH_EXTERNAL_AUDIENCE go together');
+  }
+  return {
+    issuer: url(env, 'AUTH_ISSUER'),
+    clientsFile: env['AUTH_CLIENTS_FILE'] || undefined,
+    signingKeyFile: env['AUTH_SIGNING_KEY_FILE'] || undefined,
+    signingAlgorithm: algorithm(env, 'AUTH_SIGNING_ALGORITHM', 'ES384'),
+    assertionAlgorithms: assertionAlgorithms.length > 0 ? (assertionAlgorithms as Array<'ES384' | 'RS384'>) : [...ALGORITHMS],
+    tokenLifetime: integer(env, 'AUTH_TOKEN_LIFETIME', 300, 30, 3600),
+    external:
+      externalIssuer && externalJwks && externalAudience
+        ? { issuer: externalIssuer, audience: externalAudience, jwksUrl: externalJwks }
+        : undefined,
+    breakTheGlassRoles:
+      env['BREAK_THE_GLASS_ROLES'] !== undefined || mode === 'production' ? list(env, 'BREAK_THE_GLASS_ROLES') : DEMO_BREAK_THE_GLASS_ROLES,
+  };
+}
+
+function mode(env: Env): 'development' | 'production' {
+  const raw = env['SCHAKEL_MODE'] || (env['NODE_ENV'] === 'production' ? 'production' : 'development');
+  if (raw !== 'development' && raw !== 'production') {
+    throw new ConfigError(`SCHAKEL_MODE must be development or production, got "${raw}"`);
+  }
+  return raw;
+}
+
 /** Reads and checks the configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const logLevel = (env['LOG_LEVEL'] ?? 'info') as LogLevel;
@@ -151,5 +251,9 @@ export function loadConfig(env: Env = process.env): Config {
     maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', 1000, 1, 100000),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10000, 0, 600000),
     profilesDir: env['PROFILES_DIR'] || DEFAULT_PROFILES_DIR,
+    mode: mode(env),
+    auth: authConfig(env, mode(env)),
+    corsOrigins: list(env, 'CORS_ORIGINS'),
+    rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
   };
 }

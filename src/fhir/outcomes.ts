@@ -82,7 +82,8 @@ export const unsupportedMediaType = (text: string): OperationOutcomeError =>
 export const notAcceptable = (text: string): OperationOutcomeError => fail('not-acceptable', 'not-supported', text);
 export const methodNotAllowed = (text: string): OperationOutcomeError =>
   fail('method-not-allowed', 'not-supported', text);
-export const forbidden = (text: string): OperationOutcomeError => fail('forbidden', 'forbidden', text);
+export const forbidden = (text: string, expression?: string | string[]): OperationOutcomeError =>
+  fail('forbidden', 'forbidden', text, expression);
 export const serverError = (text: string): OperationOutcomeError => fail('server-error', 'exception', text);
 
 /** 422: the content is well-formed FHIR JSON but breaks the rules of the resource. */

@@ -96,7 +96,7 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOpti
       prefer: parsePrefer(request.headers['prefer']),
       baseUrl: options.publicBaseUrl ?? `${request.protocol}://${request.host}${basePath}`,
     };
-    const response = await dispatch(context, fhirRequest);
+    const response = await dispatch({ ...context, ...(request.principal ? { principal: request.principal } : {}), address: request.ip }, fhirRequest);
     return sendFhir(reply, response, request.fhirFormat);
   }
 

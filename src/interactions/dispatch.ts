@@ -1,10 +1,16 @@
 /**
  * The single wrapper of every interaction: HTTP and Bundle entries both come through here.
- * It picks the handler for the interaction code and applies Prefer to write results; auth and
- * audit hook in here too, so no interaction can bypass them.
+ * It authorizes (scopes: 403), narrows the repository and search to what the principal may see,
+ * runs the handler (writes inside one database transaction), re-checks what is returned, applies
+ * Prefer to write results, and records the interaction in the audit trail, also when it fails, so
+ * no interaction can bypass auth or audit (ARCHITECTURE.md, request flow step 4).
  */
-import type { CapabilityStatement } from '@medplum/fhirtypes';
-import { OperationOutcomeError, outcome, issue } from '../fhir/outcomes.js';
+import type { Bundle, CapabilityStatement } from '@medplum/fhirtypes';
+import { accessScope, type AccessScope } from '../auth/access-scope.js';
+import { authorizeInteraction } from '../auth/authorize.js';
+import { auditRecord, type AuditRecord } from '../audit/audit-record.js';
+import { assertAuditSearch } from '../audit/audit-trail.js';
+import { isOperationOutcomeError, OperationOutcomeError, outcome, issue, serverError, statusOf } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse, InteractionCode } from '../fhir/request.js';
 import { batchOrTransaction } from './bundle-envelope.js';
 import { buildCapabilityStatement } from './capabilities.js';
@@ -15,6 +21,8 @@ import { history } from './history.js';
 import { operation } from './operation.js';
 import { conditionalPatch, patch } from './patch.js';
 import { read } from './read.js';
+import { actionOf, captureFailure, captureRequest, captureResponse, recheckResponse, returned } from './audit-capture.js';
+import { narrowed } from './narrowing.js';
 import { applyPrefer } from './respond.js';
 import { searchCompartment, searchSystem, searchType } from './search.js';
 import { conditionalUpdate, update } from './update.js';
@@ -87,6 +95,64 @@ export function implementedInteractions(): ReadonlySet<InteractionCode> {
   return new Set(Object.keys(HANDLERS) as InteractionCode[]);
 }
 
+/** Interactions that run in one database transaction with their Provenance and AuditEvent. */
+const WRITES: ReadonlySet<InteractionCode> = new Set([
+  'create',
+  'update',
+  'conditional-update',
+  'patch',
+  'conditional-patch',
+  'delete',
+  'conditional-delete',
+]);
+
+function affectsState(ctx: FhirContext, request: FhirRequest): boolean {
+  const level = request.id !== undefined ? 'instance' : request.resourceType !== undefined ? 'type' : 'system';
+  return ctx.operations.find(request.operation as string, level, request.resourceType)?.definition.affectsState === true;
+}
+
+function inTransaction(ctx: FhirContext, request: FhirRequest): boolean {
+  return (
+    WRITES.has(request.interaction) ||
+    (request.interaction === 'operation' && request.method === 'POST' && affectsState(ctx, request)) ||
+    (request.interaction === 'batch-transaction' && (request.body as Bundle | undefined)?.type === 'transaction')
+  );
+}
+
+async function run(ctx: FhirContext, access: AccessScope, handler: InteractionHandler, request: FhirRequest, record: AuditRecord): Promise<FhirResponse> {
+  const scoped = narrowed(ctx, access);
+  const nested = ctx.auditBuffer;
+  if (inTransaction(ctx, request)) {
+    return scoped.repo.transaction(async (repo) => {
+      // PostgreSQL may retry the transaction from the start (deadlock): begin the record again.
+      record.entities.length = 0;
+      const buffer: AuditRecord[] = nested ?? [];
+      const mark = buffer.length;
+      const response = await handler({ ...scoped, repo, auditBuffer: buffer }, request);
+      captureResponse(record, request, response, returned(response));
+      record.status = response.status;
+      if (nested) {
+        nested.push(record);
+      } else {
+        // Same transaction as the write: no write without its audit record (issue 7).
+        await ctx.auditTrail.write(repo.queryable, [...buffer.slice(mark), record]);
+      }
+      return response;
+    });
+  }
+  const answer = await handler(scoped, request);
+  const { response, resources } = await recheckResponse(scoped.repo.queryable, access, answer, returned(answer));
+  captureResponse(record, request, response, resources);
+  record.status = response.status;
+  if (nested) {
+    nested.push(record);
+  } else {
+    // Awaited: a read whose audit record cannot be written fails (issue 7).
+    await ctx.auditTrail.write(ctx.repo.queryable, [record]);
+  }
+  return response;
+}
+
 export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
   const handler = HANDLERS[request.interaction];
   if (!handler) {
@@ -94,7 +160,43 @@ export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<
       outcome('not-implemented', [issue({ code: 'not-supported', text: `${request.interaction} is not supported` })])
     );
   }
-  const response = await handler(ctx, request);
+  if (request.interaction === 'capabilities') {
+    // Public (SMART: the CapabilityStatement is discoverable without a token); holds no data.
+    return handler(ctx, request);
+  }
+  const principal = ctx.principal;
+  if (principal === undefined) {
+    throw serverError('An interaction reached dispatch without a principal');
+  }
+  const record = auditRecord({
+    event: request.interaction === 'operation' ? 'operation' : request.interaction,
+    action: actionOf(request),
+    principal,
+    address: ctx.address,
+    ...(request.resourceType !== undefined ? { resourceType: request.resourceType } : {}),
+    ...(request.operation !== undefined ? { operation: request.operation } : {}),
+  });
+  captureRequest(record, request);
+  let response: FhirResponse;
+  try {
+    authorizeInteraction(principal, request);
+    if (request.interaction === 'search-type' && request.resourceType === 'AuditEvent') {
+      assertAuditSearch(request.query);
+    }
+    const access = ctx.access?.principal === principal ? ctx.access : await accessScope(ctx.repo.queryable, principal);
+    response = await run(ctx, access, handler, request, record);
+  } catch (error) {
+    record.status = isOperationOutcomeError(error) ? statusOf(error.outcome) : 500;
+    record.failure = isOperationOutcomeError(error) ? (error.outcome.issue?.[0]?.code ?? 'exception') : 'exception';
+    if (ctx.auditBuffer) {
+      ctx.auditBuffer.push(record);
+    } else {
+      // After the rollback, on its own: refusals and failures are recorded too.
+      await captureFailure(ctx.repo.queryable, record, request);
+      await ctx.auditTrail.write(ctx.repo.queryable, [record]);
+    }
+    throw error;
+  }
   if (PREFER_RETURN.has(request.interaction)) {
     return applyPrefer(response, request.prefer, SUCCESS_TEXT[request.interaction] ?? 'OK');
   }

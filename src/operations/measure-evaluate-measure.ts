@@ -104,6 +104,12 @@ async function evaluate(ctx: FhirContext, request: FhirRequest): Promise<FhirRes
   if (reportType === 'population' && patientId !== undefined) {
     throw badRequest('reportType population is over everyone: leave out the patient, or use reportType subject', 'reportType');
   }
+  if (patientId !== undefined) {
+    // A subject report holds one patient's measurements: only for a caller who may see that patient
+    // (ctx.repo is narrowed; 404 as for a missing one). Population reports hold counts and means
+    // per organisation, never a patient reference.
+    await ctx.repo.read('Patient', patientId);
+  }
   const measure = await readMeasure(ctx, request);
   const report = await evaluateMeasure(ctx.repo.queryable, {
     measure,

@@ -30,10 +30,14 @@ export async function readHistory(db: Queryable, query: HistoryQuery): Promise<H
   if (query.id !== undefined) {
     where.push(`id = ${bind(query.id)}`);
   }
+  const narrowing = query.access?.({ alias: 'h', bind });
+  if (narrowing !== undefined) {
+    where.push(narrowing);
+  }
   if (query.since !== undefined) {
     where.push(`last_updated >= ${bind(query.since.toISOString())}`);
   }
-  let source = 'resource_history';
+  let source = 'resource_history h';
   if (query.at !== undefined) {
     // A version was current during [start, end) when it was written before the end and its
     // successor (if any) came after the start.

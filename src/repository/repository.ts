@@ -16,7 +16,9 @@ import { anchored, DeferredIntegrityChecks, type LocateResource } from './deferr
 import { PendingWrites } from './pending-writes.js';
 import { assertNotReferenced, assertTargetsExist, localReferences, replaceReferences } from './references.js';
 import type {
+  AccessFilter,
   CriteriaResolver,
+  RepositoryScope,
   ResourceChange,
   HistoryPage,
   HistoryQuery,
@@ -91,23 +93,57 @@ interface DeferredHookCheck {
 /** Deferred checks may write, and those writes may defer checks again; this bounds the rounds. */
 const MAX_CHECK_ROUNDS = 8;
 
+/** Bulk-write state of one open transaction, shared by every scoped view of its repository. */
+interface TransactionState {
+  deferred: DeferredIntegrityChecks | undefined;
+  pending: PendingWrites | undefined;
+  hookChecks: DeferredHookCheck[] | undefined;
+}
+
+function visibleIn(access: AccessFilter | undefined, alias: string, params: unknown[]): string {
+  const condition = access?.({
+    alias,
+    bind: (value) => {
+      params.push(value);
+      return `$${params.length}`;
+    },
+  });
+  return condition === undefined ? '' : ` AND (${condition})`;
+}
+
 export class Repository {
-  private deferred: DeferredIntegrityChecks | undefined;
-  private pending: PendingWrites | undefined;
-  private hookChecks: DeferredHookCheck[] | undefined;
+  private readonly state: TransactionState;
 
   constructor(
     private readonly db: Database | Queryable,
     private readonly options: RepositoryOptions,
-    private readonly tx: Queryable | undefined = undefined
-  ) {}
+    private readonly tx: Queryable | undefined = undefined,
+    /** Who this repository works for; reads, history and criteria matches are narrowed by its access. */
+    readonly scope: RepositoryScope = {},
+    state?: TransactionState
+  ) {
+    this.state = state ?? { deferred: undefined, pending: undefined, hookChecks: undefined };
+  }
+
+  private get deferred(): DeferredIntegrityChecks | undefined {
+    return this.state.deferred;
+  }
+
+  private get pending(): PendingWrites | undefined {
+    return this.state.pending;
+  }
+
+  /** The same repository (and open transaction) working for another actor, with its narrowing. */
+  scoped(scope: RepositoryScope): Repository {
+    return new Repository(this.db, this.options, this.tx, scope, this.state);
+  }
 
   /** Runs fn in one database transaction; nested calls join the open transaction. */
   async transaction<T>(fn: (repo: Repository) => Promise<T>): Promise<T> {
     if (this.tx) {
       return fn(this);
     }
-    return (this.db as Database).transaction((tx) => fn(new Repository(tx, this.options, tx)));
+    return (this.db as Database).transaction((tx) => fn(new Repository(tx, this.options, tx, this.scope)));
   }
 
   /** The handle statements run on: the open transaction, or the database itself. */
@@ -128,8 +164,8 @@ export class Repository {
     if (!this.tx) {
       throw new Error('deferWrites() needs an open transaction');
     }
-    this.deferred ??= new DeferredIntegrityChecks();
-    this.pending ??= new PendingWrites();
+    this.state.deferred ??= new DeferredIntegrityChecks();
+    this.state.pending ??= new PendingWrites();
   }
 
   /** Writes the new resources collected since the last flush. */
@@ -148,13 +184,13 @@ export class Repository {
       await run(this);
       return;
     }
-    (this.hookChecks ??= []).push({ resourceType, id, run });
+    (this.state.hookChecks ??= []).push({ resourceType, id, run });
   }
 
   private async runHookChecks(locate: LocateResource): Promise<void> {
-    for (let round = 0; round < MAX_CHECK_ROUNDS && this.hookChecks; round++) {
-      const checks = this.hookChecks;
-      this.hookChecks = undefined;
+    for (let round = 0; round < MAX_CHECK_ROUNDS && this.state.hookChecks; round++) {
+      const checks = this.state.hookChecks;
+      this.state.hookChecks = undefined;
       await this.flushWrites();
       for (const check of checks) {
         try {
@@ -172,7 +208,8 @@ export class Repository {
         }
       }
     }
-    if (this.hookChecks) {
+    if (this.state.hookChecks) {
+      this.state.hookChecks = undefined;
       throw new Error(`Deferred write-hook checks still pending after ${MAX_CHECK_ROUNDS} rounds`);
     }
   }
@@ -185,8 +222,8 @@ export class Repository {
     await this.runHookChecks(locate);
     await this.flushWrites();
     const deferred = this.deferred;
-    this.deferred = undefined;
-    this.pending = undefined;
+    this.state.deferred = undefined;
+    this.state.pending = undefined;
     await deferred?.verify(this.queryable, locate);
   }
 
@@ -203,7 +240,7 @@ export class Repository {
 
   /** Current ids matching search criteria (conditional create, update, patch and delete). */
   async findIds(resourceType: string, criteria: QueryParams): Promise<string[]> {
-    return this.options.resolveCriteria(this.queryable, resourceType, criteria);
+    return this.options.resolveCriteria(this.queryable, resourceType, criteria, this.scope.access);
   }
 
   private async current(resourceType: string, id: string, forUpdate: boolean): Promise<StoredVersion | undefined> {
@@ -215,10 +252,13 @@ export class Repository {
       // A write to a resource created earlier in this transaction needs its rows in place first.
       await this.flushWrites();
     }
+    // Locking reads serve writes, which check visibility themselves (auth's write guard).
+    const params: unknown[] = [resourceType, id];
+    const narrowing = forUpdate ? ' FOR UPDATE' : visibleIn(this.scope.access, 'r', params);
     const rows = await this.queryable.query<CurrentRow>(
-      `SELECT version_id, last_updated, deleted, content FROM resource
-        WHERE resource_type = $1 AND id = $2${forUpdate ? ' FOR UPDATE' : ''}`,
-      [resourceType, id]
+      `SELECT version_id, last_updated, deleted, content FROM resource r
+        WHERE resource_type = $1 AND id = $2${narrowing}`,
+      params
     );
     const row = rows[0];
     if (!row) {
@@ -260,11 +300,13 @@ export class Repository {
 
   /** One version; 404 when it does not exist, 410 when it is a deletion. */
   async vread(resourceType: string, id: string, versionId: string): Promise<StoredVersion> {
+    const params: unknown[] = [resourceType, id, Number(versionId)];
+    const narrowing = visibleIn(this.scope.access, 'h', params);
     const rows = /^\d+$/.test(versionId)
       ? await this.queryable.query<CurrentRow & { method: WriteMethod }>(
-          `SELECT version_id, last_updated, deleted, content, method FROM resource_history
-            WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
-          [resourceType, id, Number(versionId)]
+          `SELECT version_id, last_updated, deleted, content, method FROM resource_history h
+            WHERE resource_type = $1 AND id = $2 AND version_id = $3${narrowing}`,
+          params
         )
       : [];
     const row = rows[0];
@@ -355,7 +397,8 @@ export class Repository {
   }
 
   async history(query: HistoryQuery): Promise<HistoryPage> {
-    return readHistory(this.queryable, query);
+    const access = this.scope.access;
+    return readHistory(this.queryable, access === undefined ? query : { ...query, access });
   }
 
   private async insertHistory(version: StoredVersion): Promise<void> {

@@ -42,8 +42,24 @@ export interface WriteListener {
   onWrites?(tx: Queryable, changes: readonly ResourceChange[]): Promise<void>;
 }
 
+/**
+ * Narrowing of what a caller may see, as SQL (issue 7): called with a table alias whose rows have
+ * resource_type and id columns (resource, resource_history; search adds sid and content); answers a
+ * condition, binding its values through `bind`, or undefined for no narrowing.
+ */
+export type AccessFilter = (resource: { readonly alias: string; readonly bind: (value: unknown) => string }) => string | undefined;
+
+/**
+ * Who a repository works for: the acting principal (opaque here; auth/ defines it, write hooks
+ * read it) and the narrowing every read, history and criteria match applies.
+ */
+export interface RepositoryScope {
+  readonly actor?: unknown;
+  readonly access?: AccessFilter;
+}
+
 /** Resolves search criteria to the ids of current resources (conditional interactions). */
-export type CriteriaResolver = (tx: Queryable, resourceType: string, criteria: QueryParams) => Promise<string[]>;
+export type CriteriaResolver = (tx: Queryable, resourceType: string, criteria: QueryParams, access?: AccessFilter) => Promise<string[]>;
 
 /**
  * Rules that run inside a write's transaction with the transaction-scoped repository: domain
@@ -74,6 +90,8 @@ export interface HistoryQuery {
   /** Keyset cursor: only versions with a sequence number below this one. */
   readonly before?: string;
   readonly withTotal: boolean;
+  /** Only versions of resources the caller may see. */
+  readonly access?: AccessFilter;
 }
 
 export interface HistoryPage {

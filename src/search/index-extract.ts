@@ -96,14 +96,17 @@ function compositeRows(sink: RowSink, param: SearchParam, items: TypedValue[], v
   });
 }
 
-/** All index rows of one resource. */
-export function extractIndexRows(resource: Resource, baseUrl?: string): IndexRows {
+/**
+ * All index rows of one resource, or only those of the parameters in `only` (the audit trail
+ * indexes just what its documented searches use).
+ */
+export function extractIndexRows(resource: Resource, baseUrl?: string, only?: ReadonlySet<string>): IndexRows {
   const sink = new RowSink();
   const root = toTypedValue(resource);
   const input = [root];
   const variables = { '%resource': root, '%context': root };
   for (const param of searchParams(resource.resourceType).values()) {
-    if (param.column || !param.expression) {
+    if (param.column || !param.expression || (only !== undefined && !only.has(param.code))) {
       continue;
     }
     const values = evaluate(param, input, variables);

@@ -4,16 +4,15 @@
  */
 import type { Bundle, CapabilityStatementRestResourceSearchParam } from '@medplum/fhirtypes';
 import type { Prefer, QueryParams } from '../fhir/request.js';
-import type { WriteListener } from '../repository/types.js';
+import type { AccessFilter, WriteListener } from '../repository/types.js';
 import type { Queryable } from '../storage/database.js';
 
 /**
  * Narrowing of what a caller may see, applied as SQL inside the search (never as a post-filter):
  * called for every resource row a search reads (matches, chained and _has targets, includes,
- * totals) with that row's table alias (columns sid, resource_type, id, content); answers an SQL
- * condition, binding its values through `bind`, or undefined for no narrowing.
+ * totals) with that row's table alias (columns sid, resource_type, id, content).
  */
-export type AccessFilter = (resource: { readonly alias: string; bind(value: unknown): string }) => string | undefined;
+export type { AccessFilter };
 
 export interface SearchInput {
   /** One type for type-level search; several (or all, when undefined) for system search (_type). */

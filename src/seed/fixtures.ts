@@ -5,12 +5,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Bundle } from '@medplum/fhirtypes';
+import { serverPrincipal } from '../auth/principal.js';
 import type { FhirContext } from '../interactions/context.js';
 import { dispatch } from '../interactions/dispatch.js';
 import { DEFINITION_TYPES } from './definitions.js';
 
-/** What the server installs itself at start (profiles/, its SearchParameters): not data. */
-const SERVER_OWNED_TYPES = ['StructureDefinition', 'SearchParameter', ...DEFINITION_TYPES];
+/**
+ * What the server writes itself at start (profiles/, its SearchParameters, their Provenance) and
+ * the audit trail of requests before the seeding: not data.
+ */
+const SERVER_OWNED_TYPES = ['StructureDefinition', 'SearchParameter', 'Provenance', 'AuditEvent', ...DEFINITION_TYPES];
 
 export const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 
@@ -50,7 +54,8 @@ export async function seedFixtures(context: FhirContext, baseUrl: string, dir = 
     if (bundle.type !== 'transaction') {
       throw new Error(`${file}: a fixture must be a transaction Bundle`);
     }
-    const response = await dispatch(context, {
+    // The server loads its demo data as itself: audited and given Provenance like any client write.
+    const response = await dispatch({ ...context, principal: serverPrincipal('schakel-seed') }, {
       interaction: 'batch-transaction',
       method: 'POST',
       query: [],

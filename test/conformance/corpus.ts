@@ -5,6 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serverPrincipal } from '../../src/auth/principal.js';
+import { tokenFor } from '../helpers/auth.js';
 import type { FastifyInstance } from 'fastify';
 
 const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -23,12 +25,24 @@ export interface ValidateAnswer {
   readonly errors: Array<[string, string | undefined]>;
 }
 
+const tokens = new WeakMap<FastifyInstance, Promise<string>>();
+
+/** Every type, the audit log included, may be validated: a token with every scope. */
+function corpusAuthorization(app: FastifyInstance): Promise<string> {
+  let token = tokens.get(app);
+  if (!token) {
+    token = tokenFor(app, serverPrincipal('conformance')).then((value) => `Bearer ${value}`);
+    tokens.set(app, token);
+  }
+  return token;
+}
+
 /** Posts the raw bytes of a corpus file to [type]/$validate. */
 export async function validateFile(app: FastifyInstance, file: string, resourceType: string): Promise<ValidateAnswer> {
   const response = await app.inject({
     method: 'POST',
     url: `/fhir/${resourceType}/$validate`,
-    headers: { 'content-type': 'application/fhir+json' },
+    headers: { 'content-type': 'application/fhir+json', authorization: await corpusAuthorization(app) },
     payload: readFileSync(file),
   });
   const body = response.json<{ issue?: Array<{ severity: string; code: string; expression?: string[] }> }>();

@@ -8,6 +8,7 @@ import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import type { Database, Queryable } from '../../src/storage/database.js';
 import { engine, injector, testConfig } from '../helpers/app.js';
+import { testAuthSetup } from '../helpers/auth.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { bloodPressure, feedback, feedbackOutput, loadWorld, referral, referralTask, sharedCarePlan, write } from '../helpers/care.js';
 import { search, type Json } from '../helpers/search.js';
@@ -36,12 +37,12 @@ const INBOX = '/fhir/ServiceRequest?requester=PractitionerRole/gp&status=active&
 t.test(`the referrer's inbox on ${engine}`, async (t) => {
   const database = await createTestDatabase();
   const recorder = recording(database.db);
-  const fastify = await buildApp({ config: testConfig(), db: recorder.db, closeDatabase: false });
+  const fastify = await buildApp({ config: testConfig(), db: recorder.db, closeDatabase: false , auth: await testAuthSetup() });
   t.teardown(async () => {
     await fastify.close();
     await database.destroy();
   });
-  const app = { app: fastify, config: testConfig(), database, request: injector(fastify) };
+  const app = { app: fastify, config: testConfig(), database, request: injector(fastify), startedAt: new Date().toISOString() };
   await loadWorld(app);
 
   const older = await write(app, { ...referral({ authoredOn: '2026-09-01T09:00:00+02:00' }), id: 'older' });

@@ -8,6 +8,7 @@ import { buildApp } from '../../src/app.js';
 import type { ReferralActor } from '../../src/domain/referral/referral-actor.js';
 import { allowedNext, type TaskStatus } from '../../src/domain/referral/task-states.js';
 import { createTestApp, engine, injector, testConfig } from '../helpers/app.js';
+import { testAuthSetup } from '../helpers/auth.js';
 import { feedback, feedbackOutput, loadWorld, referral, write } from '../helpers/care.js';
 import { assertIssue, issuesOf } from '../helpers/outcome.js';
 import { referralBundle } from '../helpers/referral.js';
@@ -195,6 +196,7 @@ t.test(`referral Task state machine on ${engine}`, async (t) => {
       config: testConfig(),
       db: app.database.db,
       closeDatabase: false,
+      auth: await testAuthSetup(),
       careWorkflows: { referral: { actorOf: () => actor } },
     });
     t.teardown(() => guarded.close());

@@ -4,6 +4,8 @@ import type { Test } from 'tap';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createTestDatabase, engine, type TestDatabase } from './database.js';
+import { testAuthSetup, tokenFor, type DemoName } from './auth.js';
+import { recordBaseline } from './tables.js';
 
 export { engine };
 
@@ -13,32 +15,56 @@ export interface TestApp {
   readonly database: TestDatabase;
   /** Shorthand for app.inject with FHIR JSON bodies. */
   readonly request: (options: FhirInject) => Promise<LightMyRequestResponse>;
+  /** When the app was up: system history `_since` this leaves out what the server installed at start. */
+  readonly startedAt: string;
 }
 
 export interface FhirInject {
   readonly method: InjectOptions['method'];
   readonly url: string;
   readonly body?: unknown;
+  /** An `authorization` header here replaces the default token; an empty one sends none. */
   readonly headers?: Record<string, string>;
+  /** The demo client whose token to send; `admin` (system/*.cruds) by default. */
+  readonly as?: DemoName;
 }
 
 export function testConfig(overrides: Record<string, string> = {}): Config {
-  return loadConfig({ LOG_LEVEL: 'silent', SEED_FIXTURES: 'false', DATA_DIR: 'memory://', ...overrides });
+  // Tokens minted once per app must outlive the longest test file.
+  return loadConfig({ LOG_LEVEL: 'silent', SEED_FIXTURES: 'false', DATA_DIR: 'memory://', AUTH_TOKEN_LIFETIME: '3600', ...overrides });
 }
 
+/**
+ * app.inject with FHIR JSON bodies and a bearer token: the `admin` integration engine unless the
+ * request says otherwise, so tests exercise the real authentication path.
+ */
 export function injector(app: FastifyInstance) {
-  return (options: FhirInject): Promise<LightMyRequestResponse> =>
-    app.inject({
+  const tokens = new Map<DemoName, Promise<string>>();
+  const token = (name: DemoName): Promise<string> => {
+    let value = tokens.get(name);
+    if (!value) {
+      value = tokenFor(app, name);
+      tokens.set(name, value);
+    }
+    return value;
+  };
+  return async (options: FhirInject): Promise<LightMyRequestResponse> => {
+    const explicit = options.headers !== undefined && 'authorization' in options.headers;
+    const { authorization, ...headers } = options.headers ?? {};
+    const bearer = explicit ? authorization : `Bearer ${await token(options.as ?? 'admin')}`;
+    return app.inject({
       method: options.method,
       url: options.url,
       headers: {
         ...(options.body !== undefined ? { 'content-type': 'application/fhir+json' } : {}),
-        ...options.headers,
+        ...(bearer ? { authorization: bearer } : {}),
+        ...headers,
       },
       ...(options.body !== undefined
         ? { payload: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) }
         : {}),
     });
+  };
 }
 
 export interface TestAppOptions {
@@ -49,10 +75,11 @@ export interface TestAppOptions {
 export async function createTestApp(t: Test, overrides: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = testConfig(overrides);
-  const app = await buildApp({ config, db: database.db, closeDatabase: false, ...options });
+  const app = await buildApp({ config, db: database.db, closeDatabase: false, auth: await testAuthSetup(), ...options });
   t.teardown(async () => {
     await app.close();
     await database.destroy();
   });
-  return { app, config, database, request: injector(app) };
+  await recordBaseline(app);
+  return { app, config, database, request: injector(app), startedAt: new Date().toISOString() };
 }

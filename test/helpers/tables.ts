@@ -1,6 +1,8 @@
 /**
  * Row counts of every table the service writes (resources, history, references, and whatever
- * later migrations add, such as search index tables), read directly from the database.
+ * later migrations add, such as search index tables), read directly from the database. The audit
+ * trail is left out: every request, refused ones included, adds its AuditEvent (issue 7), which is
+ * exactly what "nothing was written" must not count.
  */
 import type { FastifyInstance } from 'fastify';
 
@@ -11,15 +13,35 @@ export async function rowCounts(app: FastifyInstance): Promise<Record<string, nu
       WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name <> 'schema_migrations'
       ORDER BY table_name`
   );
+  const typed = new Set(
+    (
+      await db.query<{ table_name: string }>(
+        `SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'resource_type'`
+      )
+    ).map((r) => r.table_name)
+  );
   const counts: Record<string, number> = {};
   for (const { table_name } of tables) {
-    const rows = await db.query<{ n: string | number }>(`SELECT count(*) AS n FROM "${table_name}"`);
+    const where = typed.has(table_name) ? ` WHERE resource_type <> 'AuditEvent'` : '';
+    const rows = await db.query<{ n: string | number }>(`SELECT count(*) AS n FROM "${table_name}"${where}`);
     counts[table_name] = Number(rows[0]?.n ?? 0);
   }
   return counts;
 }
 
-/** Tables with at least one row. */
+const baselines = new WeakMap<FastifyInstance, Record<string, number>>();
+
+/** Remembers what the app wrote at start (its profiles and definitions); createTestApp calls it. */
+export async function recordBaseline(app: FastifyInstance): Promise<void> {
+  baselines.set(app, await rowCounts(app));
+}
+
+/** Tables with rows beyond those the app wrote at start, and how many more. */
 export async function nonEmptyTables(app: FastifyInstance): Promise<Record<string, number>> {
-  return Object.fromEntries(Object.entries(await rowCounts(app)).filter(([, n]) => n > 0));
+  const baseline = baselines.get(app) ?? {};
+  return Object.fromEntries(
+    Object.entries(await rowCounts(app))
+      .map(([table, n]): [string, number] => [table, n - (baseline[table] ?? 0)])
+      .filter(([, n]) => n !== 0)
+  );
 }

@@ -1,5 +1,6 @@
 // Conditional create, update, patch and delete: https://hl7.org/fhir/R4/http.html#ccreate, #cond-update, #cdelete
 import t from 'tap';
+import { adminAuthorization } from '../helpers/auth.js';
 import { createTestApp, engine } from '../helpers/app.js';
 import { BSN, ids, put } from '../helpers/search.js';
 
@@ -67,11 +68,12 @@ t.test(`conditional patch and delete on ${engine}`, async (t) => {
   const app = await createTestApp(t);
   const created = await put(app, patient('999900018'));
   await put(app, patient('999900031'));
+  const authorization = await adminAuthorization(app.app);
   const patch = (url: string) =>
     app.app.inject({
       method: 'PATCH',
       url,
-      headers: { 'content-type': 'application/json-patch+json' },
+      headers: { 'content-type': 'application/json-patch+json', authorization },
       payload: JSON.stringify([{ op: 'replace', path: '/name/0/family', value: 'Smit' }]),
     });
   const patched = await patch(`/fhir/Patient?identifier=${BSN}|999900018`);

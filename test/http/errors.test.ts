@@ -1,4 +1,5 @@
 import t from 'tap';
+import { testAuthSetup } from '../helpers/auth.js';
 import type { Test } from 'tap';
 import { buildApp } from '../../src/app.js';
 import type { Database } from '../../src/storage/database.js';
@@ -88,11 +89,11 @@ t.test(`every error is an OperationOutcome with the right status on ${engine}`, 
 });
 
 /** The real database, failing on demand: lets a test reach the 500 path without a fake storage. */
-function failingOn(db: Database, pattern: RegExp): Database {
+function failingOn(db: Database, pattern: RegExp, failing: () => boolean): Database {
   return {
     ...db,
     query: async (sql, params) => {
-      if (pattern.test(sql)) {
+      if (failing() && pattern.test(sql)) {
         throw new Error('simulated failure: connection reset by peer at /srv/secret/path.ts:42');
       }
       return db.query(sql, params);
@@ -103,17 +104,23 @@ function failingOn(db: Database, pattern: RegExp): Database {
 t.test(`a 500 never leaks internals on ${engine}`, async (t) => {
   const database = await createTestDatabase();
   const lines: string[] = [];
+  // The start (profiles and definitions are installed) reads resources too: fail only once up.
+  let started = false;
   const app = await buildApp({
     config: testConfig({ LOG_LEVEL: 'error' }),
-    db: failingOn(database.db, /FROM resource\b/),
+    db: failingOn(database.db, /FROM resource\b/, () => started),
     closeDatabase: false,
+    auth: await testAuthSetup(),
     logStream: { write: (line) => lines.push(line) },
   });
   t.teardown(async () => {
     await app.close();
     await database.destroy();
   });
-  const response = await injector(app)({ method: 'GET', url: '/fhir/Patient/anything', headers: { 'x-request-id': 'req-500-test' } });
+  const request = injector(app);
+  await request({ method: 'GET', url: '/fhir/metadata' });
+  started = true;
+  const response = await request({ method: 'GET', url: '/fhir/Patient/anything', headers: { 'x-request-id': 'req-500-test' } });
   t.equal(response.statusCode, 500);
   const body = response.json();
   t.equal(body.resourceType, 'OperationOutcome');

@@ -1,10 +1,13 @@
 import t from 'tap';
+import { withoutProvenance } from '../helpers/search.js';
 import { createTestApp, engine } from '../helpers/app.js';
 
 const patient = (family: string) => ({ resourceType: 'Patient', name: [{ family }] });
 
 t.test(`instance, type and system history on ${engine}`, async (t) => {
   const { request } = await createTestApp(t);
+  // The server installs its profiles and definitions at start: system history from here on.
+  const since = encodeURIComponent(new Date().toISOString());
   const a = (await request({ method: 'POST', url: '/fhir/Patient', body: patient('A') })).json();
   await request({ method: 'PUT', url: `/fhir/Patient/${a.id}`, body: { ...patient('A2'), id: a.id } });
   const org = (await request({ method: 'POST', url: '/fhir/Organization', body: { resourceType: 'Organization', name: 'Praktijk' } })).json();
@@ -28,10 +31,10 @@ t.test(`instance, type and system history on ${engine}`, async (t) => {
   t.equal(orgs.total, 1);
   t.equal(orgs.entry[0].resource.id, org.id);
 
-  const system = (await request({ method: 'GET', url: '/fhir/_history' })).json();
-  t.equal(system.entry.length, 4);
+  const system = withoutProvenance((await request({ method: 'GET', url: `/fhir/_history?_since=${since}` })).json().entry);
+  t.equal(system.length, 4);
   t.same(
-    system.entry.map((e: any) => `${e.request.method} ${e.request.url}`),
+    system.map((e: any) => `${e.request.method} ${e.request.url}`),
     [`DELETE Patient/${a.id}`, 'POST Organization', `PUT Patient/${a.id}`, 'POST Patient']
   );
 

@@ -1,5 +1,6 @@
 // Strict FHIR JSON (https://hl7.org/fhir/R4/json.html) and the body guards, through HTTP.
 import t from 'tap';
+import { adminAuthorization } from '../helpers/auth.js';
 import { createTestApp, engine } from '../helpers/app.js';
 import { assertIssue } from '../helpers/outcome.js';
 
@@ -8,8 +9,9 @@ const patientJson = (inner: string) => `{"resourceType":"Patient",${inner}}`;
 
 t.test(`FHIR JSON rules refuse what JSON.parse accepts on ${engine}`, async (t) => {
   const { app } = await createTestApp(t);
+  const authorization = await adminAuthorization(app);
   const post = (payload: string | Buffer, contentType = FHIR) =>
-    app.inject({ method: 'POST', url: '/fhir/Patient', headers: { 'content-type': contentType }, payload });
+    app.inject({ method: 'POST', url: '/fhir/Patient', headers: { 'content-type': contentType, authorization }, payload });
 
   t.equal((await post(patientJson('"gender":"male"'))).statusCode, 201, 'a plain body is accepted');
   t.equal((await post(patientJson('"gender":"male"'), 'application/json')).statusCode, 201, 'application/json too');
@@ -49,8 +51,9 @@ t.test(`FHIR JSON rules refuse what JSON.parse accepts on ${engine}`, async (t) 
 
 t.test(`nesting depth and body size limits on ${engine}`, async (t) => {
   const { app } = await createTestApp(t, { BODY_LIMIT: '2048', MAX_JSON_DEPTH: '16' });
+  const authorization = await adminAuthorization(app);
   const send = (method: 'POST' | 'PATCH', url: string, contentType: string, payload: string) =>
-    app.inject({ method, url, headers: { 'content-type': contentType }, payload });
+    app.inject({ method, url, headers: { 'content-type': contentType, authorization }, payload });
 
   const nested = (levels: number) => {
     let ext = '{"url":"https://schakel.test/x","valueString":"a"}';
@@ -77,17 +80,18 @@ t.test(`guards of the other body types on ${engine}`, async (t) => {
   const { app, request } = await createTestApp(t);
   const created = await request({ method: 'PUT', url: '/fhir/Patient/p1', body: { resourceType: 'Patient', id: 'p1', gender: 'male' } });
   t.equal(created.statusCode, 201);
+  const authorization = await adminAuthorization(app);
   const patch = (payload: string) =>
-    app.inject({ method: 'PATCH', url: '/fhir/Patient/p1', headers: { 'content-type': 'application/json-patch+json' }, payload });
+    app.inject({ method: 'PATCH', url: '/fhir/Patient/p1', headers: { 'content-type': 'application/json-patch+json', authorization }, payload });
   assertIssue(t, await patch('[{"op":"replace","path":"/gender","value":"female"}'), 400, 'invalid');
   assertIssue(t, await patch('[{"op":"add","path":"/x","value":{"__proto__":{"admin":true}}}]'), 400, 'invalid');
   assertIssue(t, await patch('[{"op":"add","path":"/x","value":{"constructor":{"prototype":{"admin":true}}}}]'), 400, 'invalid');
   t.equal(({} as Record<string, unknown>)['admin'], undefined, 'no prototype was polluted');
   t.equal((await patch('[{"op":"replace","path":"/gender","value":"female"}]')).statusCode, 200, 'a valid patch applies');
 
-  const text = await app.inject({ method: 'POST', url: '/fhir/Patient', headers: { 'content-type': 'text/plain' }, payload: 'hello' });
+  const text = await app.inject({ method: 'POST', url: '/fhir/Patient', headers: { 'content-type': 'text/plain', authorization }, payload: 'hello' });
   t.equal(text.statusCode, 415);
   t.equal(text.json().issue[0].code, 'not-supported');
-  const xml = await app.inject({ method: 'POST', url: '/fhir/Patient', headers: { 'content-type': 'application/fhir+xml' }, payload: '<Patient/>' });
+  const xml = await app.inject({ method: 'POST', url: '/fhir/Patient', headers: { 'content-type': 'application/fhir+xml', authorization }, payload: '<Patient/>' });
   t.equal(xml.statusCode, 415);
 });

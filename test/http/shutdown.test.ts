@@ -3,14 +3,15 @@ import { buildApp } from '../../src/app.js';
 import type { Database } from '../../src/storage/database.js';
 import { engine, testConfig } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';
+import { adminAuthorization, testAuthSetup } from '../helpers/auth.js';
 
 /** The real database, with reads slowed down so that a request is still in flight at close. */
-function slowReads(db: Database, gate: Promise<void>): Database & { closed: boolean } {
+function slowReads(db: Database, gate: Promise<void>, armed: () => boolean): Database & { closed: boolean } {
   const wrapped = {
     ...db,
     closed: false,
     query: async (sql: string, params?: readonly unknown[]) => {
-      if (/^\s*SELECT version_id, last_updated, deleted, content FROM resource\b/.test(sql)) {
+      if (armed() && /^\s*SELECT version_id, last_updated, deleted, content FROM resource\b/.test(sql)) {
         await gate;
       }
       return db.query(sql, params);
@@ -28,12 +29,16 @@ t.test(`graceful shutdown finishes in-flight requests before closing the databas
   t.teardown(() => database.destroy());
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
-  const db = slowReads(database.db, gate);
-  const app = await buildApp({ config: testConfig(), db });
-  await app.inject({ method: 'PUT', url: '/fhir/Patient/p1', headers: { 'content-type': 'application/fhir+json' }, payload: JSON.stringify({ resourceType: 'Patient', id: 'p1' }) });
+  // The start reads the installed profiles and definitions: slow down reads only once up.
+  let started = false;
+  const db = slowReads(database.db, gate, () => started);
+  const app = await buildApp({ config: testConfig(), db, auth: await testAuthSetup() });
+  const authorization = await adminAuthorization(app);
+  await app.inject({ method: 'PUT', url: '/fhir/Patient/p1', headers: { 'content-type': 'application/fhir+json', authorization }, payload: JSON.stringify({ resourceType: 'Patient', id: 'p1' }) });
+  started = true;
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
 
-  const inFlight = fetch(`${address}/fhir/Patient/p1`);
+  const inFlight = fetch(`${address}/fhir/Patient/p1`, { headers: { authorization } });
   await new Promise((r) => setTimeout(r, 100));
   const closing = app.close();
   await new Promise((r) => setTimeout(r, 100));

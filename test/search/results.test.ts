@@ -1,5 +1,6 @@
 // Result parameters, paging, compartment and system search, errors: https://hl7.org/fhir/R4/search.html
 import t from 'tap';
+import { adminAuthorization } from '../helpers/auth.js';
 import { createTestApp, engine } from '../helpers/app.js';
 import { ids, linkPath, put, search, type Json } from '../helpers/search.js';
 
@@ -138,7 +139,7 @@ t.test(`sorting, paging and result parameters on ${engine}`, async (t) => {
     const posted = await app.app.inject({
       method: 'POST',
       url: '/fhir/Observation/_search',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: await adminAuthorization(app.app) },
       payload: 'subject=Patient%2Fp2&status=amended',
     });
     t.equal(posted.statusCode, 200);

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { createTestApp, engine, injector, testConfig } from '../helpers/app.js';
+import { testAuthSetup } from '../helpers/auth.js';
 import { assertIssue } from '../helpers/outcome.js';
 
 t.test(`definitions in profiles/ are installed at start, readable and read-only on ${engine}`, async (t) => {
@@ -39,7 +40,7 @@ t.test(`definitions in profiles/ are installed at start, readable and read-only 
 
   // A restart with unchanged files writes nothing new.
   await app.close();
-  const again = await buildApp({ config: testConfig(), db: database.db, closeDatabase: false });
+  const again = await buildApp({ config: testConfig(), db: database.db, closeDatabase: false , auth: await testAuthSetup() });
   t.teardown(() => again.close());
   const after = (await injector(again)({ method: 'GET', url: '/fhir/Questionnaire/nrs-pijn-1.0.0' })).json();
   t.equal(after.meta.versionId, '1', 'no new version on restart');

@@ -2,20 +2,21 @@ import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { engine, injector, testConfig } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';
+import { testAuthSetup } from '../helpers/auth.js';
 
 t.test(`data survives a restart on ${engine}`, async (t) => {
   const database = await createTestDatabase();
   t.teardown(() => database.destroy());
   const config = testConfig();
 
-  const first = await buildApp({ config, db: database.db });
+  const first = await buildApp({ config, db: database.db, auth: await testAuthSetup() });
   const created = await injector(first)({ method: 'POST', url: '/fhir/Patient', body: { resourceType: 'Patient', name: [{ family: 'Blijvend' }] } });
   t.equal(created.statusCode, 201);
   const id = created.json().id as string;
   await injector(first)({ method: 'PUT', url: `/fhir/Patient/${id}`, body: { resourceType: 'Patient', id, name: [{ family: 'Blijvend2' }] } });
   await first.close(); // closes the database, as on shutdown
 
-  const second = await buildApp({ config, db: await database.reopen() });
+  const second = await buildApp({ config, db: await database.reopen(), auth: await testAuthSetup() });
   t.teardown(() => second.close());
   const read = await injector(second)({ method: 'GET', url: `/fhir/Patient/${id}` });
   t.equal(read.statusCode, 200);

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { testAuthSetup } from '../helpers/auth.js';
 import { buildApp } from '../../src/app.js';
 import { ProfileError, ProfileRegistry } from '../../src/validation/profiles.js';
 import { createTestApp, engine, injector, testConfig } from '../helpers/app.js';
@@ -76,7 +77,7 @@ t.test(`profiles are listed, readable and read-only on ${engine}`, async (t) => 
   assertIssue(t, await request({ method: 'POST', url: '/fhir/StructureDefinition', body: copy }), 403, 'forbidden');
 
   // A restart on the same database stores nothing new.
-  const again = await buildApp({ config, db: database.db, closeDatabase: false });
+  const again = await buildApp({ config, db: database.db, closeDatabase: false, auth: await testAuthSetup() });
   t.teardown(() => again.close());
   const reread = await injector(again)({ method: 'GET', url: '/fhir/StructureDefinition/test-patient' });
   t.equal(reread.json().meta.versionId, '1', 'no new version on restart');
@@ -101,7 +102,7 @@ t.test('the registry is injectable and refuses malformed profiles', async (t) =>
 
 t.test(`buildApp takes an injected registry on ${engine}`, async (t) => {
   const { config, database } = await createTestApp(t);
-  const app = await buildApp({ config: testConfig(), db: database.db, closeDatabase: false, profiles: ProfileRegistry.fromFolder(PROFILES_DIR) });
+  const app = await buildApp({ config: testConfig(), db: database.db, closeDatabase: false, auth: await testAuthSetup(), profiles: ProfileRegistry.fromFolder(PROFILES_DIR) });
   t.teardown(() => app.close());
   t.equal(config.profilesDir.endsWith('profiles/'), true, 'the default folder is the repository profiles/');
   const metadata = (await injector(app)({ method: 'GET', url: '/fhir/metadata' })).json();

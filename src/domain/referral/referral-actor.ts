@@ -49,7 +49,7 @@ export const requesterAndOwnerRule: TransitionGuard = (transition, actor) => {
   if (to === 'cancelled') {
     const requester = previous?.requester?.reference ?? task.requester?.reference ?? referral.requester?.reference;
     if (!actsAs(actor, requester)) {
-      throw forbidden('Only the requester of a referral may cancel it');
+      throw forbidden('Only the requester of a referral may cancel it', 'Task.status');
     }
     return;
   }
@@ -58,6 +58,6 @@ export const requesterAndOwnerRule: TransitionGuard = (transition, actor) => {
     owners.push(task.owner?.reference, ...(referral.performer ?? []).map((p) => p.reference));
   }
   if (!owners.some((owner) => actsAs(actor, owner))) {
-    throw forbidden('Only the owner of a referral Task may move it forward');
+    throw forbidden('Only the owner of a referral Task may move it forward', 'Task.status');
   }
 };

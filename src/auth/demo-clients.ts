@@ -1,0 +1,86 @@
+/**
+ * Development mode's demo clients (README quick start): on first start Schakel generates a signing
+ * key and one key pair per demo client and keeps them in DATA_DIR/demo-auth.json (mode 0600), which
+ * `npm run token` reads to sign its assertions. User-context clients act for one professional of
+ * the synthetic fixtures each; `admin` is an integration engine with every system scope and
+ * `auditor` the log manager. Production mode refuses to start with any of them (setup.ts).
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { JWK } from 'jose';
+import type { ClientRegistration } from './clients.js';
+import { generatePrivateJwk, publicPart, type SigningAlgorithm } from './keys.js';
+import { NAMING_SYSTEM } from './principal.js';
+
+/** UZI role codes (urn:oid:2.16.840.1.113883.2.4.15.111), as the fixtures' PractitionerRoles use them. */
+export const ROLE_SYSTEM = 'urn:oid:2.16.840.1.113883.2.4.15.111';
+
+export interface DemoUser {
+  readonly sub: string;
+  readonly role: string;
+  readonly organization: string;
+  readonly name: string;
+}
+
+export interface DemoClient {
+  readonly registration: ClientRegistration;
+  readonly privateJwk: JWK;
+  readonly user?: DemoUser;
+}
+
+export interface DemoAuthFile {
+  readonly signingKey: JWK;
+  readonly clients: DemoClient[];
+}
+
+const agb = (value: string): string => `${NAMING_SYSTEM.agb}|${value}`;
+const uzi = (value: string): string => `${NAMING_SYSTEM.uzi}|${value}`;
+const ura = (value: string): string => `${NAMING_SYSTEM.ura}|${value}`;
+
+/**
+ * The demo professionals: practitioners and organisations of fixtures/ (rest-core-demo.json and
+ * workflow-10-organisations.json), organisations by AGB or URA as vendor systems send them.
+ */
+export const DEMO_USERS: Readonly<Record<string, DemoUser>> = {
+  gp: { sub: uzi('999990001'), role: `${ROLE_SYSTEM}|01.015`, organization: agb('01099001'), name: 'dr. S. de Boer' },
+  physio: { sub: uzi('999990002'), role: `${ROLE_SYSTEM}|04.000`, organization: agb('04099001'), name: 'T. Visser' },
+  nurse: { sub: uzi('999990004'), role: `${ROLE_SYSTEM}|30.000`, organization: ura('90000003'), name: 'M. Bakker' },
+  rehab: { sub: uzi('999990005'), role: `${ROLE_SYSTEM}|01.042`, organization: ura('90000004'), name: 'dr. J. de Vries' },
+};
+
+const SYSTEM_CLIENTS: Readonly<Record<string, readonly string[]>> = {
+  admin: ['system/*.cruds'],
+  auditor: ['system/AuditEvent.rs'],
+};
+
+export async function generateDemoAuth(alg: SigningAlgorithm, clientAlg: SigningAlgorithm = 'ES384'): Promise<DemoAuthFile> {
+  const clients: DemoClient[] = [];
+  for (const [clientId, user] of Object.entries(DEMO_USERS)) {
+    const privateJwk = await generatePrivateJwk(clientAlg);
+    clients.push({
+      registration: { clientId, name: `Demo ${clientId}`, jwks: { keys: [publicPart(privateJwk)] }, scopes: ['user/*.cruds'], organizations: [user.organization], demo: true },
+      privateJwk,
+      user,
+    });
+  }
+  for (const [clientId, scopes] of Object.entries(SYSTEM_CLIENTS)) {
+    const privateJwk = await generatePrivateJwk(clientAlg);
+    clients.push({
+      registration: { clientId, name: `Demo ${clientId}`, jwks: { keys: [publicPart(privateJwk)] }, scopes: [...scopes], organizations: [], demo: true },
+      privateJwk,
+    });
+  }
+  return { signingKey: await generatePrivateJwk(alg), clients };
+}
+
+/** Reads DATA_DIR/demo-auth.json, creating it on first start. */
+export async function demoAuthFile(path: string, alg: SigningAlgorithm): Promise<DemoAuthFile> {
+  if (existsSync(path)) {
+    return JSON.parse(readFileSync(path, 'utf8')) as DemoAuthFile;
+  }
+  const demo = await generateDemoAuth(alg);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, JSON.stringify(demo, undefined, 2), { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return demo;
+}

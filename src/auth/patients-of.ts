@@ -1,0 +1,41 @@
+/**
+ * Which patients a resource belongs to, the unit of need-to-know (DOMAIN.md): a Patient is its own,
+ * any other resource belongs to every Patient it references, anywhere in its content. That is a
+ * superset of the Patient compartment (https://hl7.org/fhir/R4/compartmentdefinition-patient.html),
+ * on purpose: a patient reference in an extension or a note is as much patient data as a subject.
+ * A resource that references no patient inherits the patients of what it references (one hop:
+ * a Provenance its target's, a Communication its ServiceRequest's); see care-relations.ts.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import { collectReferences, parseLocalReference } from '../fhir/references.js';
+
+/** Ids of the Patients a resource references directly (itself, for a Patient). */
+export function directPatients(resource: Resource, baseUrl?: string): string[] {
+  if (resource.resourceType === 'Patient') {
+    return resource.id === undefined ? [] : [resource.id];
+  }
+  const ids = new Set<string>();
+  for (const { reference, path } of collectReferences(resource, resource.resourceType)) {
+    // A stored Bundle's entries are documents of their own, not this resource's references.
+    if (resource.resourceType === 'Bundle' && path.startsWith('Bundle.entry[')) {
+      continue;
+    }
+    const local = parseLocalReference(reference, baseUrl);
+    if (local?.resourceType === 'Patient') {
+      ids.add(local.id);
+    }
+  }
+  return [...ids];
+}
+
+/** Local `Type/id` targets of a resource that are not Patients (for inheriting patients). */
+export function otherTargets(resource: Resource, baseUrl?: string): Array<{ resourceType: string; id: string }> {
+  const seen = new Map<string, { resourceType: string; id: string }>();
+  for (const { reference } of collectReferences(resource, resource.resourceType)) {
+    const local = parseLocalReference(reference, baseUrl);
+    if (local && local.resourceType !== 'Patient' && !(local.resourceType === resource.resourceType && local.id === resource.id)) {
+      seen.set(`${local.resourceType}/${local.id}`, { resourceType: local.resourceType, id: local.id });
+    }
+  }
+  return [...seen.values()];
+}

@@ -1,0 +1,110 @@
+/**
+ * The access rules of writes (issue 7), a WriteHook so that they hold for every write in the
+ * request's transaction: HTTP, Bundle entries, and writes that domain rules make on the caller's
+ * behalf.
+ * - What the caller changes or deletes must be visible to them (404 otherwise, as if missing).
+ * - The patients a resource belongs to cannot change on update (Group and List, which are lists
+ *   of patients, excepted): moving data to another patient's record would escape narrowing.
+ * - Every reference must point at something the caller may see (422 not-found, exactly as for a
+ *   reference to nothing; the referential-integrity check answers for missing ones).
+ * Who may move a referral Task is a rule of the referral itself (domain/referral/referral-actor.ts);
+ * auth supplies the actor (referral-actor.ts).
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import { collectReferences, parseLocalReference } from '../fhir/references.js';
+import { issue, notFound, unprocessable } from '../fhir/outcomes.js';
+import type { Repository } from '../repository/repository.js';
+import type { ResourceChange, WriteHook } from '../repository/types.js';
+import type { AccessScope } from './access-scope.js';
+import { directPatients } from './patients-of.js';
+
+const PATIENT_LISTS: ReadonlySet<string> = new Set(['Group', 'List', 'Patient']);
+
+function bindAll(params: unknown[]): (value: unknown) => string {
+  return (value) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+}
+
+async function visible(repo: Repository, scope: AccessScope, resourceType: string, id: string): Promise<boolean> {
+  const params: unknown[] = [resourceType, id];
+  const rows = await repo.queryable.query(
+    `SELECT 1 FROM resource r WHERE r.resource_type = $1 AND r.id = $2 AND (${scope.filter({ alias: 'r', bind: bindAll(params) }) ?? 'true'})`,
+    params
+  );
+  return rows.length > 0;
+}
+
+/** 422 for references to existing resources the caller may not see. */
+async function assertReferencesVisible(repo: Repository, scope: AccessScope, resource: Resource, baseUrl: string | undefined): Promise<void> {
+  const targets = new Map<string, { resourceType: string; id: string; path: string }>();
+  for (const { reference, path } of collectReferences(resource, resource.resourceType)) {
+    const local = parseLocalReference(reference, baseUrl);
+    if (local && !(local.resourceType === resource.resourceType && local.id === resource.id)) {
+      targets.set(`${local.resourceType}/${local.id}`, { resourceType: local.resourceType, id: local.id, path });
+    }
+  }
+  if (targets.size === 0) {
+    return;
+  }
+  const list = [...targets.values()];
+  const params: unknown[] = [list.map((t) => t.resourceType), list.map((t) => t.id)];
+  const hidden = await repo.queryable.query<{ resource_type: string; id: string }>(
+    `SELECT r.resource_type, r.id FROM resource r
+       JOIN unnest($1::text[], $2::text[]) AS t(resource_type, id) ON r.resource_type = t.resource_type AND r.id = t.id
+      WHERE NOT r.deleted AND NOT (${scope.filter({ alias: 'r', bind: bindAll(params) }) ?? 'true'})`,
+    params
+  );
+  if (hidden.length > 0) {
+    throw unprocessable(
+      hidden.map((row) =>
+        issue({
+          code: 'not-found',
+          text: `Referenced resource ${row.resource_type}/${row.id} does not exist`,
+          expression: targets.get(`${row.resource_type}/${row.id}`)?.path ?? resource.resourceType,
+        })
+      )
+    );
+  }
+}
+
+function assertSamePatients(previous: Resource, next: Resource, baseUrl: string | undefined): void {
+  if (PATIENT_LISTS.has(next.resourceType)) {
+    return;
+  }
+  const before = new Set(directPatients(previous, baseUrl));
+  const after = new Set(directPatients(next, baseUrl));
+  if (before.size === 0) {
+    return;
+  }
+  if (before.size !== after.size || [...before].some((id) => !after.has(id))) {
+    throw unprocessable([
+      issue({ code: 'business-rule', text: `The patient a ${next.resourceType} belongs to cannot change on update`, expression: next.resourceType }),
+    ]);
+  }
+}
+
+export function writeGuard(): WriteHook {
+  return {
+    async beforeWrite(repo: Repository, change: ResourceChange): Promise<void> {
+      const scope = repo.scope.actor as AccessScope | undefined;
+      if (scope === undefined) {
+        return;
+      }
+      const { version, previous, resource, baseUrl } = change;
+      const replaces = previous !== undefined && !previous.deleted;
+      if (replaces && scope.byPatient && !(await visible(repo, scope, version.resourceType, version.id))) {
+        throw notFound(`${version.resourceType}/${version.id} is not known`);
+      }
+      if (resource === undefined) {
+        return;
+      }
+      const before = replaces && previous.json !== undefined ? (JSON.parse(previous.json) as Resource) : undefined;
+      if (before) {
+        assertSamePatients(before, resource, baseUrl);
+      }
+      await assertReferencesVisible(repo, scope, resource, baseUrl);
+    },
+  };
+}
