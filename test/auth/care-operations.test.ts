@@ -50,6 +50,6 @@ t.test(`care operations are narrowed like reads on ${engine}`, async (t) => {
   const applied = await app.request({ method: 'POST', url: '/fhir/PlanDefinition/ndp-1.0.0/$apply?subject=Patient/p-kok&carePlan=CarePlan/cp-kok', as: 'gp' });
   t.equal(applied.statusCode, 200, 'the GP schedules the measurements');
   t.ok((await get('Task?_summary=count', 'admin')).json().total > tasksBefore, 'Tasks were written');
-  const audit = (await app.request({ method: 'GET', url: '/fhir/AuditEvent?subtype=operation&_sort=-date&_count=1', as: 'auditor' as never })).json();
+  const audit = (await app.request({ method: 'GET', url: '/fhir/AuditEvent?subtype=operation&_sort=-date&_count=1', as: 'auditor' })).json();
   t.equal(audit.entry?.length, 1, 'the operation is audited');
 });
