@@ -83,6 +83,10 @@ export function buildCapabilityStatement(input: CapabilityInput): CapabilityStat
     systemInteractions.push('history-system');
   }
   const systemOps = input.operations.system();
+  // SMART App Launch 1.0 conformance: the token endpoint where integrators expect it (oauth-uris).
+  // Cut the path off as written (not URL.origin, which drops a default port the audience check keeps).
+  const base = input.baseUrl.replace(/\/+$/, '');
+  const tokenUrl = `${base.slice(0, base.length - new URL(base).pathname.replace(/\/+$/, '').length)}/auth/token`;
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
@@ -100,6 +104,17 @@ export function buildCapabilityStatement(input: CapabilityInput): CapabilityStat
     rest: [
       {
         mode: 'server',
+        security: {
+          service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
+          description:
+            'SMART Backend Services: client_credentials with a private_key_jwt client assertion, plus a signed user assertion for user context (UZI/BIG/AGB, role, URA/AGB organisation). Discovery: /.well-known/smart-configuration. Access is narrowed to the care relationship; every request is audited (NEN 7513).',
+          extension: [
+            {
+              url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+              extension: [{ url: 'token', valueUri: tokenUrl }],
+            },
+          ],
+        },
         resource: r4ResourceTypes().map((type) => resourceEntry(input, type)),
         interaction: systemInteractions.map((code) => ({ code })),
         ...(systemOps.length > 0 ? { operation: systemOps.map(operationEntry) } : {}),

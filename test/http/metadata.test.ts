@@ -1,9 +1,10 @@
 import t from 'tap';
 import { r4ResourceTypes } from '../../src/fhir/definitions.js';
 import { createTestApp, engine } from '../helpers/app.js';
+import { clientAssertion, TOKEN_URL } from '../helpers/auth.js';
 
 t.test(`CapabilityStatement reflects what is implemented on ${engine}`, async (t) => {
-  const { request } = await createTestApp(t);
+  const { app, request } = await createTestApp(t);
   const response = await request({ method: 'GET', url: '/fhir/metadata' });
   t.equal(response.statusCode, 200);
   const cs = response.json();
@@ -23,6 +24,24 @@ t.test(`CapabilityStatement reflects what is implemented on ${engine}`, async (t
     t.ok(codes.includes(code), `Patient supports ${code}`);
   }
   t.equal(patient.versioning, 'versioned-update');
+
+  // SMART: the security service and its token endpoint, which answers a client's assertion.
+  t.equal(rest.security.service[0].coding[0].code, 'SMART-on-FHIR');
+  const oauth = rest.security.extension.find((e: any) => e.url === 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris');
+  const tokenUrl = oauth.extension.find((e: any) => e.url === 'token').valueUri as string;
+  t.equal(tokenUrl, TOKEN_URL, 'the token endpoint beside the FHIR base');
+  const granted = await app.inject({
+    method: 'POST',
+    url: new URL(tokenUrl).pathname,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: await clientAssertion('admin', { aud: tokenUrl }),
+      scope: 'system/Patient.rs',
+    }).toString(),
+  });
+  t.equal(granted.statusCode, 200, 'the advertised token endpoint grants a token');
   t.equal(patient.updateCreate, true);
   t.equal(patient.conditionalCreate, true);
   t.equal(patient.conditionalDelete, 'single');
