@@ -20,7 +20,10 @@ t.test(`chains, _has and includes on ${engine}`, async (t) => {
   const task = (id: string, focus: string, status: string, patient: string) =>
     put(app, { resourceType: 'Task', id, status, intent: 'order', focus: { reference: `ServiceRequest/${focus}` }, for: { reference: `Patient/${patient}` }, owner: { reference: 'Organization/fysio' } });
   await task('t1', 'sr1', 'requested', 'p1');
-  await task('t2', 'sr2', 'accepted', 'p2');
+  // A referral Task walks the state machine (issue 5): requested, received, accepted.
+  for (const status of ['requested', 'received', 'accepted']) {
+    await task('t2', 'sr2', status, 'p2');
+  }
   const obs = (id: string, subject: string, code: string) =>
     put(app, { resourceType: 'Observation', id, status: 'final', code: { coding: [{ system: 'http://loinc.org', code }] }, subject: { reference: subject }, effectiveDateTime: '2024-03-01' });
   await obs('o1', 'Patient/p1', '85354-9');
