@@ -7,7 +7,10 @@ RUN npm ci --omit=dev --no-audit --no-fund
 COPY src ./src
 COPY profiles ./profiles
 COPY fixtures ./fixtures
+COPY scripts ./scripts
 COPY tsconfig.json ./
+# DATA_DIR: development mode keeps its demo keys here (a volume in docker-compose.yml).
+RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 8080
 CMD ["node", "--import", "tsx", "src/server.ts"]
