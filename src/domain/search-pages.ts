@@ -4,7 +4,6 @@
  * every page of a search, or turn a Bundle's links into another endpoint's links.
  */
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import { notFound } from '../fhir/outcomes.js';
 import type { Prefer, QueryParams } from '../fhir/request.js';
 import type { Queryable } from '../storage/database.js';
 import type { AccessFilter, SearchService } from '../search/types.js';
@@ -46,23 +45,4 @@ export async function searchAll<T extends Resource = Resource>(ctx: DomainSearch
     }
   }
   return found;
-}
-
-/**
- * One resource as the caller may see it: read through a search (`_id`), so access narrowing
- * applies. Not found answers like a read: 410 for a deleted resource, 404 otherwise, including a
- * resource that exists but is not visible (issue 7: "exactly as a missing one").
- */
-export async function readVisible<T extends Resource>(
-  ctx: DomainSearch,
-  read: (type: string, id: string) => Promise<unknown>,
-  resourceType: string,
-  id: string
-): Promise<T> {
-  const [found] = await searchAll<T>(ctx, [resourceType], [['_id', id]]);
-  if (found) {
-    return found;
-  }
-  await read(resourceType, id);
-  throw notFound(`${resourceType}/${id} is not known`);
 }

@@ -25,6 +25,17 @@ export type InteractionCode =
   | 'batch-transaction'
   | 'operation';
 
+/** Interactions that change a resource; each runs in one database transaction with its Provenance and AuditEvent. */
+export const WRITE_INTERACTIONS: ReadonlySet<InteractionCode> = new Set([
+  'create',
+  'update',
+  'conditional-update',
+  'patch',
+  'conditional-patch',
+  'delete',
+  'conditional-delete',
+]);
+
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export type QueryParams = ReadonlyArray<readonly [string, string]>;

@@ -6,7 +6,7 @@
  */
 import type { Bundle, BundleEntry, BundleEntryResponse, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { OUTCOME_STATUS, statusOf } from '../fhir/outcomes.js';
-import type { FhirRequest, FhirResponse, InteractionCode } from '../fhir/request.js';
+import { WRITE_INTERACTIONS, type FhirRequest, type FhirResponse } from '../fhir/request.js';
 
 /** Reason phrases of RFC 9110 for the statuses interactions answer with. */
 const REASON: Record<number, string> = {
@@ -31,16 +31,6 @@ const REASON: Record<number, string> = {
   501: 'Not Implemented',
   503: 'Service Unavailable',
 };
-
-const WRITES: ReadonlySet<InteractionCode> = new Set([
-  'create',
-  'update',
-  'conditional-update',
-  'patch',
-  'conditional-patch',
-  'delete',
-  'conditional-delete',
-]);
 
 /** `201 Created`: the status "SHALL start with a 3 digit HTTP code" (Bundle.entry.response.status). */
 export function statusLine(status: number): string {
@@ -73,7 +63,7 @@ export function responseEntry(request: FhirRequest, response: FhirResponse): Bun
   let outcome: OperationOutcome | undefined = hasWarnings(response.outcome) ? response.outcome : undefined;
   // A write's OperationOutcome (Prefer: return=OperationOutcome, or a delete's report) is the
   // entry's outcome, not a resource the entry produced.
-  if (resource?.resourceType === 'OperationOutcome' && WRITES.has(request.interaction)) {
+  if (resource?.resourceType === 'OperationOutcome' && WRITE_INTERACTIONS.has(request.interaction)) {
     outcome = resource;
     resource = undefined;
   }

@@ -11,7 +11,7 @@ import { authorizeInteraction } from '../auth/authorize.js';
 import { auditRecord, type AuditRecord } from '../audit/audit-record.js';
 import { assertAuditSearch } from '../audit/audit-trail.js';
 import { isOperationOutcomeError, OperationOutcomeError, outcome, issue, serverError, statusOf } from '../fhir/outcomes.js';
-import type { FhirRequest, FhirResponse, InteractionCode } from '../fhir/request.js';
+import { WRITE_INTERACTIONS, type FhirRequest, type FhirResponse, type InteractionCode } from '../fhir/request.js';
 import { batchOrTransaction } from './bundle-envelope.js';
 import { buildCapabilityStatement } from './capabilities.js';
 import type { FhirContext } from './context.js';
@@ -95,17 +95,6 @@ export function implementedInteractions(): ReadonlySet<InteractionCode> {
   return new Set(Object.keys(HANDLERS) as InteractionCode[]);
 }
 
-/** Interactions that run in one database transaction with their Provenance and AuditEvent. */
-const WRITES: ReadonlySet<InteractionCode> = new Set([
-  'create',
-  'update',
-  'conditional-update',
-  'patch',
-  'conditional-patch',
-  'delete',
-  'conditional-delete',
-]);
-
 function affectsState(ctx: FhirContext, request: FhirRequest): boolean {
   const level = request.id !== undefined ? 'instance' : request.resourceType !== undefined ? 'type' : 'system';
   return ctx.operations.find(request.operation as string, level, request.resourceType)?.definition.affectsState === true;
@@ -113,7 +102,7 @@ function affectsState(ctx: FhirContext, request: FhirRequest): boolean {
 
 function inTransaction(ctx: FhirContext, request: FhirRequest): boolean {
   return (
-    WRITES.has(request.interaction) ||
+    WRITE_INTERACTIONS.has(request.interaction) ||
     (request.interaction === 'operation' && request.method === 'POST' && affectsState(ctx, request)) ||
     (request.interaction === 'batch-transaction' && (request.body as Bundle | undefined)?.type === 'transaction')
   );

@@ -11,7 +11,7 @@ import { parseLocalReference } from '../fhir/references.js';
 import type { FhirRequest, FhirResponse, QueryParams } from '../fhir/request.js';
 import type { FhirContext } from '../interactions/context.js';
 import { searchLogbook } from '../domain/logbook/logbook-search.js';
-import { readVisible, type DomainSearch } from '../domain/search-pages.js';
+import type { DomainSearch } from '../domain/search-pages.js';
 import { logbookDefinition } from './logbook-definition.js';
 import { operationParameters } from './operation-input.js';
 import type { OperationHandler } from './registry.js';
@@ -33,7 +33,7 @@ async function carePlanLogbook(ctx: FhirContext, request: FhirRequest): Promise<
   const id = request.id as string;
   const parameters = operationParameters(request);
   const domain: DomainSearch = { search: ctx.search, db: ctx.repo.queryable, baseUrl: request.baseUrl };
-  const plan = await readVisible<CarePlan>(domain, (type, rid) => ctx.repo.read(type, rid), 'CarePlan', id);
+  const plan = await ctx.repo.readResource<CarePlan>('CarePlan', id);
   const linkPath = `CarePlan/${id}/$logbook`;
   const bundle = await searchLogbook(domain, { scope: planScope(plan, request.baseUrl), parameters, prefer: request.prefer, linkPath });
   return { status: 200, resource: bundle };

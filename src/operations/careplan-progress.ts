@@ -13,7 +13,7 @@ import type { FhirContext } from '../interactions/context.js';
 import { loadPlanData } from '../domain/care-bridge/plan-data.js';
 import { planProgress } from '../domain/care-bridge/progress.js';
 import { progressParameters } from '../domain/care-bridge/progress-parameters.js';
-import { readVisible, searchAll, type DomainSearch } from '../domain/search-pages.js';
+import { searchAll, type DomainSearch } from '../domain/search-pages.js';
 import { operationParameters } from './operation-input.js';
 import type { OperationHandler } from './registry.js';
 
@@ -63,7 +63,7 @@ async function progress(ctx: FhirContext, request: FhirRequest): Promise<FhirRes
     throw badRequest(`date must be a full date (YYYY-MM-DD), got "${asOf}"`, 'date');
   }
   const domain: DomainSearch = { search: ctx.search, db: ctx.repo.queryable, baseUrl: request.baseUrl };
-  const plan = await readVisible<CarePlan>(domain, (type, rid) => ctx.repo.read(type, rid), 'CarePlan', id);
+  const plan = await ctx.repo.readResource<CarePlan>('CarePlan', id);
   const data = await loadPlanData(domain, plan);
   const figures = planProgress(data.reference, data.limits, data.visits, asOf);
   const performers = data.limits.activities.map((a) => a.performer).filter((p): p is string => p !== undefined);

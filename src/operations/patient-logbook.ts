@@ -4,11 +4,10 @@
  * Procedure and Encounter about the patient, newest first, with the filters and paging of
  * domain/logbook/logbook-search.ts.
  */
-import type { Patient } from '@medplum/fhirtypes';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import type { FhirContext } from '../interactions/context.js';
 import { searchLogbook } from '../domain/logbook/logbook-search.js';
-import { readVisible, type DomainSearch } from '../domain/search-pages.js';
+import type { DomainSearch } from '../domain/search-pages.js';
 import { logbookDefinition } from './logbook-definition.js';
 import { operationParameters } from './operation-input.js';
 import type { OperationHandler } from './registry.js';
@@ -17,7 +16,8 @@ async function patientLogbook(ctx: FhirContext, request: FhirRequest): Promise<F
   const id = request.id as string;
   const parameters = operationParameters(request);
   const domain: DomainSearch = { search: ctx.search, db: ctx.repo.queryable, baseUrl: request.baseUrl };
-  await readVisible<Patient>(domain, (type, rid) => ctx.repo.read(type, rid), 'Patient', id);
+  // Narrowed like a read: 404 outside the care relationship, 410 when deleted.
+  await ctx.repo.read('Patient', id);
   const linkPath = `Patient/${id}/$logbook`;
   const bundle = await searchLogbook(domain, { scope: [['patient', `Patient/${id}`]], parameters, prefer: request.prefer, linkPath });
   return { status: 200, resource: bundle };
