@@ -1,7 +1,8 @@
 /**
  * Rules that need each element's definition and that @medplum/core's validator does not enforce
- * (or only warns about): reference form and target types, one type per choice element, the
- * invariants of nested data types and resources, narrative XHTML and Attachment sizes. One typed walk over the resource (@medplum/core's crawler, which resolves
+ * (or only warns about): reference form and target types, one type per choice element, required
+ * bindings of coded elements, the invariants of nested data types and resources, narrative XHTML
+ * and Attachment sizes. One typed walk over the resource (@medplum/core's crawler, which resolves
  * choice types and nested resources and yields FHIRPath-style paths) feeds every rule.
  */
 import {
@@ -14,8 +15,9 @@ import {
   type TypedValue,
   type TypedValueWithPath,
 } from '@medplum/core';
-import type { Attachment, Bundle, Extension, OperationOutcomeIssue, Reference, Resource } from '@medplum/fhirtypes';
+import type { Attachment, Bundle, CodeableConcept, Coding, Extension, OperationOutcomeIssue, Reference, Resource } from '@medplum/fhirtypes';
 import { issue } from '../fhir/outcomes.js';
+import { requiredBindingIssues } from './coded-bindings.js';
 import { containedIssues } from './contained.js';
 import { extensionIssues, type ExtensionSite } from './extensions.js';
 import { narrativeIssues } from './narrative.js';
@@ -129,6 +131,10 @@ class ElementRuleVisitor implements CrawlerVisitor {
                 this.scope()
               )
             );
+            break;
+          case 'CodeableConcept':
+          case 'Coding':
+            this.issues.push(...requiredBindingIssues(value.type, value.value as CodeableConcept | Coding, element?.binding, value.path));
             break;
           case 'Attachment':
             this.attachment(value.value as Attachment, value.path);

@@ -14,6 +14,7 @@ import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { isR4ResourceType, loadR4Definitions, r4StructureDefinitions } from '../fhir/definitions.js';
 import { badRequest, hasErrors, isOperationOutcomeError, unprocessable } from '../fhir/outcomes.js';
 import { bundleIssues } from './bundle-rules.js';
+import { loadTerminology } from './coded-bindings.js';
 import { ConstraintSources, withConstraintKeys } from './constraint-keys.js';
 import { elementRuleIssues } from './element-rules.js';
 import { withJsonExpressions } from './expression.js';
@@ -82,6 +83,7 @@ export function createValidator(profiles: ProfileRegistry = new ProfileRegistry(
   loadR4Definitions();
   applyPrimitiveCorrections();
   compileSchemas();
+  loadTerminology();
   const sources = new ConstraintSources().add(profiles.all()).add(r4StructureDefinitions());
   const validator: ResourceValidator = {
     profiles,

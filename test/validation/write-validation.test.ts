@@ -78,6 +78,58 @@ t.test(`structure, formats, bindings and invariants on create on ${engine}`, asy
   );
 });
 
+t.test(`required bindings on CodeableConcept elements on ${engine}`, async (t) => {
+  const { request } = await createTestApp(t);
+  const post = (body: unknown) => request({ method: 'POST', url: `/fhir/${(body as { resourceType: string }).resourceType}`, body });
+  const subject = await post(patient);
+  const clinical = (code: string, system = 'http://terminology.hl7.org/CodeSystem/condition-clinical') => ({ coding: [{ system, code }] });
+  const condition = {
+    resourceType: 'Condition',
+    subject: { reference: `Patient/${subject.json().id as string}` },
+    code: { text: 'Hartfalen' },
+  };
+
+  t.equal((await post({ ...condition, clinicalStatus: clinical('active') })).statusCode, 201, 'a top-level code of the code system');
+  t.equal((await post({ ...condition, clinicalStatus: clinical('remission') })).statusCode, 201, 'a nested code of the code system (inactive > remission)');
+  t.equal(
+    (await post({ ...condition, clinicalStatus: { coding: [{ system: 'http://snomed.info/sct', code: '55561003' }, { system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] } })).statusCode,
+    201,
+    'one coding from the value set is enough'
+  );
+  t.equal((await post(condition)).statusCode, 201, 'an absent element is not a binding question');
+  assertIssue(t, await post({ ...condition, clinicalStatus: clinical('cured') }), 422, 'code-invalid', 'Condition.clinicalStatus.coding');
+  assertIssue(t, await post({ ...condition, clinicalStatus: clinical('active', 'http://snomed.info/sct') }), 422, 'code-invalid', 'Condition.clinicalStatus.coding');
+  assertIssue(t, await post({ ...condition, clinicalStatus: { coding: [{ code: 'active' }] } }), 422, 'code-invalid', 'Condition.clinicalStatus.coding');
+  assertIssue(t, await post({ ...condition, clinicalStatus: { text: 'actief' } }), 422, 'code-invalid', 'Condition.clinicalStatus');
+  assertIssue(
+    t,
+    await post({ ...condition, verificationStatus: clinical('active', 'http://terminology.hl7.org/CodeSystem/condition-ver-status') }),
+    422,
+    'code-invalid',
+    'Condition.verificationStatus.coding'
+  );
+  assertIssue(
+    t,
+    await post({ resourceType: 'Bundle', type: 'collection', entry: [{ resource: { ...condition, clinicalStatus: clinical('cured') } }] }),
+    422,
+    'code-invalid',
+    'Bundle.entry[0].resource.clinicalStatus.coding'
+  );
+  // Value sets that need a terminology server (UCUM units) are not judged.
+  t.equal(
+    (
+      await post({
+        resourceType: 'ResearchElementDefinition',
+        status: 'draft',
+        type: 'population',
+        characteristic: [{ definitionCodeableConcept: { text: 'Bloeddruk' }, unitOfMeasure: { coding: [{ system: 'http://unitsofmeasure.org', code: 'mm[Hg]' }] } }],
+      })
+    ).statusCode,
+    201,
+    'UCUM units need a terminology server: not judged'
+  );
+});
+
 t.test(`nested resources are validated with their own paths on ${engine}`, async (t) => {
   const { request } = await createTestApp(t);
   const post = (body: unknown) => request({ method: 'POST', url: `/fhir/${(body as { resourceType: string }).resourceType}`, body });

@@ -1,0 +1,124 @@
+// $logbook on a CarePlan and on a Patient (issue 5)
+/**
+ * The joint logbook (DOMAIN.md, flow 2): the entries every member of the care team wrote,
+ * newest first, with the filters and paging of domain/logbook/logbook-search.ts. Both operations
+ * differ only in the scope they search: a plan's entries are based on the plan or on the
+ * ServiceRequest of one of its activities (a referral listed as an activity brings its feedback
+ * and visits along) and are about the plan's patient; a patient's entries are everything about
+ * the patient, across plans and referrals.
+ */
+import type { CarePlan, OperationDefinition, OperationDefinitionParameter } from '@medplum/fhirtypes';
+import { parseLocalReference } from '../fhir/references.js';
+import type { FhirRequest, FhirResponse, QueryParams } from '../fhir/request.js';
+import type { FhirContext } from '../interactions/context.js';
+import { searchLogbook } from '../domain/logbook/logbook-search.js';
+import type { DomainSearch } from '../domain/search-pages.js';
+import { operationParameters } from './operation-input.js';
+import type { OperationHandler } from './registry.js';
+
+const PARAMETERS: OperationDefinitionParameter[] = [
+  {
+    name: 'date',
+    use: 'in',
+    min: 0,
+    max: '*',
+    type: 'string',
+    searchType: 'date',
+    documentation: 'When the entry happened (Observation.effective, Communication.sent, Procedure.performed, Encounter.period), with search prefixes: date=ge2026-09-01',
+  },
+  {
+    name: 'category',
+    use: 'in',
+    min: 0,
+    max: '*',
+    type: 'string',
+    searchType: 'token',
+    documentation: 'Category of the entry (Encounter: class and type), e.g. category=vital-signs',
+  },
+  {
+    name: 'author-discipline',
+    use: 'in',
+    min: 0,
+    max: '*',
+    type: 'string',
+    searchType: 'token',
+    documentation: 'Discipline of the PractitionerRole that wrote the entry (PractitionerRole.code or .specialty), e.g. author-discipline=urn:oid:2.16.840.1.113883.2.4.15.111|04.000',
+  },
+  { name: '_count', use: 'in', min: 0, max: '1', type: 'integer', documentation: 'Entries per page; next links page on' },
+  { name: 'return', use: 'out', min: 1, max: '1', type: 'Bundle', documentation: 'A searchset Bundle of the entries, newest first' },
+];
+
+type LogbookOwner = 'CarePlan' | 'Patient';
+
+function logbookDefinition(resourceType: LogbookOwner, description: string): OperationDefinition {
+  return {
+    resourceType: 'OperationDefinition',
+    id: `${resourceType}-logbook`,
+    url: `http://schakel.nl/fhir/OperationDefinition/${resourceType}-logbook`,
+    name: `${resourceType}Logbook`,
+    title: `Joint logbook of a ${resourceType === 'CarePlan' ? 'care plan' : 'patient'}`,
+    status: 'active',
+    kind: 'operation',
+    description,
+    code: 'logbook',
+    resource: [resourceType],
+    system: false,
+    type: false,
+    instance: true,
+    affectsState: false,
+    parameter: PARAMETERS,
+  };
+}
+
+/** The plan and its activities' requests, as `based-on` values; the plan's patient. */
+function planScope(plan: CarePlan, baseUrl: string): QueryParams {
+  const basedOn = [`CarePlan/${plan.id as string}`];
+  for (const activity of plan.activity ?? []) {
+    const local = activity.reference?.reference === undefined ? undefined : parseLocalReference(activity.reference.reference, baseUrl);
+    if (local?.resourceType === 'ServiceRequest') {
+      basedOn.push(`ServiceRequest/${local.id}`);
+    }
+  }
+  const subject = plan.subject.reference === undefined ? undefined : parseLocalReference(plan.subject.reference, baseUrl);
+  return [['based-on', [...new Set(basedOn)].join(',')], ...(subject?.resourceType === 'Patient' ? [['patient', `Patient/${subject.id}`] as const] : [])];
+}
+
+/**
+ * The search scope of the logbook of one resource. The owner is read through the narrowed
+ * repository, so a plan or patient outside the care relationship answers 404 and a deleted one 410.
+ */
+const SCOPES: Record<LogbookOwner, (ctx: FhirContext, id: string, baseUrl: string) => Promise<QueryParams>> = {
+  CarePlan: async (ctx, id, baseUrl) => planScope(await ctx.repo.readResource<CarePlan>('CarePlan', id), baseUrl),
+  Patient: async (ctx, id) => {
+    await ctx.repo.read('Patient', id);
+    return [['patient', `Patient/${id}`]];
+  },
+};
+
+function logbookOperation(resourceType: LogbookOwner, description: string): OperationHandler {
+  return {
+    name: 'logbook',
+    definition: logbookDefinition(resourceType, description),
+    resourceTypes: [resourceType],
+    levels: ['instance'],
+    handle: async (ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> => {
+      const id = request.id as string;
+      const parameters = operationParameters(request);
+      const scope = await SCOPES[resourceType](ctx, id, request.baseUrl);
+      const domain: DomainSearch = { search: ctx.search, db: ctx.repo.queryable, baseUrl: request.baseUrl };
+      const linkPath = `${resourceType}/${id}/$logbook`;
+      const bundle = await searchLogbook(domain, { scope, parameters, prefer: request.prefer, linkPath });
+      return { status: 200, resource: bundle };
+    },
+  };
+}
+
+export const carePlanLogbookOperation = logbookOperation(
+  'CarePlan',
+  'The joint logbook of a care plan: Observations, feedback Communications, visits (Procedures, Encounters) based on the plan or on the ServiceRequest of one of its activities, written by every member of the care team, newest first, with date, category and author-discipline filters and paging.'
+);
+
+export const patientLogbookOperation = logbookOperation(
+  'Patient',
+  'The joint logbook of a patient: every Observation, Communication, Procedure and Encounter about the patient, from all care teams, newest first, with date, category and author-discipline filters and paging.'
+);
