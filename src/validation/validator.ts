@@ -14,12 +14,12 @@ import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { isR4ResourceType, loadR4Definitions, r4StructureDefinitions } from '../fhir/definitions.js';
 import { badRequest, hasErrors, isOperationOutcomeError, unprocessable } from '../fhir/outcomes.js';
 import { bundleIssues } from './bundle-rules.js';
-import { loadTerminology } from './coded-bindings.js';
 import { ConstraintSources, withConstraintKeys } from './constraint-keys.js';
 import { elementRuleIssues } from './element-rules.js';
 import { withJsonExpressions } from './expression.js';
 import { jsonShapeIssues } from './json-shape.js';
 import { applyPrimitiveCorrections } from './primitives.js';
+import { loadR4Terminology } from '../terminology/r4-terminology.js';
 import { ProfileRegistry } from './profiles.js';
 import { compileSchemas, schemaIssues } from './schema.js';
 
@@ -83,7 +83,7 @@ export function createValidator(profiles: ProfileRegistry = new ProfileRegistry(
   loadR4Definitions();
   applyPrimitiveCorrections();
   compileSchemas();
-  loadTerminology();
+  loadR4Terminology();
   const sources = new ConstraintSources().add(profiles.all()).add(r4StructureDefinitions());
   const validator: ResourceValidator = {
     profiles,

@@ -186,6 +186,52 @@ t.test(`QuestionnaireResponses are validated against their Questionnaire on ${en
     assertIssue(t, unversioned, 422, 'value', "QuestionnaireResponse.item.where(linkId='pdi-7').answer[0]");
   });
 
+  t.test('choice answers lie in their answerValueSet: stored, contained and R4 value sets', async (t) => {
+    const HULP = 'http://schakel.test/hulpmiddel';
+    await put(app, {
+      resourceType: 'ValueSet',
+      id: 'hulpmiddelen',
+      url: 'http://schakel.test/fhir/ValueSet/hulpmiddelen',
+      status: 'active',
+      compose: { include: [{ system: HULP, concept: [{ code: 'rollator' }, { code: 'stok' }] }] },
+    });
+    await put(app, {
+      resourceType: 'Questionnaire',
+      id: 'bound',
+      url: 'http://schakel.test/fhir/Questionnaire/bound',
+      version: '1',
+      status: 'active',
+      contained: [{ resourceType: 'ValueSet', id: 'ja-nee', status: 'active', compose: { include: [{ system: 'http://schakel.test/ja-nee', concept: [{ code: 'ja' }, { code: 'nee' }] }] } }],
+      item: [
+        { linkId: 'hulpmiddel', text: 'Welk hulpmiddel?', type: 'open-choice', answerValueSet: 'http://schakel.test/fhir/ValueSet/hulpmiddelen' },
+        { linkId: 'alleen', text: 'Woont u alleen?', type: 'choice', answerValueSet: '#ja-nee' },
+        { linkId: 'geslacht', text: 'Geslacht', type: 'choice', answerValueSet: 'http://hl7.org/fhir/ValueSet/administrative-gender' },
+        { linkId: 'elders', text: 'Elders', type: 'choice', answerValueSet: 'http://schakel.test/fhir/ValueSet/onbekend' },
+      ],
+    });
+    const answer = (linkId: string, value: Record<string, unknown>) => ({ linkId, answer: [value] });
+    const bound = (...items: unknown[]) =>
+      request({
+        method: 'POST',
+        url: '/fhir/QuestionnaireResponse',
+        body: { ...response(items), questionnaire: 'http://schakel.test/fhir/Questionnaire/bound|1' },
+        headers: { prefer: 'return=OperationOutcome' },
+      });
+    const ok = await bound(
+      answer('hulpmiddel', { valueCoding: { system: HULP, code: 'rollator' } }),
+      answer('alleen', { valueCoding: { system: 'http://schakel.test/ja-nee', code: 'nee' } }),
+      answer('geslacht', { valueCoding: { system: 'http://hl7.org/fhir/administrative-gender', code: 'female' } })
+    );
+    t.equal(ok.statusCode, 201, ok.body);
+    t.equal((await bound(answer('hulpmiddel', { valueString: 'een scootmobiel' }))).statusCode, 201, 'open-choice takes free text');
+    assertIssue(t, await bound(answer('hulpmiddel', { valueCoding: { system: HULP, code: 'scootmobiel' } })), 422, 'value', "QuestionnaireResponse.item.where(linkId='hulpmiddel').answer[0]");
+    assertIssue(t, await bound(answer('alleen', { valueCoding: { system: 'http://schakel.test/ja-nee', code: 'soms' } })), 422, 'value', 'QuestionnaireResponse.item[0].answer[0]');
+    assertIssue(t, await bound(answer('geslacht', { valueCoding: { system: 'http://hl7.org/fhir/administrative-gender', code: 'f' } })), 422, 'value', "QuestionnaireResponse.item.where(linkId='geslacht').answer[0]");
+    const unknown = await bound(answer('elders', { valueCoding: { system: 'http://schakel.test/x', code: 'y' } }));
+    t.equal(unknown.statusCode, 201, 'an unknown value set leaves the answer unchecked');
+    t.ok(issuesOf(unknown).some((i) => i.severity === 'warning' && i.code === 'not-supported' && /onbekend/.test(i.details?.text ?? '')), 'and says so');
+  });
+
   t.test('a response to a Questionnaire the server does not know is stored with a warning', async (t) => {
     const foreign = await request({
       method: 'POST',

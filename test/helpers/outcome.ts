@@ -5,6 +5,7 @@ import type { Test } from 'tap';
 interface Issue {
   severity: string;
   code: string;
+  details?: { text?: string };
   expression?: string[];
 }
 

@@ -2,11 +2,12 @@
  * Rules for one answer of one question: its type must be the one the item's type asks for
  * (https://hl7.org/fhir/R4/questionnaireresponse.html#8.29.3, "answer types"), and its value
  * must lie within the item's minValue/maxValue extensions, its maxLength, and, for choice
- * items, its answerOptions. Answers to items bound to a ValueSet (answerValueSet) are not
- * checked against it: Schakel has no terminology server.
+ * items, its answerOptions or its answerValueSet. A value set this server cannot expand (unknown,
+ * or defined by filters that need a terminology server) leaves the answer unchecked, with a warning.
  */
-import type { Extension, OperationOutcomeIssue, QuestionnaireItem, QuestionnaireResponseItemAnswer } from '@medplum/fhirtypes';
+import type { Coding, Extension, OperationOutcomeIssue, QuestionnaireItem, QuestionnaireResponseItemAnswer } from '@medplum/fhirtypes';
 import { issue } from '../../fhir/outcomes.js';
+import type { ResolvedValueSet } from '../../terminology/stored-terminology.js';
 import { choiceValue, compareValues, valuesEqual, type ChoiceValue } from './answer-values.js';
 import { elementLocation, expressions, type ItemLocation } from './response-paths.js';
 
@@ -88,8 +89,36 @@ function optionIssues(item: QuestionnaireItem, value: ChoiceValue, at: ItemLocat
   return [issue({ code: 'value', text: `Answer ${describe(value)} to ${item.linkId} is not one of its answerOptions`, expression: expressions(at) })];
 }
 
+function valueSetIssues(item: QuestionnaireItem, value: ChoiceValue, at: ItemLocation, valueSets: ReadonlyMap<string, ResolvedValueSet>): OperationOutcomeIssue[] {
+  const canonical = item.answerValueSet;
+  if (canonical === undefined || value.type !== 'Coding') {
+    return [];
+  }
+  const coding = value.value as Coding;
+  const resolved = valueSets.get(canonical);
+  if (!resolved?.expansion) {
+    const why = resolved?.found ? 'cannot be expanded here' : 'is not known to this server';
+    return [issue({ severity: 'warning', code: 'not-supported', text: `Answer to ${item.linkId} is not checked: ValueSet ${canonical} ${why}`, expression: expressions(at) })];
+  }
+  if (resolved.expansion.contains(coding.system, coding.code)) {
+    return [];
+  }
+  return [
+    issue({
+      code: 'value',
+      text: `Answer ${coding.system ?? '(no system)'}|${coding.code ?? '(no code)'} to ${item.linkId} is not in its answerValueSet ${canonical}`,
+      expression: expressions(at),
+    }),
+  ];
+}
+
 /** Issues of one answer (at `at`, e.g. `…item[2].answer[0]`) to a question item. */
-export function answerIssues(item: QuestionnaireItem, answer: QuestionnaireResponseItemAnswer, at: ItemLocation): OperationOutcomeIssue[] {
+export function answerIssues(
+  item: QuestionnaireItem,
+  answer: QuestionnaireResponseItemAnswer,
+  at: ItemLocation,
+  valueSets: ReadonlyMap<string, ResolvedValueSet> = new Map()
+): OperationOutcomeIssue[] {
   const value = choiceValue(answer, 'value');
   if (!value) {
     // answer.value[x] is optional (0..1): an answer may hold only the items nested under it.
@@ -106,7 +135,7 @@ export function answerIssues(item: QuestionnaireItem, answer: QuestionnaireRespo
     ];
   }
   if (item.type === 'choice' || item.type === 'open-choice') {
-    return optionIssues(item, value, at);
+    return [...optionIssues(item, value, at), ...valueSetIssues(item, value, at, valueSets)];
   }
   return rangeIssues(item, value, at);
 }

@@ -13,6 +13,7 @@ import { hasErrors, issue, unprocessable } from '../../fhir/outcomes.js';
 import type { ResourceChange, WriteHook } from '../../repository/types.js';
 import type { SearchService } from '../../search/types.js';
 import { matchMeasurementTask } from '../schedules/task-completion.js';
+import { resolveAnswerValueSets } from './answer-value-sets.js';
 import { checkQuestionnaireWrite } from './questionnaire-rules.js';
 import { resolveQuestionnaire, type ResolvedQuestionnaire } from './resolve-questionnaire.js';
 import { responseIssues } from './response-rules.js';
@@ -42,7 +43,8 @@ export function questionnaireHooks(search: SearchService): WriteHook {
           }),
         ];
       }
-      const issues = responseIssues(resource, found.questionnaire);
+      const valueSets = await resolveAnswerValueSets(repo.queryable, found.questionnaire);
+      const issues = responseIssues(resource, found.questionnaire, valueSets);
       if (hasErrors(issues)) {
         throw unprocessable(issues);
       }

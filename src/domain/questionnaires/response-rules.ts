@@ -5,7 +5,7 @@
  * - an item appears once among its siblings unless it is a repeating group, and a question has
  *   one answer unless it repeats (structure);
  * - group and display items carry no answers, a question's children sit under its answers (structure);
- * - answers have the item's type and lie within its range and options (answer-rules.ts);
+ * - answers have the item's type and lie within its range, options and value set (answer-rules.ts);
  * - an item that enableWhen disables carries no answers (business-rule);
  * - when the response is completed (or amended), every enabled required item is answered (required).
  * Issue locations follow response-paths.ts.
@@ -18,6 +18,7 @@ import type {
   QuestionnaireResponseItem,
 } from '@medplum/fhirtypes';
 import { issue } from '../../fhir/outcomes.js';
+import type { ResolvedValueSet } from '../../terminology/stored-terminology.js';
 import { answerIssues } from './answer-rules.js';
 import { answersByLinkId, isEnabled, type AnswersByLinkId } from './enable-when.js';
 import { answerLocation, expressions, itemLocation, missingExpressions, RESPONSE_ROOT, type ItemLocation } from './response-paths.js';
@@ -27,6 +28,8 @@ interface Walk {
   /** Required items must be answered: the response is completed or amended. */
   readonly complete: boolean;
   readonly allLinkIds: ReadonlySet<string>;
+  /** The Questionnaire's answerValueSets, resolved. */
+  readonly valueSets: ReadonlyMap<string, ResolvedValueSet>;
   readonly issues: OperationOutcomeIssue[];
 }
 
@@ -63,7 +66,7 @@ function checkQuestion(walk: Walk, definition: QuestionnaireItem, item: Question
   }
   answers.forEach((answer, j) => {
     const answerAt = answerLocation(at, j);
-    walk.issues.push(...answerIssues(definition, answer, answerAt));
+    walk.issues.push(...answerIssues(definition, answer, answerAt, walk.valueSets));
     if (definition.item?.length || answer.item?.length) {
       checkItems(walk, definition.item ?? [], answer.item ?? [], answerAt, true);
     }
@@ -135,8 +138,13 @@ function checkItems(
 }
 
 /** Every issue of a response against its Questionnaire; empty when it conforms. */
-export function responseIssues(response: QuestionnaireResponse, questionnaire: Questionnaire): OperationOutcomeIssue[] {
+export function responseIssues(
+  response: QuestionnaireResponse,
+  questionnaire: Questionnaire,
+  valueSets: ReadonlyMap<string, ResolvedValueSet> = new Map()
+): OperationOutcomeIssue[] {
   const walk: Walk = {
+    valueSets,
     answers: answersByLinkId(response.item),
     complete: response.status === 'completed' || response.status === 'amended',
     allLinkIds: linkIdsOf(questionnaire.item),

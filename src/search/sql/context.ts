@@ -4,6 +4,7 @@
  * security applies to every resource a search touches.
  */
 import { r4ResourceTypes } from '../../fhir/definitions.js';
+import type { ResolvedValueSet } from '../../terminology/stored-terminology.js';
 import type { AccessFilter } from '../types.js';
 
 export class SqlParams {
@@ -28,6 +29,8 @@ export interface SqlContext {
   /** Absolute base URL: references on it are local. */
   readonly baseUrl: string;
   readonly access: AccessFilter | undefined;
+  /** The value sets of `:in`/`:not-in` criteria, resolved before the SQL is built. */
+  readonly valueSets?: ReadonlyMap<string, ResolvedValueSet>;
 }
 
 /** The resource rows a predicate is about: a table alias with sid, resource_type and id columns. */

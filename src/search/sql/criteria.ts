@@ -17,6 +17,7 @@ import { ofTypeValue, tokenMatch } from './token.js';
 import { uriMatch } from './uri.js';
 import { badRequest } from '../../fhir/outcomes.js';
 import { unescapeValue } from '../text.js';
+import { VALUE_SET_MODIFIERS, valueSetCodes } from '../value-set-criteria.js';
 
 /** The value condition of one alternative on an index-table alias x. */
 export function valueMatch(ctx: SqlContext, type: IndexedType, x: string, value: string, modifier: string | undefined, name: string): string {
@@ -99,6 +100,25 @@ function leafSql(ctx: SqlContext, scope: Scope, leaf: Leaf): string {
             }
             return `${x}.system = ${ctx.params.bind(parsed.system)} AND ${x}.code = ${ctx.params.bind(parsed.code)}`;
           })
+        );
+      }
+      if (modifier !== undefined && VALUE_SET_MODIFIERS.includes(modifier)) {
+        const { systems, codes } = valueSetCodes(ctx.valueSets, values, name);
+        // :not-in, like :not, also matches resources without a value.
+        return indexed(
+          ctx,
+          scope,
+          'token',
+          param.code,
+          // code = ANY leads the index (resource_type, param, code, system). Elements of type code
+          // (Patient.gender) are indexed without a system: their code alone decides.
+          (x) => {
+            const codeList = ctx.params.bind(codes);
+            return [
+              `${x}.code = ANY(${codeList}::text[]) AND (${x}.system IS NULL OR (${x}.system, ${x}.code) IN (SELECT * FROM unnest(${ctx.params.bind(systems)}::text[], ${codeList}::text[])))`,
+            ];
+          },
+          modifier === 'not-in'
         );
       }
       // :not matches resources without any matching token, including those without a value (R4).

@@ -1,0 +1,115 @@
+/**
+ * ValueSets and CodeSystems stored on this server, found by canonical URL through the `url` search
+ * index, layered over those of the R4 specification: an operator loads the value sets of an
+ * instrument or a Dutch code list as FHIR resources and search (`:in`, `:not-in`) and
+ * questionnaire validation (`answerValueSet`) use them at once.
+ */
+import type { CodeSystem, ValueSet } from '@medplum/fhirtypes';
+import type { Queryable } from '../storage/database.js';
+import { dependenciesOf, expandValueSet, type Expansion, type TerminologySource } from './expand.js';
+import { r4Terminology } from './r4-terminology.js';
+
+type Terminology = CodeSystem | ValueSet;
+
+/** How deep value sets may include other value sets that are fetched on the way. */
+const MAX_ROUNDS = 8;
+
+function split(canonical: string): { url: string; version: string | undefined } {
+  const bar = canonical.indexOf('|');
+  return bar === -1 ? { url: canonical, version: undefined } : { url: canonical.slice(0, bar), version: canonical.slice(bar + 1) };
+}
+
+async function fetchByUrl<T extends Terminology>(db: Queryable, resourceType: T['resourceType'], urls: readonly string[]): Promise<T[]> {
+  if (urls.length === 0) {
+    return [];
+  }
+  const rows = await db.query<{ content: string }>(
+    `SELECT r.content FROM resource r
+      WHERE r.resource_type = $1 AND NOT r.deleted
+        AND r.sid IN (SELECT u.sid FROM search_uri u WHERE u.resource_type = $1 AND u.param = 'url' AND u.uri = ANY($2::text[]))
+      ORDER BY r.last_updated DESC`,
+    [resourceType, [...new Set(urls)]]
+  );
+  return rows.map((row) => JSON.parse(row.content) as T);
+}
+
+/** Stored resources by canonical: `url|version` names one version, a bare `url` the active one last written. */
+class StoredTerminology implements TerminologySource {
+  private readonly stored = new Map<string, Terminology[]>();
+
+  add(resources: readonly Terminology[]): void {
+    for (const resource of resources) {
+      if (resource.url) {
+        const list = this.stored.get(resource.url) ?? [];
+        list.push(resource);
+        this.stored.set(resource.url, list);
+      }
+    }
+  }
+
+  private find<T extends Terminology>(resourceType: T['resourceType'], canonical: string): T | undefined {
+    const { url, version } = split(canonical);
+    const candidates = (this.stored.get(url) ?? []).filter((r): r is T => r.resourceType === resourceType && (version === undefined || r.version === version));
+    return candidates.find((r) => r.status === 'active') ?? candidates[0];
+  }
+
+  valueSet(canonical: string): ValueSet | undefined {
+    return this.find<ValueSet>('ValueSet', canonical) ?? r4Terminology.valueSet(canonical);
+  }
+
+  codeSystem(canonical: string): CodeSystem | undefined {
+    return this.find<CodeSystem>('CodeSystem', canonical) ?? r4Terminology.codeSystem(canonical);
+  }
+}
+
+export interface ResolvedValueSet {
+  /** The ValueSet was found (stored or in R4). */
+  readonly found: boolean;
+  /** Its codes; undefined when found but not expandable here. */
+  readonly expansion: Expansion | undefined;
+}
+
+/**
+ * Resolves and expands value sets named by canonical URL (`url` or `url|version`), fetching what
+ * their definitions name from the database round by round. `local` holds ValueSets named otherwise
+ * (`#id` for a Questionnaire's contained ones, `ValueSet/id` for one read by id).
+ */
+export async function resolveValueSets(
+  db: Queryable,
+  canonicals: readonly string[],
+  local: ReadonlyMap<string, ValueSet> = new Map()
+): Promise<Map<string, ResolvedValueSet>> {
+  const source = new StoredTerminology();
+  const roots = canonicals.filter((c) => !local.has(c));
+  let pending = { valueSets: roots.map((c) => split(c).url), codeSystems: [] as string[] };
+  for (const valueSet of local.values()) {
+    const deps = dependenciesOf(valueSet);
+    pending.valueSets.push(...deps.valueSets.map((c) => split(c).url));
+    pending.codeSystems.push(...deps.codeSystems.map((c) => split(c).url));
+  }
+  const asked = new Set<string>();
+  for (let round = 0; round < MAX_ROUNDS && (pending.valueSets.length > 0 || pending.codeSystems.length > 0); round++) {
+    const valueSetUrls = pending.valueSets.filter((u) => !asked.has(`ValueSet ${u}`));
+    const codeSystemUrls = pending.codeSystems.filter((u) => !asked.has(`CodeSystem ${u}`));
+    valueSetUrls.forEach((u) => asked.add(`ValueSet ${u}`));
+    codeSystemUrls.forEach((u) => asked.add(`CodeSystem ${u}`));
+    const [valueSets, codeSystems] = await Promise.all([fetchByUrl<ValueSet>(db, 'ValueSet', valueSetUrls), fetchByUrl<CodeSystem>(db, 'CodeSystem', codeSystemUrls)]);
+    source.add([...valueSets, ...codeSystems]);
+    pending = { valueSets: [], codeSystems: [] };
+    // What the fetched value sets (or, when not stored, the R4 ones) name comes next round.
+    for (const url of valueSetUrls) {
+      const valueSet = source.valueSet(url);
+      if (valueSet) {
+        const deps = dependenciesOf(valueSet);
+        pending.valueSets.push(...deps.valueSets.map((c) => split(c).url));
+        pending.codeSystems.push(...deps.codeSystems.map((c) => split(c).url));
+      }
+    }
+  }
+  const result = new Map<string, ResolvedValueSet>();
+  for (const canonical of canonicals) {
+    const valueSet = local.get(canonical) ?? source.valueSet(canonical);
+    result.set(canonical, { found: valueSet !== undefined, expansion: valueSet ? expandValueSet(valueSet, source) : undefined });
+  }
+  return result;
+}
