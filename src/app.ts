@@ -28,6 +28,7 @@ import { carePlanProgressOperation } from './operations/careplan-progress.js';
 import { OperationRegistry } from './operations/registry.js';
 import { everythingOperation } from './operations/everything.js';
 import { validateOperation } from './operations/validate.js';
+import { valueSetExpandOperation } from './operations/valueset-expand.js';
 import { Repository } from './repository/repository.js';
 import { createSearchService } from './search/service.js';
 import type { SearchService } from './search/types.js';
@@ -92,7 +93,8 @@ export function createServices(
     .register(patientLogbookOperation)
     .register(carePlanProgressOperation)
     .register(applyOperation)
-    .register(evaluateMeasureOperation);
+    .register(evaluateMeasureOperation)
+    .register(valueSetExpandOperation);
   const definitions = [...CUSTOM_SEARCH_PARAMETERS.map((sp) => ({ ...sp, id: sp.id as string })), ...loadDefinitions(config.profilesDir)];
   const workflows: CareWorkflowOptions = { ...careWorkflows, referral: { actorOf: referralActorOf, ...careWorkflows.referral } };
   const repo = new Repository(db, {

@@ -54,7 +54,11 @@ function systemTypes(request: FhirRequest): string[] | undefined {
 }
 
 /** Throws 403 (or 405 for the append-only log) when the principal may not run this interaction. */
-export function authorizeInteraction(principal: Principal, request: FhirRequest): void {
+/**
+ * `changesData`: the request is an operation whose definition affects state (`$apply`), invoked
+ * with POST; other operations ($validate, $expand, $logbook...) need only a read or search scope.
+ */
+export function authorizeInteraction(principal: Principal, request: FhirRequest, changesData = false): void {
   const type = request.resourceType;
   const code = request.interaction;
   if (type !== undefined && APPEND_ONLY_TYPES.has(type) && CHANGES.has(code)) {
@@ -92,8 +96,7 @@ export function authorizeInteraction(principal: Principal, request: FhirRequest)
         return;
       }
       // Operations that change data need a write scope, others a read or search scope on the type.
-      const writes = request.method === 'POST' && request.operation !== 'validate' && request.operation !== 'everything';
-      requireScope(principal, type, writes ? ['c', 'u'] : ['r', 's']);
+      requireScope(principal, type, changesData ? ['c', 'u'] : ['r', 's']);
       return;
     }
     default: {

@@ -100,10 +100,14 @@ function affectsState(ctx: FhirContext, request: FhirRequest): boolean {
   return ctx.operations.find(request.operation as string, level, request.resourceType)?.definition.affectsState === true;
 }
 
+function changesData(ctx: FhirContext, request: FhirRequest): boolean {
+  return request.interaction === 'operation' && request.method === 'POST' && affectsState(ctx, request);
+}
+
 function inTransaction(ctx: FhirContext, request: FhirRequest): boolean {
   return (
     WRITE_INTERACTIONS.has(request.interaction) ||
-    (request.interaction === 'operation' && request.method === 'POST' && affectsState(ctx, request)) ||
+    changesData(ctx, request) ||
     (request.interaction === 'batch-transaction' && (request.body as Bundle | undefined)?.type === 'transaction')
   );
 }
@@ -168,7 +172,7 @@ export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<
   captureRequest(record, request);
   let response: FhirResponse;
   try {
-    authorizeInteraction(principal, request);
+    authorizeInteraction(principal, request, changesData(ctx, request));
     if (request.interaction === 'search-type' && request.resourceType === 'AuditEvent') {
       assertAuditSearch(request.query);
     }

@@ -14,17 +14,17 @@ export interface TerminologySource {
   codeSystem(canonical: string): CodeSystem | undefined;
 }
 
-/** The codes of an expanded ValueSet. */
+/** The codes of an expanded ValueSet, with their displays where the definitions give them. */
 export class Expansion {
-  private readonly bySystem = new Map<string, Set<string>>();
+  private readonly bySystem = new Map<string, Map<string, string | undefined>>();
 
-  add(system: string, code: string): void {
+  add(system: string, code: string, display?: string): void {
     let codes = this.bySystem.get(system);
     if (!codes) {
-      codes = new Set();
+      codes = new Map();
       this.bySystem.set(system, codes);
     }
-    codes.add(code);
+    codes.set(code, display ?? codes.get(code));
   }
 
   contains(system: string | undefined, code: string | undefined): boolean {
@@ -39,23 +39,23 @@ export class Expansion {
     return n;
   }
 
-  codings(): Array<{ system: string; code: string }> {
-    return [...this.bySystem].flatMap(([system, codes]) => [...codes].map((code) => ({ system, code })));
+  codings(): Array<{ system: string; code: string; display?: string }> {
+    return [...this.bySystem].flatMap(([system, codes]) => [...codes].map(([code, display]) => (display === undefined ? { system, code } : { system, code, display })));
   }
 
   filter(keep: (system: string, code: string) => boolean): Expansion {
     const result = new Expansion();
-    for (const { system, code } of this.codings()) {
+    for (const { system, code, display } of this.codings()) {
       if (keep(system, code)) {
-        result.add(system, code);
+        result.add(system, code, display);
       }
     }
     return result;
   }
 
   addAll(other: Expansion): void {
-    for (const { system, code } of other.codings()) {
-      this.add(system, code);
+    for (const { system, code, display } of other.codings()) {
+      this.add(system, code, display);
     }
   }
 }
@@ -76,7 +76,7 @@ function systemCodes(system: string, source: TerminologySource): Expansion | und
   const result = new Expansion();
   const walk = (concepts: readonly CodeSystemConcept[] | undefined): void => {
     for (const concept of concepts ?? []) {
-      result.add(system, concept.code);
+      result.add(system, concept.code, concept.display);
       walk(concept.concept);
     }
   };
@@ -93,8 +93,11 @@ function includeCodes(include: ValueSetComposeInclude, source: TerminologySource
     const system = include.system;
     if (include.concept) {
       result = new Expansion();
+      // A listed concept without a display takes the code system's, when that is known.
+      const known = include.concept.some((c) => c.display === undefined) ? systemCodes(system, source) : undefined;
+      const displays = new Map(known?.codings().map((c) => [c.code, c.display]));
       for (const concept of include.concept) {
-        result.add(system, concept.code);
+        result.add(system, concept.code, concept.display ?? displays.get(concept.code));
       }
     } else {
       result = systemCodes(system, source);
@@ -116,7 +119,7 @@ function includeCodes(include: ValueSetComposeInclude, source: TerminologySource
 function expansionContains(contains: readonly ValueSetExpansionContains[] | undefined, into: Expansion): Expansion {
   for (const entry of contains ?? []) {
     if (entry.system && entry.code && !entry.abstract) {
-      into.add(entry.system, entry.code);
+      into.add(entry.system, entry.code, entry.display);
     }
     expansionContains(entry.contains, into);
   }

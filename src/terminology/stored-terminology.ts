@@ -65,6 +65,7 @@ class StoredTerminology implements TerminologySource {
 export interface ResolvedValueSet {
   /** The ValueSet was found (stored or in R4). */
   readonly found: boolean;
+  readonly valueSet: ValueSet | undefined;
   /** Its codes; undefined when found but not expandable here. */
   readonly expansion: Expansion | undefined;
 }
@@ -109,7 +110,7 @@ export async function resolveValueSets(
   const result = new Map<string, ResolvedValueSet>();
   for (const canonical of canonicals) {
     const valueSet = local.get(canonical) ?? source.valueSet(canonical);
-    result.set(canonical, { found: valueSet !== undefined, expansion: valueSet ? expandValueSet(valueSet, source) : undefined });
+    result.set(canonical, { found: valueSet !== undefined, valueSet, expansion: valueSet ? expandValueSet(valueSet, source) : undefined });
   }
   return result;
 }
