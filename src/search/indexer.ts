@@ -28,7 +28,10 @@ export function indexStatement(
   for (const type of INDEXED_TYPES) {
     const { table, columns } = INDEX_TABLES[type];
     if (replace) {
-      ctes.push(`d_${type} AS (DELETE FROM ${table} x USING r WHERE x.sid = r.sid)`);
+      // `= (SELECT sid FROM r)` is an index lookup on sid whatever the statistics say; a join
+      // `USING r` let the planner choose a sequential scan of the whole index table on PGlite,
+      // which has no autovacuum to gather statistics (43 ms instead of 1 per update at 30k rows).
+      ctes.push(`d_${type} AS (DELETE FROM ${table} x WHERE x.sid = (SELECT sid FROM r))`);
     }
     const list = rows?.[type] ?? [];
     if (list.length === 0) {

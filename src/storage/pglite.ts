@@ -3,6 +3,11 @@
  * One session serves every request; PGlite queues statements and transactions behind one mutex,
  * so a plain query never runs inside another request's open transaction.
  * Not crash-safe: production runs on a PostgreSQL server (README).
+ *
+ * PGlite has no autovacuum daemon, so nothing would ever give the planner statistics: as tables
+ * grow, plans chosen on default estimates turn into sequential scans. The engine runs ANALYZE
+ * itself, at open and again after every ANALYZE_EVERY statements (at most once a minute), in the
+ * queue like any statement.
  */
 import { mkdirSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
@@ -21,20 +26,74 @@ function wrap(target: PGlite | Transaction): Queryable {
   };
 }
 
+/** Statements between two ANALYZE runs; each run samples at most 30,000 rows per table. */
+const ANALYZE_EVERY = 5_000;
+const ANALYZE_MIN_INTERVAL_MS = 60_000;
+
+class Autoanalyze {
+  private statements = 0;
+  private last = 0;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly db: PGlite) {}
+
+  /** Counts a statement; starts ANALYZE in the background when it is due. */
+  note(): void {
+    this.statements += 1;
+    if (this.statements >= ANALYZE_EVERY && !this.running && Date.now() - this.last >= ANALYZE_MIN_INTERVAL_MS) {
+      void this.run();
+    }
+  }
+
+  run(): Promise<void> {
+    this.statements = 0;
+    this.last = Date.now();
+    if (!this.running) {
+      // A failed ANALYZE costs only statistics; the next run tries again.
+      const running: Promise<void> = this.db.exec('ANALYZE').then(
+        () => undefined,
+        () => undefined
+      );
+      this.running = running.finally(() => {
+        this.running = undefined;
+      });
+    }
+    return this.running;
+  }
+
+  /** Waits for a run in progress (before closing the database). */
+  async settle(): Promise<void> {
+    await this.running;
+  }
+}
+
 export async function openPglite(dataDir: string): Promise<Database> {
   if (!dataDir.startsWith('memory://')) {
     mkdirSync(dataDir, { recursive: true });
   }
   // pg_trgm backs the search index for :contains (migrations/002_search_index.sql).
   const db = await PGlite.create(dataDir, { extensions: { pg_trgm } });
-  const root = wrap(db);
+  const analyze = new Autoanalyze(db);
+  await analyze.run();
+  const counted = (target: PGlite | Transaction): Queryable => {
+    const inner = wrap(target);
+    return {
+      query<R extends object = Row>(sql: string, params?: readonly unknown[]): Promise<R[]> {
+        analyze.note();
+        return inner.query<R>(sql, params);
+      },
+      exec: (sql: string) => inner.exec(sql),
+    };
+  };
+  const root = counted(db);
   return {
     engine: 'pglite',
     ...root,
     transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      return db.transaction((tx) => fn(wrap(tx)));
+      return db.transaction((tx) => fn(counted(tx)));
     },
     async close(): Promise<void> {
+      await analyze.settle();
       if (!db.closed) {
         await db.close();
       }

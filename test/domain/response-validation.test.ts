@@ -186,6 +186,43 @@ t.test(`QuestionnaireResponses are validated against their Questionnaire on ${en
     assertIssue(t, unversioned, 422, 'value', "QuestionnaireResponse.item.where(linkId='pdi-7').answer[0]");
   });
 
+  t.test('enableWhen inside a repeating group looks at the same repetition', async (t) => {
+    await put(app, {
+      resourceType: 'Questionnaire',
+      id: 'medicatie',
+      url: 'http://schakel.test/fhir/Questionnaire/medicatie',
+      version: '1',
+      status: 'active',
+      item: [
+        {
+          linkId: 'middel',
+          text: 'Pijnmedicatie',
+          type: 'group',
+          repeats: true,
+          item: [
+            { linkId: 'naam', text: 'Naam', type: 'string', required: true },
+            { linkId: 'dosering-bekend', text: 'Dosering bekend?', type: 'boolean', required: true },
+            { linkId: 'dosering', text: 'Dosering (mg)', type: 'integer', required: true, enableWhen: [{ question: 'dosering-bekend', operator: '=', answerBoolean: true }] },
+          ],
+        },
+      ],
+    });
+    const repetition = (naam: string, bekend: boolean, dosering?: number) => ({
+      linkId: 'middel',
+      item: [
+        { linkId: 'naam', answer: [{ valueString: naam }] },
+        { linkId: 'dosering-bekend', answer: [{ valueBoolean: bekend }] },
+        ...(dosering === undefined ? [] : [{ linkId: 'dosering', answer: [{ valueInteger: dosering }] }]),
+      ],
+    });
+    const medicatie = (...items: unknown[]) =>
+      post({ ...response(items), questionnaire: 'http://schakel.test/fhir/Questionnaire/medicatie|1' });
+    const ok = await medicatie(repetition('paracetamol', true, 500), repetition('ibuprofen', false));
+    t.equal(ok.statusCode, 201, 'the second repetition needs no dosage although the first knows one');
+    assertIssue(t, await medicatie(repetition('paracetamol', true, 500), repetition('ibuprofen', false, 400)), 422, 'business-rule', 'QuestionnaireResponse.item[1].item[2]');
+    assertIssue(t, await medicatie(repetition('paracetamol', false), repetition('ibuprofen', true)), 422, 'required', "QuestionnaireResponse.item.where(linkId='middel')[1].item.where(linkId='dosering')");
+  });
+
   t.test('choice answers lie in their answerValueSet: stored, contained and R4 value sets', async (t) => {
     const HULP = 'http://schakel.test/hulpmiddel';
     await put(app, {

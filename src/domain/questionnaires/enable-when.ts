@@ -5,14 +5,18 @@
  * their presence with answerBoolean; every other operator holds when at least one answer compares
  * so with the condition's answer, and never when the question has no answer.
  *
- * The answers of a question are taken from the whole response. In a repeating group R4 would have
- * the condition look in the same repetition first; Schakel's instruments do not repeat groups, so
- * this is the documented simplification.
+ * Which answers a condition sees is the caller's AnswerLookup: response-rules.ts scopes it so that
+ * a question inside a repeating group (or under an answer) is looked up in the same repetition.
  */
 import type { QuestionnaireItem, QuestionnaireItemEnableWhen, QuestionnaireResponseItem } from '@medplum/fhirtypes';
 import { choiceValue, compareValues, valuesEqual, type ChoiceValue } from './answer-values.js';
 
 export type AnswersByLinkId = ReadonlyMap<string, readonly ChoiceValue[]>;
+
+/** The answers a condition sees for the question it names. */
+export interface AnswerLookup {
+  get(linkId: string): readonly ChoiceValue[] | undefined;
+}
 
 /** Every answer in a response, by the linkId of its item (nested items and answer items included). */
 export function answersByLinkId(items: readonly QuestionnaireResponseItem[] | undefined): AnswersByLinkId {
@@ -35,7 +39,7 @@ export function answersByLinkId(items: readonly QuestionnaireResponseItem[] | un
   return result;
 }
 
-function holds(condition: QuestionnaireItemEnableWhen, answers: AnswersByLinkId): boolean {
+function holds(condition: QuestionnaireItemEnableWhen, answers: AnswerLookup): boolean {
   const given = answers.get(condition.question) ?? [];
   const expected = choiceValue(condition, 'answer');
   if (condition.operator === 'exists') {
@@ -71,7 +75,7 @@ function holds(condition: QuestionnaireItemEnableWhen, answers: AnswersByLinkId)
 }
 
 /** Whether an item is enabled by its own conditions (its ancestors are the caller's concern). */
-export function isEnabled(item: QuestionnaireItem, answers: AnswersByLinkId): boolean {
+export function isEnabled(item: QuestionnaireItem, answers: AnswerLookup): boolean {
   const conditions = item.enableWhen ?? [];
   if (conditions.length === 0) {
     return true;

@@ -20,11 +20,12 @@ import type {
 import { issue } from '../../fhir/outcomes.js';
 import type { ResolvedValueSet } from '../../terminology/stored-terminology.js';
 import { answerIssues } from './answer-rules.js';
-import { answersByLinkId, isEnabled, type AnswersByLinkId } from './enable-when.js';
+import { answersByLinkId, isEnabled, type AnswerLookup } from './enable-when.js';
 import { answerLocation, expressions, itemLocation, missingExpressions, RESPONSE_ROOT, type ItemLocation } from './response-paths.js';
 
 interface Walk {
-  readonly answers: AnswersByLinkId;
+  /** What enableWhen conditions see: the answers of the innermost repetition that defines the question. */
+  readonly answers: AnswerLookup;
   /** Required items must be answered: the response is completed or amended. */
   readonly complete: boolean;
   readonly allLinkIds: ReadonlySet<string>;
@@ -39,6 +40,18 @@ function linkIdsOf(items: readonly QuestionnaireItem[] | undefined, into = new S
     linkIdsOf(item.item, into);
   }
   return into;
+}
+
+/**
+ * The walk inside one group instance or one answer: a condition on a question defined in there
+ * looks at this repetition's answers only (an unanswered question here is unanswered, whatever
+ * other repetitions say); questions defined elsewhere are looked up outside.
+ */
+function within(walk: Walk, definitions: readonly QuestionnaireItem[], items: readonly QuestionnaireResponseItem[]): Walk {
+  const local = linkIdsOf(definitions);
+  const answers = answersByLinkId(items);
+  const outer = walk.answers;
+  return { ...walk, answers: { get: (linkId) => (local.has(linkId) ? (answers.get(linkId) ?? []) : outer.get(linkId)) } };
 }
 
 function hasAnswers(item: QuestionnaireResponseItem): boolean {
@@ -68,7 +81,7 @@ function checkQuestion(walk: Walk, definition: QuestionnaireItem, item: Question
     const answerAt = answerLocation(at, j);
     walk.issues.push(...answerIssues(definition, answer, answerAt, walk.valueSets));
     if (definition.item?.length || answer.item?.length) {
-      checkItems(walk, definition.item ?? [], answer.item ?? [], answerAt, true);
+      checkItems(within(walk, definition.item ?? [], answer.item ?? []), definition.item ?? [], answer.item ?? [], answerAt, true);
     }
   });
 }
@@ -89,7 +102,7 @@ function checkItem(walk: Walk, definition: QuestionnaireItem, item: Questionnair
       );
     }
     if (definition.type === 'group') {
-      checkItems(walk, definition.item ?? [], item.item ?? [], at, true);
+      checkItems(within(walk, definition.item ?? [], item.item ?? []), definition.item ?? [], item.item ?? [], at, true);
     }
     return;
   }
