@@ -54,7 +54,8 @@ export function toOutcome(error: unknown): { status: number; outcome: OperationO
   const status = fastifyError.statusCode;
   if (status !== undefined && status >= 400 && status < 500) {
     const kind = KIND_BY_STATUS[status] ?? 'bad-request';
-    const result = outcome(kind, [issue({ code: 'invalid', text: fastifyError.message ?? 'Bad request' })]);
+    // The rate limit is a throttle, not a fault of the request (issue type `throttled`).
+    const result = outcome(kind, [issue({ code: status === 429 ? 'throttled' : 'invalid', text: fastifyError.message ?? 'Bad request' })]);
     return { status, outcome: result, unexpected: false };
   }
   const result = outcome('server-error', [issue({ code: 'exception', text: 'Internal server error' })]);

@@ -39,6 +39,7 @@ t.test('the rate limit counts per client system', async (t) => {
   t.same(statuses, [200, 200, 200, 429], 'the fourth request of the minute is refused');
   const refused = await request({ method: 'GET', url: '/fhir/Patient?_count=1', as: 'gp' });
   t.equal(refused.json().resourceType, 'OperationOutcome', 'as an OperationOutcome');
+  t.equal(refused.json().issue[0].code, 'throttled');
   t.ok(refused.headers['retry-after'], 'with Retry-After');
   t.equal((await request({ method: 'GET', url: '/fhir/Patient?_count=1', as: 'physio' })).statusCode, 200, 'another client system is not held back');
 });
