@@ -172,7 +172,8 @@ export async function measuresBench(options: Options): Promise<void> {
       for (const measure of MEASURES) {
         recorder.start();
         await app.inject({ method: 'GET', url: `/fhir/Measure/${measure}/$evaluate-measure?${PERIOD}`, headers: { authorization } });
-        const statements = recorder.stop().filter((s) => s.sql.startsWith('WITH'));
+        // The request's AuditEvent INSERT also starts WITH; EXPLAIN ANALYZE would write it twice.
+        const statements = recorder.stop().filter((s) => s.sql.startsWith('WITH') && !/\bINSERT INTO\b/i.test(s.sql));
         for (const statement of statements) {
           const plan = await opened.db.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS off) ${statement.sql}`, statement.params);
           const text = plan.map((row) => row['QUERY PLAN']).join('\n');

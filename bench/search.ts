@@ -136,7 +136,9 @@ export async function searchBench(options: Options): Promise<void> {
         recorder.start();
         await app.inject({ method: 'GET', url: url(7), headers: { authorization } });
         const statements = recorder.stop();
-        for (const statement of statements) {
+        // EXPLAIN ANALYZE runs what it explains: the request's own AuditEvent INSERT (issue 7) is
+        // left out, it would be written twice (and it is no search).
+        for (const statement of statements.filter((s) => !/\bINSERT INTO\b/i.test(s.sql))) {
           const plan = await raw.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS off) ${statement.sql}`, statement.params);
           const text = plan.map((row) => row['QUERY PLAN']).join('\n');
           const scans = text.match(/Seq Scan on (resource|resource_history|search_\w+)\b/g) ?? [];
