@@ -53,8 +53,8 @@ function systemTypes(request: FhirRequest): string[] | undefined {
   return values.length === 0 ? undefined : values.map((v) => v.trim()).filter((v) => v !== '');
 }
 
-/** Throws 403 (or 405 for the append-only log) when the principal may not run this interaction. */
 /**
+ * Throws 403 (or 405 for the append-only log) when the principal may not run this interaction.
  * `changesData`: the request is an operation whose definition affects state (`$apply`), invoked
  * with POST; other operations ($validate, $expand, $logbook...) need only a read or search scope.
  */

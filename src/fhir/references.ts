@@ -10,6 +10,12 @@ export interface LocalReference {
 
 const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;
 
+/** A canonical reference `url|version` in its parts (https://hl7.org/fhir/R4/references.html#canonical). */
+export function splitCanonical(canonical: string): { url: string; version: string | undefined } {
+  const bar = canonical.indexOf('|');
+  return bar === -1 ? { url: canonical, version: undefined } : { url: canonical.slice(0, bar), version: canonical.slice(bar + 1) };
+}
+
 /**
  * Parses `Type/id`, `Type/id/_history/v`, or an absolute URL on this server's base, into a local
  * reference. Anything else (contained `#id`, `urn:uuid:`, another server, a search URL) is not local.

@@ -10,7 +10,7 @@
 import type { Measure, OperationDefinition } from '@medplum/fhirtypes';
 import { evaluateMeasure } from '../domain/measures/evaluate-measure.js';
 import { findResources, searchValue } from '../domain/find-resources.js';
-import { splitCanonical } from '../domain/questionnaires/resolve-questionnaire.js';
+import { splitCanonical } from '../fhir/references.js';
 import { parseDateRange } from '../fhir/dates.js';
 import { badRequest, notFound, notSupported } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';

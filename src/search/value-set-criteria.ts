@@ -5,6 +5,7 @@
  * criterion becomes one index lookup against the list of codes.
  */
 import type { ValueSet } from '@medplum/fhirtypes';
+import { isValidId } from '../fhir/ids.js';
 import { badRequest, notSupported } from '../fhir/outcomes.js';
 import type { Queryable } from '../storage/database.js';
 import { resolveValueSets, type ResolvedValueSet } from '../terminology/stored-terminology.js';
@@ -31,8 +32,6 @@ function references(criterion: Criterion, into: Set<string>): Set<string> {
   return into;
 }
 
-const BY_ID = /^ValueSet\/([A-Za-z0-9\-.]{1,64})$/;
-
 /** The value sets the request's `:in`/`:not-in` criteria name, resolved; empty when there are none. */
 export async function resolveRequestValueSets(db: Queryable, request: SearchRequest): Promise<ReadonlyMap<string, ResolvedValueSet>> {
   const named = new Set<string>();
@@ -40,7 +39,7 @@ export async function resolveRequestValueSets(db: Queryable, request: SearchRequ
   if (named.size === 0) {
     return new Map();
   }
-  const ids = [...named].flatMap((n) => BY_ID.exec(n)?.[1] ?? []);
+  const ids = [...named].flatMap((n) => (n.startsWith('ValueSet/') && isValidId(n.slice('ValueSet/'.length)) ? [n.slice('ValueSet/'.length)] : []));
   const local = new Map<string, ValueSet>();
   if (ids.length > 0) {
     const rows = await db.query<{ id: string; content: string }>(

@@ -14,18 +14,6 @@ import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { Database, Queryable, Row } from './database.js';
 
-function wrap(target: PGlite | Transaction): Queryable {
-  return {
-    async query<R extends object = Row>(sql: string, params?: readonly unknown[]): Promise<R[]> {
-      const result = await target.query<R>(sql, params as unknown[] | undefined);
-      return result.rows;
-    },
-    async exec(sql: string): Promise<void> {
-      await target.exec(sql);
-    },
-  };
-}
-
 /** Statements between two ANALYZE runs; each run samples at most 30,000 rows per table. */
 const ANALYZE_EVERY = 5_000;
 const ANALYZE_MIN_INTERVAL_MS = 60_000;
@@ -75,22 +63,22 @@ export async function openPglite(dataDir: string): Promise<Database> {
   const db = await PGlite.create(dataDir, { extensions: { pg_trgm } });
   const analyze = new Autoanalyze(db);
   await analyze.run();
-  const counted = (target: PGlite | Transaction): Queryable => {
-    const inner = wrap(target);
-    return {
-      query<R extends object = Row>(sql: string, params?: readonly unknown[]): Promise<R[]> {
-        analyze.note();
-        return inner.query<R>(sql, params);
-      },
-      exec: (sql: string) => inner.exec(sql),
-    };
-  };
-  const root = counted(db);
+  const wrap = (target: PGlite | Transaction): Queryable => ({
+    async query<R extends object = Row>(sql: string, params?: readonly unknown[]): Promise<R[]> {
+      analyze.note();
+      const result = await target.query<R>(sql, params as unknown[] | undefined);
+      return result.rows;
+    },
+    async exec(sql: string): Promise<void> {
+      await target.exec(sql);
+    },
+  });
+  const root = wrap(db);
   return {
     engine: 'pglite',
     ...root,
     transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      return db.transaction((tx) => fn(counted(tx)));
+      return db.transaction((tx) => fn(wrap(tx)));
     },
     async close(): Promise<void> {
       await analyze.settle();

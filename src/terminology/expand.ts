@@ -7,6 +7,7 @@
  * undefined: callers decide whether that means "not checked" or an error.
  */
 import type { CodeSystem, CodeSystemConcept, ValueSet, ValueSetComposeInclude, ValueSetExpansionContains } from '@medplum/fhirtypes';
+import { splitCanonical } from '../fhir/references.js';
 
 /** Where expansion finds the CodeSystems and other ValueSets a ValueSet names, by canonical URL. */
 export interface TerminologySource {
@@ -61,12 +62,8 @@ export class Expansion {
 }
 
 /** Beyond this many codes a value set is no list to check against or search with. */
-export const MAX_EXPANSION = 10_000;
+const MAX_EXPANSION = 10_000;
 const MAX_DEPTH = 8;
-
-function withoutVersion(canonical: string): string {
-  return canonical.split('|')[0] as string;
-}
 
 function systemCodes(system: string, source: TerminologySource): Expansion | undefined {
   const codeSystem = source.codeSystem(system);
@@ -161,15 +158,18 @@ export function expandValueSet(valueSet: ValueSet, source: TerminologySource, se
 }
 
 function expandCanonical(canonical: string, source: TerminologySource, seen: ReadonlySet<string>): Expansion | undefined {
-  const valueSet = source.valueSet(canonical) ?? source.valueSet(withoutVersion(canonical));
+  const valueSet = source.valueSet(canonical) ?? source.valueSet(splitCanonical(canonical).url);
   return valueSet ? expandValueSet(valueSet, source, seen) : undefined;
 }
 
-/** The canonical URLs a ValueSet's definition names: code systems and value sets to look up. */
+/**
+ * The canonical URLs a ValueSet's definition names: code systems (for their concepts, or the
+ * displays of listed concepts that give none) and value sets to look up.
+ */
 export function dependenciesOf(valueSet: ValueSet): { codeSystems: string[]; valueSets: string[] } {
   const includes = [...(valueSet.compose?.include ?? []), ...(valueSet.compose?.exclude ?? [])];
   return {
-    codeSystems: includes.flatMap((i) => (i.system && !i.concept ? [i.system] : [])),
+    codeSystems: includes.flatMap((i) => (i.system && (!i.concept || i.concept.some((c) => c.display === undefined)) ? [i.system] : [])),
     valueSets: includes.flatMap((i) => i.valueSet ?? []),
   };
 }

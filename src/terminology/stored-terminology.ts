@@ -5,6 +5,7 @@
  * questionnaire validation (`answerValueSet`) use them at once.
  */
 import type { CodeSystem, ValueSet } from '@medplum/fhirtypes';
+import { splitCanonical } from '../fhir/references.js';
 import type { Queryable } from '../storage/database.js';
 import { dependenciesOf, expandValueSet, type Expansion, type TerminologySource } from './expand.js';
 import { r4Terminology } from './r4-terminology.js';
@@ -13,11 +14,6 @@ type Terminology = CodeSystem | ValueSet;
 
 /** How deep value sets may include other value sets that are fetched on the way. */
 const MAX_ROUNDS = 8;
-
-function split(canonical: string): { url: string; version: string | undefined } {
-  const bar = canonical.indexOf('|');
-  return bar === -1 ? { url: canonical, version: undefined } : { url: canonical.slice(0, bar), version: canonical.slice(bar + 1) };
-}
 
 async function fetchByUrl<T extends Terminology>(db: Queryable, resourceType: T['resourceType'], urls: readonly string[]): Promise<T[]> {
   if (urls.length === 0) {
@@ -48,7 +44,7 @@ class StoredTerminology implements TerminologySource {
   }
 
   private find<T extends Terminology>(resourceType: T['resourceType'], canonical: string): T | undefined {
-    const { url, version } = split(canonical);
+    const { url, version } = splitCanonical(canonical);
     const candidates = (this.stored.get(url) ?? []).filter((r): r is T => r.resourceType === resourceType && (version === undefined || r.version === version));
     return candidates.find((r) => r.status === 'active') ?? candidates[0];
   }
@@ -81,29 +77,31 @@ export async function resolveValueSets(
   local: ReadonlyMap<string, ValueSet> = new Map()
 ): Promise<Map<string, ResolvedValueSet>> {
   const source = new StoredTerminology();
-  const roots = canonicals.filter((c) => !local.has(c));
-  let pending = { valueSets: roots.map((c) => split(c).url), codeSystems: [] as string[] };
-  for (const valueSet of local.values()) {
+  const urlOf = (canonical: string): string => splitCanonical(canonical).url;
+  const pending = { valueSets: canonicals.filter((c) => !local.has(c)).map(urlOf), codeSystems: [] as string[] };
+  const need = (valueSet: ValueSet): void => {
     const deps = dependenciesOf(valueSet);
-    pending.valueSets.push(...deps.valueSets.map((c) => split(c).url));
-    pending.codeSystems.push(...deps.codeSystems.map((c) => split(c).url));
-  }
+    pending.valueSets.push(...deps.valueSets.map(urlOf));
+    pending.codeSystems.push(...deps.codeSystems.map(urlOf));
+  };
+  local.forEach(need);
   const asked = new Set<string>();
   for (let round = 0; round < MAX_ROUNDS && (pending.valueSets.length > 0 || pending.codeSystems.length > 0); round++) {
-    const valueSetUrls = pending.valueSets.filter((u) => !asked.has(`ValueSet ${u}`));
-    const codeSystemUrls = pending.codeSystems.filter((u) => !asked.has(`CodeSystem ${u}`));
+    const valueSetUrls = [...new Set(pending.valueSets)].filter((u) => !asked.has(`ValueSet ${u}`));
+    const codeSystemUrls = [...new Set(pending.codeSystems)].filter((u) => !asked.has(`CodeSystem ${u}`));
     valueSetUrls.forEach((u) => asked.add(`ValueSet ${u}`));
     codeSystemUrls.forEach((u) => asked.add(`CodeSystem ${u}`));
+    pending.valueSets.length = 0;
+    pending.codeSystems.length = 0;
     const [valueSets, codeSystems] = await Promise.all([fetchByUrl<ValueSet>(db, 'ValueSet', valueSetUrls), fetchByUrl<CodeSystem>(db, 'CodeSystem', codeSystemUrls)]);
     source.add([...valueSets, ...codeSystems]);
-    pending = { valueSets: [], codeSystems: [] };
-    // What the fetched value sets (or, when not stored, the R4 ones) name comes next round.
-    for (const url of valueSetUrls) {
-      const valueSet = source.valueSet(url);
-      if (valueSet) {
-        const deps = dependenciesOf(valueSet);
-        pending.valueSets.push(...deps.valueSets.map((c) => split(c).url));
-        pending.codeSystems.push(...deps.codeSystems.map((c) => split(c).url));
+    // What the fetched value sets (every version), or the R4 ones of URLs not stored, name comes next round.
+    valueSets.forEach(need);
+    const stored = new Set(valueSets.map((v) => v.url));
+    for (const url of valueSetUrls.filter((u) => !stored.has(u))) {
+      const r4 = r4Terminology.valueSet(url);
+      if (r4) {
+        need(r4);
       }
     }
   }

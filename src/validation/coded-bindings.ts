@@ -11,6 +11,7 @@
  */
 import type { CodeableConcept, Coding, ElementDefinitionBinding, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { issue } from '../fhir/outcomes.js';
+import { splitCanonical } from '../fhir/references.js';
 import { expandValueSet, type Expansion } from '../terminology/expand.js';
 import { r4Terminology } from '../terminology/r4-terminology.js';
 
@@ -35,7 +36,7 @@ export function requiredBindingIssues(
   if (binding?.strength !== 'required' || !binding.valueSet) {
     return [];
   }
-  const url = binding.valueSet.split('|')[0] as string;
+  const { url } = splitCanonical(binding.valueSet);
   const allowed = membersOf(url);
   if (!allowed) {
     return [];

@@ -16,6 +16,7 @@ import { indexStructureDefinitionBundle, validateResource } from '@medplum/core'
 import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { isR4ResourceType, r4StructureDefinitions } from '../fhir/definitions.js';
 import { isOperationOutcomeError, issue } from '../fhir/outcomes.js';
+import { splitCanonical } from '../fhir/references.js';
 
 /** Canonical URLs of the base R4 definitions: claiming them adds nothing to validate. */
 const BASE = 'http://hl7.org/fhir/StructureDefinition/';
@@ -113,7 +114,7 @@ export class ProfileRegistry {
   }
 
   get(url: string): StructureDefinition | undefined {
-    return this.byUrl.get(url.split('|')[0] as string);
+    return this.byUrl.get(splitCanonical(url).url);
   }
 
   all(): StructureDefinition[] {

@@ -55,6 +55,12 @@ t.test(`ValueSet $expand on ${engine}`, async (t) => {
     t.equal(byId.body.expansion.total, 1);
   });
 
+  t.test('listed concepts take the display of a code system no other value set names', async (t) => {
+    await put(app, { resourceType: 'ValueSet', id: 'alleen-stok', url: 'http://schakel.test/fhir/ValueSet/alleen-stok', status: 'active', compose: { include: [{ system: HULP, concept: [{ code: 'stok' }] }] } });
+    const { body } = await get('/fhir/ValueSet/$expand?url=http://schakel.test/fhir/ValueSet/alleen-stok');
+    t.same(body.expansion.contains, [{ system: HULP, code: 'stok', display: 'Wandelstok' }]);
+  });
+
   t.test('filter, offset and count', async (t) => {
     const filtered = await get(`/fhir/ValueSet/$expand?url=${URL}&filter=ROL`);
     t.same(filtered.body.expansion.contains.map((c: Json) => c.code), ['rollator', 'rolstoel'], 'on code or display, case-insensitive');

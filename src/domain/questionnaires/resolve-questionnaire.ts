@@ -4,6 +4,7 @@
  * version last written (or, when none is active, the one last written).
  */
 import type { Questionnaire } from '@medplum/fhirtypes';
+import { splitCanonical } from '../../fhir/references.js';
 import type { Repository } from '../../repository/repository.js';
 import type { SearchService } from '../../search/types.js';
 import { findResources, searchValue } from '../find-resources.js';
@@ -12,11 +13,6 @@ export interface ResolvedQuestionnaire {
   readonly questionnaire: Questionnaire & { id: string };
   /** `url|version` of the resolved Questionnaire (just `url` when it has no version). */
   readonly canonical: string;
-}
-
-export function splitCanonical(canonical: string): { url: string; version: string | undefined } {
-  const bar = canonical.indexOf('|');
-  return bar === -1 ? { url: canonical, version: undefined } : { url: canonical.slice(0, bar), version: canonical.slice(bar + 1) };
 }
 
 export function canonicalOf(resource: { url?: string; version?: string }): string {
