@@ -67,7 +67,7 @@ interface Item {
   readonly notNull: boolean;
 }
 
-/** Strictly after the cursor position in the (possibly reversed) order. */
+/** Strictly after the cursor position in the (possibly reversed) order, as one parenthesised condition. */
 function keyset(ctx: SqlContext, terms: readonly OrderTerm[], columns: readonly string[], cursor: Cursor, flip: boolean): string {
   const items: Item[] = [];
   terms.forEach((term, i) => {
@@ -90,7 +90,8 @@ function keyset(ctx: SqlContext, terms: readonly OrderTerm[], columns: readonly 
     const equal = items.slice(0, i).map((prev) => `${prev.expr} IS NOT DISTINCT FROM ${prev.value}`);
     return [...equal, `${item.expr} ${op} ${item.value}`].join(' AND ');
   });
-  return alternatives.map((a) => `(${a})`).join(' OR ');
+  // Parenthesised as a whole: the caller ANDs it with the search's filter.
+  return `(${alternatives.map((a) => `(${a})`).join(' OR ')})`;
 }
 
 export interface PageStatement {
