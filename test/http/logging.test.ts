@@ -57,3 +57,32 @@ t.test(`log lines carry ids and timings, never patient data, on ${engine}`, asyn
   t.notMatch(all, /999990001/, 'no practitioner identifiers');
   t.notMatch(all, new RegExp(created.json().id), 'no resource ids from the URL');
 });
+
+t.test(`a write the database refuses logs no patient data, on ${engine}`, async (t) => {
+  const lines: string[] = [];
+  const { request, database } = await createTestApp(t, { LOG_LEVEL: 'info' }, { logStream: { write: (line) => lines.push(line) } });
+  // A real refusal by the database: PostgreSQL then reports the failing row, and PGlite the
+  // statement's parameters, with the error.
+  await database.db.exec(`ALTER TABLE resource ADD CONSTRAINT refuse_marked CHECK (content NOT LIKE '%Weigernaam%') NOT VALID`);
+  const bsn = '999900043';
+  const refused = await request({
+    method: 'POST',
+    url: '/fhir/Patient',
+    body: {
+      resourceType: 'Patient',
+      identifier: [{ system: 'http://fhir.nl/fhir/NamingSystem/bsn', value: bsn }],
+      name: [{ family: 'Weigernaam' }],
+      telecom: [{ system: 'phone', value: '0612345678' }],
+    },
+  });
+  t.equal(refused.statusCode, 500, 'an unexpected database error');
+  t.equal(refused.json().resourceType, 'OperationOutcome');
+  const errors = lines.map((l) => JSON.parse(l)).filter((e) => e.level === 'error');
+  t.ok(errors.length > 0, 'the failure is logged');
+  t.equal(errors[0].err?.code, '23514', 'with its SQLSTATE');
+  const all = lines.join('\n');
+  t.notMatch(all, new RegExp(bsn), 'no BSN');
+  t.notMatch(all, /Weigernaam/, 'no names');
+  t.notMatch(all, /0612345678/, 'no phone numbers');
+  t.notMatch(all, /INSERT INTO/i, 'no SQL text');
+});
