@@ -4,6 +4,26 @@
  * `2024-03-01T10:00` the whole minute. Values without a time zone are read as UTC.
  */
 
+/**
+ * The instants PostgreSQL and ISO 8601 without an extended year can both hold: a range reaching
+ * past them (year 0, year 10000 after a time-zone shift or the end of 9999) is cut to them.
+ */
+const EARLIEST = new Date(0).setUTCFullYear(1, 0, 1);
+const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+function clamp(range: TimeRange): TimeRange {
+  const start = Math.min(Math.max(range.start.getTime(), EARLIEST), LATEST);
+  const end = Math.min(Math.max(range.end.getTime(), EARLIEST), LATEST);
+  return { start: new Date(start), end: new Date(end) };
+}
+
+/** Date.UTC with a four-digit year taken as written (Date.UTC reads 0-99 as 1900-1999). */
+function utcInstant(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number): number {
+  const date = new Date(Date.UTC(2000, month, day, hour, minute, second, ms));
+  date.setUTCFullYear(year + date.getUTCFullYear() - 2000);
+  return date.getTime();
+}
+
 export interface TimeRange {
   readonly start: Date;
   /** Exclusive end. */
@@ -24,6 +44,11 @@ function offsetMinutes(zone: string | undefined): number {
 
 /** Parses a FHIR date/dateTime/instant into the range it denotes, or undefined when malformed. */
 export function parseDateRange(value: string): TimeRange | undefined {
+  const range = parseRange(value);
+  return range && clamp(range);
+}
+
+function parseRange(value: string): TimeRange | undefined {
   const m = DATE_TIME.exec(value);
   if (!m) {
     return undefined;
@@ -35,12 +60,12 @@ export function parseDateRange(value: string): TimeRange | undefined {
   if (month !== undefined && (month < 0 || month > 11)) {
     return undefined;
   }
-  if (day !== undefined && (day < 1 || day > new Date(Date.UTC(year, (month ?? 0) + 1, 0)).getUTCDate())) {
+  if (day !== undefined && (day < 1 || day > new Date(utcInstant(year, (month ?? 0) + 1, 0, 0, 0, 0, 0)).getUTCDate())) {
     return undefined;
   }
   const shift = offsetMinutes(zone) * 60_000;
   const utc = (...parts: [number, number?, number?, number?, number?, number?, number?]): Date =>
-    new Date(Date.UTC(parts[0], parts[1] ?? 0, parts[2] ?? 1, parts[3] ?? 0, parts[4] ?? 0, parts[5] ?? 0, parts[6] ?? 0) - shift);
+    new Date(utcInstant(parts[0], parts[1] ?? 0, parts[2] ?? 1, parts[3] ?? 0, parts[4] ?? 0, parts[5] ?? 0, parts[6] ?? 0) - shift);
   if (month === undefined) {
     return { start: utc(year), end: utc(year + 1) };
   }

@@ -10,6 +10,12 @@ import { badRequestIssues, issue } from './outcomes.js';
 export interface JsonParseOptions {
   /** Deepest nesting of objects and arrays accepted. */
   readonly maxDepth: number;
+  /**
+   * Whether FHIR's own JSON rules apply (no nulls, no empty strings, arrays or objects); false for
+   * JSON Patch documents, whose values are checked as part of the patched resource instead.
+   * Duplicate keys, prototype keys, NUL and lone surrogates are refused either way.
+   */
+  readonly fhirRules?: boolean;
 }
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -29,7 +35,8 @@ class StrictParser {
 
   constructor(
     private readonly text: string,
-    private readonly maxDepth: number
+    private readonly maxDepth: number,
+    private readonly fhirRules: boolean
   ) {}
 
   parse(): unknown {
@@ -47,6 +54,13 @@ class StrictParser {
     const line = before.split('\n').length;
     const column = this.pos - before.lastIndexOf('\n');
     throw new SyntaxFailure(`${message} at line ${line}, column ${column}`);
+  }
+
+  /** A breach of FHIR's JSON rules (json.html), beyond plain JSON. */
+  private fhirRule(message: string, extraPart?: PathPart): void {
+    if (this.fhirRules) {
+      this.rule(message, extraPart);
+    }
   }
 
   private rule(message: string, extraPart?: PathPart): void {
@@ -107,7 +121,7 @@ class StrictParser {
     if (this.text.charCodeAt(this.pos) === 0x7d) {
       this.pos++;
       this.depth--;
-      this.rule('Empty objects are not allowed in FHIR JSON');
+      this.fhirRule('Empty objects are not allowed in FHIR JSON');
       return result;
     }
     for (;;) {
@@ -131,7 +145,7 @@ class StrictParser {
       } else {
         seen.add(key);
         if (value === null) {
-          this.rule('null is not allowed as a property value in FHIR JSON');
+          this.fhirRule('null is not allowed as a property value in FHIR JSON');
         }
         // Plain assignment is safe: __proto__, the one key with a setter, never gets here.
         result[key] = value;
@@ -167,7 +181,7 @@ class StrictParser {
       items.forEach((item, i) => {
         if (item === null && (!Array.isArray(partner) || partner[i] === null || partner[i] === undefined)) {
           this.path.push(key);
-          this.rule('null in an array only pads a primitive whose _element partner has an entry there', i);
+          this.fhirRule('null in an array only pads a primitive whose _element partner has an entry there', i);
           this.path.pop();
         }
       });
@@ -182,7 +196,7 @@ class StrictParser {
     if (this.text.charCodeAt(this.pos) === 0x5d) {
       this.pos++;
       this.depth--;
-      this.rule('Empty arrays are not allowed in FHIR JSON');
+      this.fhirRule('Empty arrays are not allowed in FHIR JSON');
       return result;
     }
     for (;;) {
@@ -325,7 +339,7 @@ class StrictParser {
       if (isKey) {
         this.syntax('Empty property name');
       }
-      this.rule('Empty strings are not allowed in FHIR JSON');
+      this.fhirRule('Empty strings are not allowed in FHIR JSON');
       return;
     }
     if (value.includes('\u0000')) {
@@ -363,7 +377,7 @@ export function decodeUtf8(body: Uint8Array): string {
  * of the FHIR JSON rules, with the JSON path of each breach as expression (rooted at resourceType).
  */
 export function parseFhirJson(text: string, options: JsonParseOptions): unknown {
-  const parser = new StrictParser(text, options.maxDepth);
+  const parser = new StrictParser(text, options.maxDepth, options.fhirRules ?? true);
   let value: unknown;
   try {
     value = parser.parse();

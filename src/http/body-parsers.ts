@@ -4,9 +4,7 @@
  * a parser runs; prototype-poisoning keys are refused by each parser.
  */
 import type { FastifyInstance } from 'fastify';
-import secureJson from 'secure-json-parse';
 import { decodeUtf8, parseFhirJson } from '../fhir/json-parse.js';
-import { badRequest } from '../fhir/outcomes.js';
 
 export const FHIR_BODY_TYPES = ['application/fhir+json', 'application/json', 'application/json+fhir'];
 export const JSON_PATCH_TYPE = 'application/json-patch+json';
@@ -33,11 +31,13 @@ export function registerBodyParsers(app: FastifyInstance, options: BodyParserOpt
       }
     }
   );
-  app.addContentTypeParser(JSON_PATCH_TYPE, { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, body, done) => {
+  // JSON Patch documents get the same strict reader as resources: their values become resource
+  // content, so duplicate keys, lone surrogates, a BOM or deep nesting are refused alike.
+  app.addContentTypeParser(JSON_PATCH_TYPE, { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_request, body, done) => {
     try {
-      done(null, secureJson.parse(body, undefined, { protoAction: 'error', constructorAction: 'error' }));
-    } catch {
-      done(badRequest('The JSON Patch body is not valid JSON'), undefined);
+      done(null, parseFhirJson(decodeUtf8(body as Buffer), { maxDepth: options.maxJsonDepth, fhirRules: false }));
+    } catch (error) {
+      done(error as Error, undefined);
     }
   });
   app.addContentTypeParser(FORM_TYPE, { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, body, done) => {

@@ -8,7 +8,7 @@ import type { FhirRequest, HttpMethod, InteractionCode, QueryParams } from '../f
 import { matchRoute, pathSegments } from '../fhir/routes.js';
 import type { FhirContext } from '../interactions/context.js';
 import { dispatch } from '../interactions/dispatch.js';
-import type { FormBody } from './body-parsers.js';
+import { JSON_PATCH_TYPE, type FormBody } from './body-parsers.js';
 import { responseMediaType } from './negotiation.js';
 import { parsePrefer } from './prefer.js';
 import { sendFhir } from './reply.js';
@@ -22,6 +22,7 @@ declare module 'fastify' {
 
 const HTTP_ONLY_PARAMETERS = new Set(['_format', '_pretty']);
 const SEARCH_INTERACTIONS: ReadonlySet<InteractionCode> = new Set(['search-type', 'search-system', 'search-compartment']);
+const PATCH_INTERACTIONS: ReadonlySet<InteractionCode> = new Set(['patch', 'conditional-patch']);
 
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
@@ -46,6 +47,10 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOpti
     const q = rawUrl.indexOf('?');
     const pathname = q === -1 ? rawUrl : rawUrl.slice(0, q);
     const allParams = [...new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1))];
+    // PostgreSQL text cannot hold NUL, and no FHIR string may contain it (json-parse.ts refuses it in bodies).
+    if (pathname.includes('%00') || allParams.some(([k, v]) => k.includes('\u0000') || v.includes('\u0000'))) {
+      throw badRequest('The request URL contains a NUL character');
+    }
     const pretty = allParams.find(([k]) => k === '_pretty')?.[1] === 'true';
     const format = allParams.find(([k]) => k === '_format')?.[1];
     // Errors from here on are answered in the negotiated format.
@@ -79,6 +84,9 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOpti
       throw badRequest(`${method} needs a request body`);
     }
     const contentType = header(request, 'content-type')?.split(';')[0]?.trim().toLowerCase();
+    if (contentType === JSON_PATCH_TYPE && body !== undefined && !PATCH_INTERACTIONS.has(route.interaction)) {
+      throw unsupportedMediaType(`${JSON_PATCH_TYPE} is a body for PATCH only; send application/fhir+json`);
+    }
     const ifMatch = header(request, 'if-match');
     const ifNoneMatch = header(request, 'if-none-match');
     const ifNoneExist = header(request, 'if-none-exist');

@@ -57,7 +57,7 @@ function patchBody(ctx: FhirContext, resource: Resource | undefined, at: string)
   }
   const text = Buffer.from(binary.data, 'base64').toString('utf8');
   try {
-    return { body: parseFhirJson(text, { maxDepth: ctx.config.maxJsonDepth }), contentType: JSON_PATCH };
+    return { body: parseFhirJson(text, { maxDepth: ctx.config.maxJsonDepth, fhirRules: false }), contentType: JSON_PATCH };
   } catch {
     throw badRequest('Binary.data is not a JSON Patch document', `${at}.resource.data`);
   }

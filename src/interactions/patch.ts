@@ -14,6 +14,8 @@ import { withoutServerFields, writeOutcome } from './write-rules.js';
 const { applyPatch, validate: validatePatch, JsonPatchError } = fastJsonPatch;
 
 export const JSON_PATCH = 'application/json-patch+json';
+/** JSON Pointer segments that reach Object.prototype; no FHIR element has these names. */
+const PROTOTYPE_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 function operations(request: FhirRequest): Operation[] {
   if (request.contentType !== JSON_PATCH) {
@@ -23,6 +25,13 @@ function operations(request: FhirRequest): Operation[] {
     throw badRequest('A JSON Patch document is an array of operations');
   }
   const ops = request.body as Operation[];
+  ops.forEach((op, index) => {
+    for (const pointer of [op?.path, (op as { from?: unknown })?.from]) {
+      if (typeof pointer === 'string' && pointer.split('/').some((segment) => PROTOTYPE_SEGMENTS.has(segment))) {
+        throw badRequest('A JSON Patch path may not name __proto__, constructor or prototype', `[${String(index)}]`);
+      }
+    }
+  });
   const error = validatePatch(ops);
   if (error) {
     throw badRequest(`Invalid JSON Patch: ${error.message.split('\n')[0] ?? ''}`, `[${String(error.index)}]`);
@@ -34,13 +43,12 @@ function patched(current: Resource, ops: Operation[]): Resource {
   try {
     return applyPatch(structuredClone(current), ops, true, true, true).newDocument;
   } catch (error) {
-    if (error instanceof JsonPatchError) {
-      // A failed "test" or a path that does not exist: the patch does not fit this version.
-      throw unprocessable([
-        issue({ code: 'processing', text: `JSON Patch cannot be applied: ${error.name}`, expression: `[${String(error.index)}]` }),
-      ]);
-    }
-    throw error;
+    // A failed "test", a path that does not exist, or an operation that cannot hold on this
+    // document (moving a value into itself surfaces from the library as a TypeError): the patch
+    // does not fit this version.
+    const at = error instanceof JsonPatchError ? { expression: `[${String(error.index)}]` } : {};
+    const name = error instanceof JsonPatchError ? error.name : 'the operations do not fit the resource';
+    throw unprocessable([issue({ code: 'processing', text: `JSON Patch cannot be applied: ${name}`, ...at })]);
   }
 }
 

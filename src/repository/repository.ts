@@ -302,7 +302,8 @@ export class Repository {
   async vread(resourceType: string, id: string, versionId: string): Promise<StoredVersion> {
     const params: unknown[] = [resourceType, id, Number(versionId)];
     const narrowing = visibleIn(this.scope.access, 'h', params);
-    const rows = /^\d+$/.test(versionId)
+    // version_id is an integer column: a longer number cannot name a stored version.
+    const rows = /^\d{1,9}$/.test(versionId)
       ? await this.queryable.query<CurrentRow & { method: WriteMethod }>(
           `SELECT version_id, last_updated, deleted, content, method FROM resource_history h
             WHERE resource_type = $1 AND id = $2 AND version_id = $3${narrowing}`,

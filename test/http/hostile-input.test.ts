@@ -1,0 +1,100 @@
+// Input that once reached the database or a library unchecked and answered 500: each is now a
+// 4xx OperationOutcome, or, where FHIR allows the input, a normal answer.
+import t from 'tap';
+import type { LightMyRequestResponse } from 'fastify';
+import type { Test } from 'tap';
+import { createTestApp, engine } from '../helpers/app.js';
+
+const PATCH = { 'content-type': 'application/json-patch+json' };
+
+function refused(t: Test, response: LightMyRequestResponse, status: number | readonly number[], label: string): void {
+  const allowed = typeof status === 'number' ? [status] : status;
+  t.ok(allowed.includes(response.statusCode), `${label}: ${response.statusCode} is one of ${allowed.join(', ')}`);
+  t.equal(response.json().resourceType, 'OperationOutcome', `${label}: an OperationOutcome`);
+  t.notMatch(response.body, /\n\s+at /, `${label}: no stack trace`);
+}
+
+t.test(`hostile input gets a 4xx OperationOutcome, never a 500, on ${engine}`, async (t) => {
+  const { request } = await createTestApp(t);
+  const created = await request({ method: 'POST', url: '/fhir/Patient', body: { resourceType: 'Patient', name: [{ family: 'Smit', given: ['Anna'] }] } });
+  t.equal(created.statusCode, 201);
+  const id = created.json().id as string;
+
+  t.test('version and count numbers out of range', async (t) => {
+    refused(t, await request({ method: 'GET', url: `/fhir/Patient/${id}/_history/99999999999999999999` }), 404, 'vread of a huge version');
+    refused(t, await request({ method: 'GET', url: `/fhir/Patient/${id}/_history/-1` }), [400, 404], 'vread of a negative version');
+    const history = await request({ method: 'GET', url: `/fhir/Patient/${id}/_history?_count=99999999999999999999` });
+    t.not(history.statusCode, 500, 'history with a huge _count');
+    const huge = await request({ method: 'GET', url: '/fhir/Patient?_count=99999999999999999999' });
+    t.not(huge.statusCode, 500, 'search with a huge _count');
+  });
+
+  t.test('dates at the edges of the calendar', async (t) => {
+    const wide = await request({
+      method: 'GET',
+      url: '/fhir/Measure/pain-pdi-improvement/$evaluate-measure?periodStart=0001-01-01&periodEnd=9999-12-31',
+    });
+    t.not(wide.statusCode, 500, '$evaluate-measure over the whole calendar');
+    t.ok([200, 400, 422].includes(wide.statusCode), `$evaluate-measure over the whole calendar: ${wide.statusCode}`);
+    const search = await request({ method: 'GET', url: '/fhir/Observation?date=lt0001-01-01' });
+    t.not(search.statusCode, 500, 'a date search before year 1');
+    const far = await request({ method: 'GET', url: '/fhir/Observation?date=gt9999-12-31T23:59:59Z' });
+    t.not(far.statusCode, 500, 'a date search after year 9999');
+    // Date.UTC reads years 0-99 as 1900-1999: year 50 must not find someone born in 1950.
+    const born = await request({ method: 'POST', url: '/fhir/Patient', body: { resourceType: 'Patient', birthDate: '1950-06-01' } });
+    t.equal(born.statusCode, 201);
+    const early = await request({ method: 'GET', url: '/fhir/Patient?birthdate=0050' });
+    t.equal(early.json().entry, undefined, 'year 0050 is not 1950');
+    const late = await request({ method: 'GET', url: '/fhir/Patient?birthdate=1950' });
+    t.equal(late.json().entry?.length, 1, 'year 1950 is');
+  });
+
+  t.test('NUL characters never reach the database', async (t) => {
+    refused(t, await request({ method: 'GET', url: '/fhir/Patient?name=a%00b' }), 400, 'a string search with NUL');
+    refused(t, await request({ method: 'GET', url: '/fhir/Patient?identifier=a%00b' }), 400, 'a token search with NUL');
+    refused(t, await request({ method: 'GET', url: '/fhir/Patient/a%00b' }), [400, 404], 'an id with NUL');
+  });
+
+  t.test('JSON Patch documents of every shape', async (t) => {
+    const cases: Array<[string, unknown]> = [
+      ['replace into __proto__', [{ op: 'replace', path: '/__proto__/x', value: 1 }]],
+      ['add into constructor.prototype', [{ op: 'add', path: '/constructor/prototype/x', value: 1 }]],
+      ['move a value into itself', [{ op: 'move', from: '/name', path: '/name/0' }]],
+      ['copy from nowhere', [{ op: 'copy', from: '/nothing', path: '/name' }]],
+      ['a failing test', [{ op: 'test', path: '/name/0/family', value: 'Anders' }]],
+      ['an index past the end', [{ op: 'add', path: '/name/7', value: { family: 'X' } }]],
+      ['a non-numeric array index', [{ op: 'replace', path: '/name/first/family', value: 'X' }]],
+      ['a path without a slash', [{ op: 'add', path: 'name', value: [] }]],
+      ['an unknown op', [{ op: 'merge', path: '/name', value: [] }]],
+      ['remove the id', [{ op: 'remove', path: '/id' }]],
+      ['an operation that is not an object', [42]],
+      ['an object instead of an array', { op: 'add', path: '/gender', value: 'male' }],
+    ];
+    for (const [label, body] of cases) {
+      const response = await request({ method: 'PATCH', url: `/fhir/Patient/${id}`, headers: PATCH, body });
+      refused(t, response, [400, 422], label);
+    }
+    const raw: Array<[string, string]> = [
+      ['duplicate keys', '[{"op":"add","op":"replace","path":"/gender","value":"male"}]'],
+      ['a lone surrogate', '[{"op":"add","path":"/gender","value":"\\ud800"}]'],
+      ['3,000 levels of nesting', `[{"op":"add","path":"/extension","value":${'['.repeat(3_000)}${']'.repeat(3_000)}}]`],
+    ];
+    for (const [label, body] of raw) {
+      const response = await request({ method: 'PATCH', url: `/fhir/Patient/${id}`, headers: PATCH, body });
+      refused(t, response, 400, label);
+    }
+    const after = await request({ method: 'GET', url: `/fhir/Patient/${id}` });
+    t.equal(after.json().meta.versionId, '1', 'no refused patch wrote a version');
+    // As for resource bodies (json-strictness.test.ts), a leading BOM is dropped (RFC 8259 section 8.1).
+    const bom = await request({ method: 'PATCH', url: `/fhir/Patient/${id}`, headers: PATCH, body: '\ufeff[{"op":"add","path":"/gender","value":"male"}]' });
+    t.equal(bom.statusCode, 200, 'a leading BOM is dropped');
+  });
+
+  t.test('a JSON Patch body is for PATCH only', async (t) => {
+    const body = JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Smit' }] });
+    refused(t, await request({ method: 'POST', url: '/fhir/Patient', headers: PATCH, body }), 415, 'create');
+    refused(t, await request({ method: 'PUT', url: `/fhir/Patient/${id}`, headers: PATCH, body: JSON.stringify({ resourceType: 'Patient', id }) }), 415, 'update');
+    refused(t, await request({ method: 'POST', url: '/fhir', headers: PATCH, body: JSON.stringify({ resourceType: 'Bundle', type: 'batch' }) }), 415, 'batch');
+    refused(t, await request({ method: 'POST', url: '/fhir/Patient/_search', headers: PATCH, body: '[{"op":"add","path":"/gender","value":"male"}]' }), 415, 'search');
+  });
+});
