@@ -4,7 +4,7 @@
  * client assertion, and for the user-context clients a user assertion, with the client's key from
  * DATA_DIR/demo-auth.json, and posts them to the running server's /auth/token.
  *
- *   --as <gp|physio|nurse|rehab|admin|auditor>   the demo client (required)
+ *   --as <gp|physio|nurse|rehab|admin|auditor|network>   the demo client (required)
  *   --scope "<scopes>"                            default: everything the client is registered for
  *   --emergency "<reason>"                        break-the-glass (configured roles only)
  *   --url <http://localhost:8080>                 the server (default: SCHAKEL_URL or http://localhost:PORT)

@@ -8,12 +8,16 @@
  *   a current care relation (care_relation) with the user's organisation, its PractitionerRoles or
  *   the user; resources of no patient (Organization, Practitioner, Questionnaire, …) are shared
  *   reference data. System clients and emergency access are bound by type only.
+ * - Objection: a patient who objects to sharing with the user's organisation or the user
+ *   (an active patient-privacy Consent with a deny provision, consent-denials.ts) is out of care
+ *   for them, whatever relation they have; emergency access passes it, audited with its reason.
  * Resources outside the scope answer 404 like missing ones, so existence does not leak.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { AccessFilter } from '../repository/types.js';
 import type { Queryable } from '../storage/database.js';
 import { actorReferences } from './actors.js';
+import { consentDenies } from './consent-denials.js';
 import { directPatients } from './patients-of.js';
 import type { Principal } from './principal.js';
 import { EXPLICIT_ONLY_TYPES } from './scopes.js';
@@ -35,10 +39,14 @@ function typeCondition(principal: Principal, alias: string, bind: (value: unknow
   return visible.types.length === 0 ? 'false' : `${alias}.resource_type = ANY(${bind(visible.types)}::text[])`;
 }
 
-/** The condition that a patient id (an SQL expression) is in the caller's care. */
+/**
+ * The condition that a patient id (an SQL expression) is in the caller's care: a current care
+ * relation with one of the actors, and no objection of the patient against them.
+ */
 export function inCare(patientId: string, actors: string, now = 'now()'): string {
-  return `EXISTS (SELECT 1 FROM care_relation c WHERE c.patient_id = ${patientId} AND c.actor = ANY(${actors}::text[])
-            AND (c.until IS NULL OR c.until > ${now}))`;
+  return `(EXISTS (SELECT 1 FROM care_relation c WHERE c.patient_id = ${patientId} AND c.actor = ANY(${actors}::text[])
+            AND (c.until IS NULL OR c.until > ${now}))
+           AND NOT ${consentDenies(patientId, actors, now)})`;
 }
 
 export async function accessScope(db: Queryable, principal: Principal): Promise<AccessScope> {
@@ -68,13 +76,15 @@ export function typeVisible(principal: Principal, type: string): boolean {
  * The second fence: re-checks resources about to be returned against the rule, independently of
  * the SQL that found them: the type is visible and every patient the resource names directly is in
  * care. Answers the ones that fail (which the caller drops and reports as a defect). The audit log
- * is exempt: whoever may read it reads all of it.
+ * is exempt: whoever may read it reads all of it. The type rule is about stored resources: an
+ * answer an operation computes (no id, such as $evaluate-measure's MeasureReport) is what the
+ * operation, authorized on its own type, produces, so only its patients are checked.
  */
 export async function recheck(db: Queryable, scope: AccessScope, resources: readonly Resource[]): Promise<Set<Resource>> {
   const failed = new Set<Resource>();
   const patients = new Map<Resource, string[]>();
   for (const resource of resources) {
-    if (!typeVisible(scope.principal, resource.resourceType)) {
+    if (resource.id !== undefined && !typeVisible(scope.principal, resource.resourceType)) {
       failed.add(resource);
     } else if (scope.byPatient && !EXPLICIT_ONLY_TYPES.has(resource.resourceType)) {
       patients.set(resource, directPatients(resource));
@@ -85,8 +95,7 @@ export async function recheck(db: Queryable, scope: AccessScope, resources: read
     return failed;
   }
   const rows = await db.query<{ patient_id: string }>(
-    `SELECT DISTINCT c.patient_id FROM care_relation c
-      WHERE c.patient_id = ANY($1::text[]) AND c.actor = ANY($2::text[]) AND (c.until IS NULL OR c.until > now())`,
+    `SELECT x.id AS patient_id FROM unnest($1::text[]) AS x(id) WHERE ${inCare('x.id', '$2')}`,
     [ids, scope.actors]
   );
   const inCareIds = new Set(rows.map((r) => r.patient_id));

@@ -2,8 +2,10 @@
  * Development mode's demo clients (README quick start): on first start Schakel generates a signing
  * key and one key pair per demo client and keeps them in DATA_DIR/demo-auth.json (mode 0600), which
  * `npm run token` reads to sign its assertions. User-context clients act for one professional of
- * the synthetic fixtures each; `admin` is an integration engine with every system scope and
- * `auditor` the log manager. Production mode refuses to start with any of them (setup.ts).
+ * the synthetic fixtures each; `admin` is an integration engine with every system scope,
+ * `auditor` the log manager and `network` a regional care network that needs aggregate figures
+ * only: it reads Measures and runs $evaluate-measure (an operation that changes nothing needs a
+ * read scope on its type, authorize.ts), and sees no individual record and writes nothing. Production mode refuses to start with any of them (setup.ts).
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -51,36 +53,56 @@ export const DEMO_USERS: Readonly<Record<string, DemoUser>> = {
 const SYSTEM_CLIENTS: Readonly<Record<string, readonly string[]>> = {
   admin: ['system/*.cruds'],
   auditor: ['system/AuditEvent.rs'],
+  network: ['system/Measure.r'],
 };
+
+async function demoClient(clientId: string, clientAlg: SigningAlgorithm): Promise<DemoClient> {
+  const privateJwk = await generatePrivateJwk(clientAlg);
+  const user = DEMO_USERS[clientId];
+  const scopes = user ? ['user/*.cruds'] : [...(SYSTEM_CLIENTS[clientId] ?? [])];
+  return {
+    registration: { clientId, name: `Demo ${clientId}`, jwks: { keys: [publicPart(privateJwk)] }, scopes, organizations: user ? [user.organization] : [], demo: true },
+    privateJwk,
+    ...(user ? { user } : {}),
+  };
+}
+
+const DEMO_CLIENT_IDS = [...Object.keys(DEMO_USERS), ...Object.keys(SYSTEM_CLIENTS)];
 
 export async function generateDemoAuth(alg: SigningAlgorithm, clientAlg: SigningAlgorithm = 'ES384'): Promise<DemoAuthFile> {
   const clients: DemoClient[] = [];
-  for (const [clientId, user] of Object.entries(DEMO_USERS)) {
-    const privateJwk = await generatePrivateJwk(clientAlg);
-    clients.push({
-      registration: { clientId, name: `Demo ${clientId}`, jwks: { keys: [publicPart(privateJwk)] }, scopes: ['user/*.cruds'], organizations: [user.organization], demo: true },
-      privateJwk,
-      user,
-    });
-  }
-  for (const [clientId, scopes] of Object.entries(SYSTEM_CLIENTS)) {
-    const privateJwk = await generatePrivateJwk(clientAlg);
-    clients.push({
-      registration: { clientId, name: `Demo ${clientId}`, jwks: { keys: [publicPart(privateJwk)] }, scopes: [...scopes], organizations: [], demo: true },
-      privateJwk,
-    });
+  for (const clientId of DEMO_CLIENT_IDS) {
+    clients.push(await demoClient(clientId, clientAlg));
   }
   return { signingKey: await generatePrivateJwk(alg), clients };
 }
 
-/** Reads DATA_DIR/demo-auth.json, creating it on first start. */
-export async function demoAuthFile(path: string, alg: SigningAlgorithm): Promise<DemoAuthFile> {
-  if (existsSync(path)) {
-    return JSON.parse(readFileSync(path, 'utf8')) as DemoAuthFile;
-  }
-  const demo = await generateDemoAuth(alg);
+function writeDemoAuth(path: string, demo: DemoAuthFile): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, JSON.stringify(demo, undefined, 2), { mode: 0o600 });
   chmodSync(path, 0o600);
+}
+
+/**
+ * Reads DATA_DIR/demo-auth.json, creating it on first start; demo clients added since the file
+ * was made (such as `network`) are added to it, keeping the keys already handed out.
+ */
+export async function demoAuthFile(path: string, alg: SigningAlgorithm): Promise<DemoAuthFile> {
+  if (existsSync(path)) {
+    const demo = JSON.parse(readFileSync(path, 'utf8')) as DemoAuthFile;
+    const known = new Set(demo.clients.map((c) => c.registration.clientId));
+    const missing = DEMO_CLIENT_IDS.filter((id) => !known.has(id));
+    if (missing.length === 0) {
+      return demo;
+    }
+    const added: DemoAuthFile = { ...demo, clients: [...demo.clients] };
+    for (const clientId of missing) {
+      added.clients.push(await demoClient(clientId, 'ES384'));
+    }
+    writeDemoAuth(path, added);
+    return added;
+  }
+  const demo = await generateDemoAuth(alg);
+  writeDemoAuth(path, demo);
   return demo;
 }

@@ -10,6 +10,7 @@ import type {
   CapabilityStatementRestResource,
   CapabilityStatementRestResourceOperation,
 } from '@medplum/fhirtypes';
+import { accessDocumentation } from '../auth/access-documentation.js';
 import { r4ResourceTypes } from '../fhir/definitions.js';
 import type { InteractionCode } from '../fhir/request.js';
 import type { OperationHandler, OperationRegistry } from '../operations/registry.js';
@@ -50,10 +51,12 @@ function resourceEntry(input: CapabilityInput, type: string): CapabilityStatemen
   const search = has('search-type') ? input.search.capabilities(type) : undefined;
   const operations = input.operations.forType(type);
   const profiles = input.supportedProfiles?.(type) ?? [];
+  const documentation = accessDocumentation(type);
   return {
     type: type as CapabilityStatementRestResource['type'],
     profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
     ...(profiles.length > 0 ? { supportedProfile: profiles } : {}),
+    ...(documentation !== undefined ? { documentation } : {}),
     interaction: TYPE_INTERACTIONS.filter(has).map((code) => ({ code })),
     versioning: 'versioned-update',
     readHistory: has('vread'),

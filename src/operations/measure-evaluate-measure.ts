@@ -6,13 +6,17 @@
  * `subject` (its R4B/R5 name) is taken too, and `reporter` (R5) narrows the report to the units
  * that count for one organisation. reportType `population` (the default) gives a summary report,
  * `subject` an individual one and needs a patient; `subject-list` is not supported.
+ * A summary report holds counts and scores per organisation only: no subject, no
+ * evaluatedResource, no subject lists. An individual report needs read access to Patients (403
+ * otherwise), so a caller with Measure scopes alone (a regional network) gets aggregates only.
  */
 import type { Measure, OperationDefinition } from '@medplum/fhirtypes';
 import { evaluateMeasure } from '../domain/measures/evaluate-measure.js';
 import { findResources, searchValue } from '../domain/find-resources.js';
 import { splitCanonical } from '../fhir/references.js';
 import { parseDateRange } from '../fhir/dates.js';
-import { badRequest, notFound, notSupported } from '../fhir/outcomes.js';
+import { typeVisible } from '../auth/access-scope.js';
+import { badRequest, forbidden, notFound, notSupported } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import { parseLocalReference } from '../fhir/references.js';
 import type { FhirContext } from '../interactions/context.js';
@@ -103,6 +107,9 @@ async function evaluate(ctx: FhirContext, request: FhirRequest): Promise<FhirRes
   }
   if (reportType === 'population' && patientId !== undefined) {
     throw badRequest('reportType population is over everyone: leave out the patient, or use reportType subject', 'reportType');
+  }
+  if (patientId !== undefined && ctx.principal !== undefined && !typeVisible(ctx.principal, 'Patient')) {
+    throw forbidden('An individual MeasureReport needs read access to Patient; this token has aggregate figures only', 'subject');
   }
   if (patientId !== undefined) {
     // A subject report holds one patient's measurements: only for a caller who may see that patient

@@ -1,9 +1,10 @@
 // Start-up of authentication: production refuses demo clients and missing key material.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { AuthSetupError, loadAuthSetup } from '../../src/auth/setup.js';
+import { demoAuthFile, type DemoAuthFile } from '../../src/auth/demo-clients.js';
+import { AuthSetupError, demoAuthPath, loadAuthSetup } from '../../src/auth/setup.js';
 import { testConfig } from '../helpers/app.js';
 import { demoAuth } from '../helpers/auth.js';
 
@@ -27,7 +28,20 @@ t.test('production mode needs configured keys and refuses demo clients', async (
 
   const development = await loadAuthSetup(testConfig({ DATA_DIR: dir }));
   t.equal(development.demo, true, 'development generates the demo set');
-  t.same(development.clients.all().map((c) => c.registration.clientId).sort(), ['admin', 'auditor', 'gp', 'nurse', 'physio', 'rehab']);
+  t.same(development.clients.all().map((c) => c.registration.clientId).sort(), ['admin', 'auditor', 'gp', 'network', 'nurse', 'physio', 'rehab']);
   const again = await loadAuthSetup(testConfig({ DATA_DIR: dir }));
   t.equal(again.signingKey.kid, development.signingKey.kid, 'and keeps it across restarts');
+});
+
+t.test('a demo set made before a demo client existed gets it, keeping the keys handed out', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'schakel-auth-'));
+  const path = demoAuthPath(testConfig({ DATA_DIR: dir }));
+  const demo = await demoAuth();
+  const old: DemoAuthFile = { ...demo, clients: demo.clients.filter((c) => c.registration.clientId !== 'network') };
+  writeFileSync(path, JSON.stringify(old));
+  const upgraded = await demoAuthFile(path, 'ES384');
+  const network = upgraded.clients.find((c) => c.registration.clientId === 'network');
+  t.same(network?.registration.scopes, ['system/Measure.r'], 'the network client is added');
+  t.same(upgraded.clients.filter((c) => c.registration.clientId !== 'network'), old.clients, 'the others keep their keys');
+  t.same((JSON.parse(readFileSync(path, 'utf8')) as DemoAuthFile).clients.length, old.clients.length + 1, 'and the file says so');
 });

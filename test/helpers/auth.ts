@@ -33,7 +33,10 @@ export async function demoClient(name: string): Promise<DemoClient> {
   return client;
 }
 
-export type DemoName = 'gp' | 'physio' | 'nurse' | 'rehab' | 'admin' | 'auditor';
+export type DemoName = 'gp' | 'physio' | 'nurse' | 'rehab' | 'admin' | 'auditor' | 'network';
+
+/** The scopes of the system demo clients, as demo-clients.ts registers them. */
+const SYSTEM_SCOPES: Readonly<Record<string, string>> = { admin: 'system/*.cruds', auditor: 'system/AuditEvent.rs', network: 'system/Measure.r' };
 
 export interface PrincipalOptions {
   readonly scope?: string;
@@ -44,7 +47,7 @@ export interface PrincipalOptions {
 export function principalFor(name: DemoName, options: PrincipalOptions = {}): Principal {
   const user = DEMO_USERS[name];
   if (!user) {
-    const scope = options.scope ?? (name === 'auditor' ? 'system/AuditEvent.rs' : 'system/*.cruds');
+    const scope = options.scope ?? SYSTEM_SCOPES[name] ?? 'system/*.cruds';
     return { kind: 'system', clientId: name, scopes: ScopeSet.parse(scope) };
   }
   return {
