@@ -17,11 +17,14 @@ function clamp(range: TimeRange): TimeRange {
   return { start: new Date(start), end: new Date(end) };
 }
 
-/** Date.UTC with a four-digit year taken as written (Date.UTC reads 0-99 as 1900-1999). */
+/** The Gregorian calendar repeats every 400 years, which are exactly 146,097 days. */
+const FOUR_CENTURIES_MS = 146_097 * 86_400_000;
+
+/** Date.UTC with the year taken as written (Date.UTC reads 0-99 as 1900-1999). */
 function utcInstant(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number): number {
-  const date = new Date(Date.UTC(2000, month, day, hour, minute, second, ms));
-  date.setUTCFullYear(year + date.getUTCFullYear() - 2000);
-  return date.getTime();
+  return year >= 100
+    ? Date.UTC(year, month, day, hour, minute, second, ms)
+    : Date.UTC(year + 400, month, day, hour, minute, second, ms) - FOUR_CENTURIES_MS;
 }
 
 export interface TimeRange {
