@@ -107,6 +107,11 @@ t.test(`claiming an open referral on ${engine}`, async (t) => {
     t.equal((await get('physio', 'ServiceRequest/sr-1')).statusCode, 200, 'and the referral');
     const search = (await get('physio', `Task?_id=task-1,task-2&_include=Task:focus`)).json();
     t.notOk(JSON.stringify(search).includes(CLAIM), 'no code in search results either');
+    for (const url of ['Task/task-1/_history', 'Task/task-1/_history/2', 'Patient/p-claim/$everything']) {
+      const answer = await get('physio', url);
+      t.equal(answer.statusCode, 200, url);
+      t.notOk(answer.body.includes(CLAIM), `nor in ${url}`);
+    }
     t.same(claimCodes((await get('gp', 'Task/task-1')).json()), [code1], 'the requester still does');
     const received = await app.request({ method: 'PUT', url: '/fhir/Task/task-1', as: 'physio', body: { ...task.json(), status: 'received' } });
     t.equal(received.statusCode, 200, 'and the owner moves it on');
