@@ -138,6 +138,19 @@ t.test(`a referral's care relationship on ${engine}`, async (t) => {
     t.equal((await get(app, 'physio', 'Observation/obs-kok')).statusCode, 404);
   });
 
+  await t.test('a cancellation by the requester ends the membership too', async (t) => {
+    await send(app, 'admin', 'PUT', { resourceType: 'CareTeam', id: 'ct-three', status: 'active', subject: { reference: 'Patient/p-kok' }, participant: [{ member: { reference: `PractitionerRole/${ROLES.gp}` } }] });
+    await send(app, 'admin', 'PUT', carePlan('cp-3', 'ct-three'));
+    await send(app, 'gp', 'PUT', serviceRequest('sr-3', { performer: undefined }));
+    await send(app, 'gp', 'PUT', task('task-3', 'sr-3', { basedOn: [{ reference: 'CarePlan/cp-3' }] }));
+    await move(app, 'task-3', ['received', 'accepted']);
+    t.notOk((await physioParticipants(app, 'ct-three'))[0]?.period?.end, 'a member while accepted');
+    await send(app, 'gp', 'PUT', { ...(await get(app, 'gp', 'Task/task-3')).json(), status: 'cancelled' });
+    t.ok((await physioParticipants(app, 'ct-three'))[0]?.period?.end, 'cancelled: period.end set');
+    t.equal((await get(app, 'physio', 'Observation/obs-kok')).statusCode, 404);
+    t.equal((await get(app, 'physio', 'Task/task-3')).statusCode, 200, 'the Task stays readable to its former owner');
+  });
+
   await t.test('a referral addressed to an organisation is in its inbox', async (t) => {
     await send(app, 'gp', 'PUT', serviceRequest('sr-org', { performer: [{ reference: `Organization/${ORGS.nurse}` }] }));
     await send(app, 'gp', 'PUT', task('task-org', 'sr-org', { owner: { reference: `Organization/${ORGS.nurse}` } }));
