@@ -157,7 +157,7 @@ t.test(`a referral's care relationship on ${engine}`, async (t) => {
     const inbox = (await get(app, 'nurse', `Task?owner=Organization/${ORGS.nurse}&status=requested&_include=Task:focus`)).json();
     const entries = (inbox.entry ?? []).map((e: Json) => `${e.search.mode as string}:${e.resource.resourceType as string}/${e.resource.id as string}`).sort();
     t.same(entries, ['include:ServiceRequest/sr-org', 'match:Task/task-org']);
-    const received = await app.request({ method: 'PUT', url: '/fhir/Task/task-org', as: 'nurse', body: { ...(await get(app, 'nurse', 'Task/task-org')).json(), status: 'received' } });
+    const received = await app.request({ method: 'PUT', url: '/fhir/Task/task-org', as: 'nurse', body: { ...(await get(app, 'nurse', 'Task/task-org')).json<Json>(), status: 'received' } });
     t.equal(received.statusCode, 200, 'a user of the organisation takes it in');
   });
 });

@@ -113,7 +113,7 @@ t.test(`claiming an open referral on ${engine}`, async (t) => {
       t.notOk(answer.body.includes(CLAIM), `nor in ${url}`);
     }
     t.same(claimCodes((await get('gp', 'Task/task-1')).json()), [code1], 'the requester still does');
-    const received = await app.request({ method: 'PUT', url: '/fhir/Task/task-1', as: 'physio', body: { ...task.json(), status: 'received' } });
+    const received = await app.request({ method: 'PUT', url: '/fhir/Task/task-1', as: 'physio', body: { ...task.json<Json>(), status: 'received' } });
     t.equal(received.statusCode, 200, 'and the owner moves it on');
     t.equal((await claim('nurse', code1, PATIENT_BSN)).statusCode, 404, 'a spent code claims nothing');
   });
