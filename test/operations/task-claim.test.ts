@@ -115,6 +115,7 @@ t.test(`claiming an open referral on ${engine}`, async (t) => {
     t.same(claimCodes((await get('gp', 'Task/task-1')).json()), [code1], 'the requester still does');
     const received = await app.request({ method: 'PUT', url: '/fhir/Task/task-1', as: 'physio', body: { ...task.json<Json>(), status: 'received' } });
     t.equal(received.statusCode, 200, 'and the owner moves it on');
+    t.same(claimCodes((await get('gp', 'Task/task-1')).json()), [code1], 'an update without the code it could not see keeps it');
     t.equal((await claim('nurse', code1, PATIENT_BSN)).statusCode, 404, 'a spent code claims nothing');
   });
 

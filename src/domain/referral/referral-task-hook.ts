@@ -21,7 +21,7 @@ import type { ResourceChange, WriteHook } from '../../repository/types.js';
 import { constraintIssue } from '../../validation/constraint-keys.js';
 import { requesterAndOwnerRule, type ReferralActor, type ReferralTransition, type TransitionGuard } from './referral-actor.js';
 import { followCareTeam } from './care-team-membership.js';
-import { needsClaimCode, withClaimCode } from './claim-code.js';
+import { isClaimCode, needsClaimCode, withClaimCode } from './claim-code.js';
 import { REFERRAL_TASK_PROFILE } from './profiles.js';
 import { assertTransition } from './task-states.js';
 
@@ -126,6 +126,26 @@ export function referralTaskHook(options: ReferralTaskOptions = {}): WriteHook {
     }
   }
 
+  /**
+   * The claim code is the server's: only the requester side sees it (auth/claim-code-visibility.ts),
+   * so anyone else who updates the Task sends it back without one. Restored as the next version.
+   */
+  async function keepClaimCodes(repo: Repository, change: ResourceChange, task: Task): Promise<void> {
+    const before = parsed<Task>(change.previous?.deleted === false ? change.previous.json : undefined);
+    const kept = new Set((task.identifier ?? []).filter(isClaimCode).map((i) => i.value));
+    const lost = (before?.identifier ?? []).filter((i) => isClaimCode(i) && !kept.has(i.value));
+    if (lost.length === 0) {
+      return;
+    }
+    await repo.deferCheck('Task', change.version.id, async (r) => {
+      const current = await r.readCurrent('Task', change.version.id);
+      const now = current?.deleted === false ? parsed<Task>(current.json) : undefined;
+      if (now) {
+        await r.update({ ...now, id: change.version.id, identifier: [...(now.identifier ?? []), ...lost] }, change.baseUrl === undefined ? {} : { baseUrl: change.baseUrl });
+      }
+    });
+  }
+
   /** After the Task is stored: its claim code, as its next version in the same transaction. */
   async function issueClaimCode(repo: Repository, change: ResourceChange, referralId: string): Promise<void> {
     const referral = await readLocal<ServiceRequest>(repo, `ServiceRequest/${referralId}`, 'ServiceRequest', undefined);
@@ -150,6 +170,10 @@ export function referralTaskHook(options: ReferralTaskOptions = {}): WriteHook {
     },
     async afterWrite(repo, change) {
       const task = change.resource;
+      if (change.kind === 'update' && task?.resourceType === 'Task') {
+        await keepClaimCodes(repo, change, task);
+        return;
+      }
       if (change.kind !== 'create' || task?.resourceType !== 'Task' || task.owner !== undefined || task.focus?.reference === undefined) {
         return;
       }
