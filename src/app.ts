@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { createCareRelationIndexer } from './auth/care-relations.js';
 import { createConsentDenialIndexer } from './auth/consent-denials.js';
+import { createReadGrantWriter } from './auth/read-grants.js';
 import { referralActorOf } from './auth/referral-actor.js';
 import { AuthService, type AuthSetup } from './auth/service.js';
 import { writeGuard } from './auth/write-guard.js';
@@ -28,6 +29,7 @@ import { carePlanLogbookOperation, patientLogbookOperation } from './operations/
 import { carePlanProgressOperation } from './operations/careplan-progress.js';
 import { OperationRegistry } from './operations/registry.js';
 import { everythingOperation } from './operations/everything.js';
+import { taskClaimOperation } from './operations/task-claim.js';
 import { validateOperation } from './operations/validate.js';
 import { valueSetExpandOperation } from './operations/valueset-expand.js';
 import { Repository } from './repository/repository.js';
@@ -95,12 +97,14 @@ export function createServices(
     .register(carePlanProgressOperation)
     .register(applyOperation)
     .register(evaluateMeasureOperation)
-    .register(valueSetExpandOperation);
+    .register(valueSetExpandOperation)
+    .register(taskClaimOperation);
   const definitions = [...CUSTOM_SEARCH_PARAMETERS.map((sp) => ({ ...sp, id: sp.id as string })), ...loadDefinitions(config.profilesDir)];
   const workflows: CareWorkflowOptions = { ...careWorkflows, referral: { actorOf: referralActorOf, ...careWorkflows.referral } };
   const repo = new Repository(db, {
-    // Care relations after the search index: they read the index rows of what they reference.
-    listeners: [search.indexer, createCareRelationIndexer(), createConsentDenialIndexer()],
+    // Care relations after the search index: they read the index rows of what they reference;
+    // read grants after both: they read the patients and Provenance of what the owner wrote.
+    listeners: [search.indexer, createCareRelationIndexer(), createConsentDenialIndexer(), createReadGrantWriter()],
     // The write guard sees a write before the domain rules do; Provenance is the last word.
     hooks: [
       profileGuard(profiles),

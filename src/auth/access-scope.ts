@@ -11,6 +11,10 @@
  * - Objection: a patient who objects to sharing with the user's organisation or the user
  *   (an active patient-privacy Consent with a deny provision, consent-denials.ts) is out of care
  *   for them, whatever relation they have; emergency access passes it, audited with its reason.
+ * - Grant: a resource the user's organisation, role or self holds a read grant for (read_grant,
+ *   006_referral_life.sql; read-grants.ts) is visible for reading whatever its patients: the
+ *   former owner of a referral keeps its referral, Task and own contributions. Writes ignore it
+ *   (`writeFilter`), so a grant never lets anyone change what they could not change before.
  * Resources outside the scope answer 404 like missing ones, so existence does not leak.
  */
 import type { Resource } from '@medplum/fhirtypes';
@@ -28,7 +32,10 @@ export interface AccessScope {
   readonly actors: readonly string[];
   /** True when patients narrow what this principal sees. */
   readonly byPatient: boolean;
+  /** What reads, searches, includes and history may return. */
   readonly filter: AccessFilter;
+  /** What writes may change or reference: `filter` without the read grants. */
+  readonly writeFilter: AccessFilter;
 }
 
 function typeCondition(principal: Principal, alias: string, bind: (value: unknown) => string): string | undefined {
@@ -37,6 +44,16 @@ function typeCondition(principal: Principal, alias: string, bind: (value: unknow
     return visible.except.length === 0 ? undefined : `${alias}.resource_type <> ALL(${bind(visible.except)}::text[])`;
   }
   return visible.types.length === 0 ? 'false' : `${alias}.resource_type = ANY(${bind(visible.types)}::text[])`;
+}
+
+/**
+ * The condition that a read grant admits the row at `alias` to one of the actors. A patient's
+ * objection outweighs a grant as it outweighs a care relation.
+ */
+export function granted(alias: string, actors: string): string {
+  return `(EXISTS (SELECT 1 FROM read_grant g WHERE g.resource_type = ${alias}.resource_type AND g.id = ${alias}.id AND g.actor = ANY(${actors}::text[]))
+           AND NOT EXISTS (SELECT 1 FROM resource_patient q WHERE q.resource_type = ${alias}.resource_type AND q.id = ${alias}.id
+                             AND ${consentDenies('q.patient_id', actors)}))`;
 }
 
 /**
@@ -53,18 +70,22 @@ export async function accessScope(db: Queryable, principal: Principal): Promise<
   const byPatient = principal.kind === 'user' && principal.emergency === undefined;
   // Emergency access does not narrow by patient, but the referral rules still need who acts.
   const actors = principal.kind === 'user' ? await actorReferences(db, principal.organizationRef, principal.practitionerRef) : [];
-  const filter: AccessFilter = ({ alias, bind }) => {
-    const conditions = [typeCondition(principal, alias, bind)];
-    if (byPatient) {
-      conditions.push(
-        `NOT EXISTS (SELECT 1 FROM resource_patient p WHERE p.resource_type = ${alias}.resource_type AND p.id = ${alias}.id
-           AND NOT ${inCare('p.patient_id', bind(actors))})`
-      );
-    }
-    const list = conditions.filter((c): c is string => c !== undefined);
-    return list.length === 0 ? undefined : list.map((c) => `(${c})`).join(' AND ');
-  };
-  return { principal, actors, byPatient, filter };
+  const narrowing =
+    (withGrants: boolean): AccessFilter =>
+    ({ alias, bind }) => {
+      const conditions = [typeCondition(principal, alias, bind)];
+      if (byPatient) {
+        const boundActors = bind(actors);
+        const inRecord = `NOT EXISTS (SELECT 1 FROM resource_patient p WHERE p.resource_type = ${alias}.resource_type AND p.id = ${alias}.id
+           AND NOT ${inCare('p.patient_id', boundActors)})`;
+        conditions.push(withGrants ? `${inRecord} OR ${granted(alias, boundActors)}` : inRecord);
+      }
+      const list = conditions.filter((c): c is string => c !== undefined);
+      return list.length === 0 ? undefined : list.map((c) => `(${c})`).join(' AND ');
+    };
+  const filter = narrowing(true);
+  const writeFilter = narrowing(false);
+  return { principal, actors, byPatient, filter, writeFilter };
 }
 
 /** Whether a principal may see rows of this type at all. */
@@ -99,10 +120,24 @@ export async function recheck(db: Queryable, scope: AccessScope, resources: read
     [ids, scope.actors]
   );
   const inCareIds = new Set(rows.map((r) => r.patient_id));
-  for (const [resource, ids] of patients) {
-    if (ids.some((id) => !inCareIds.has(id))) {
+  const outside = [...patients].filter(([, ids]) => ids.some((id) => !inCareIds.has(id))).map(([resource]) => resource);
+  const grants = await grantedKeys(db, scope, outside);
+  for (const resource of outside) {
+    if (!grants.has(`${resource.resourceType}/${resource.id ?? ''}`)) {
       failed.add(resource);
     }
   }
   return failed;
+}
+
+/** `Type/id` of the resources a read grant admits to the scope's actors. */
+async function grantedKeys(db: Queryable, scope: AccessScope, resources: readonly Resource[]): Promise<Set<string>> {
+  if (resources.length === 0) {
+    return new Set();
+  }
+  const rows = await db.query<{ resource_type: string; id: string }>(
+    `SELECT t.resource_type, t.id FROM unnest($1::text[], $2::text[]) AS t(resource_type, id) WHERE ${granted('t', '$3')}`,
+    [resources.map((r) => r.resourceType), resources.map((r) => r.id ?? ''), scope.actors]
+  );
+  return new Set(rows.map((r) => `${r.resource_type}/${r.id}`));
 }

@@ -2,7 +2,8 @@
  * The access rules of writes (issue 7), a WriteHook so that they hold for every write in the
  * request's transaction: HTTP, Bundle entries, and writes that domain rules make on the caller's
  * behalf.
- * - What the caller changes or deletes must be visible to them (404 otherwise, as if missing).
+ * - What the caller changes or deletes must be visible to them (404 otherwise, as if missing);
+ *   read grants (read-grants.ts) do not count: they are for reading only.
  * - The patients a resource belongs to cannot change on update (Group and List, which are lists
  *   of patients, excepted): moving data to another patient's record would escape narrowing.
  * - Every reference must point at something the caller may see (422 not-found, exactly as for a
@@ -30,7 +31,7 @@ function bindAll(params: unknown[]): (value: unknown) => string {
 async function visible(repo: Repository, scope: AccessScope, resourceType: string, id: string): Promise<boolean> {
   const params: unknown[] = [resourceType, id];
   const rows = await repo.queryable.query(
-    `SELECT 1 FROM resource r WHERE r.resource_type = $1 AND r.id = $2 AND (${scope.filter({ alias: 'r', bind: bindAll(params) }) ?? 'true'})`,
+    `SELECT 1 FROM resource r WHERE r.resource_type = $1 AND r.id = $2 AND (${scope.writeFilter({ alias: 'r', bind: bindAll(params) }) ?? 'true'})`,
     params
   );
   return rows.length > 0;
@@ -50,7 +51,7 @@ async function assertReferencesVisible(repo: Repository, scope: AccessScope, res
   }
   const list = [...targets.values()];
   const params: unknown[] = [list.map((t) => t.resourceType), list.map((t) => t.id)];
-  const narrowing = scope.filter({ alias: 'r', bind: bindAll(params) });
+  const narrowing = scope.writeFilter({ alias: 'r', bind: bindAll(params) });
   if (narrowing === undefined) {
     // The caller sees everything (an integration engine with system/*): nothing can be hidden.
     return;

@@ -8,6 +8,7 @@
 import type { Bundle, CapabilityStatement } from '@medplum/fhirtypes';
 import { accessScope, type AccessScope } from '../auth/access-scope.js';
 import { authorizeInteraction } from '../auth/authorize.js';
+import { withoutForeignClaimCodes } from '../auth/claim-code-visibility.js';
 import { auditRecord, type AuditRecord } from '../audit/audit-record.js';
 import { assertAuditSearch } from '../audit/audit-trail.js';
 import { isOperationOutcomeError, OperationOutcomeError, outcome, issue, serverError, statusOf } from '../fhir/outcomes.js';
@@ -121,8 +122,10 @@ async function run(ctx: FhirContext, access: AccessScope, handler: InteractionHa
       record.entities.length = 0;
       const buffer: AuditRecord[] = nested ?? [];
       const mark = buffer.length;
-      const response = await handler({ ...scoped, repo, auditBuffer: buffer }, request);
-      captureResponse(record, request, response, returned(response));
+      const answer = await handler({ ...scoped, repo, auditBuffer: buffer }, request);
+      const written = returned(answer);
+      const response = withoutForeignClaimCodes(access, answer, written);
+      captureResponse(record, request, response, written);
       record.status = response.status;
       if (nested) {
         nested.push(record);
@@ -134,7 +137,9 @@ async function run(ctx: FhirContext, access: AccessScope, handler: InteractionHa
     });
   }
   const answer = await handler(scoped, request);
-  const { response, resources } = await recheckResponse(scoped.repo.queryable, access, answer, returned(answer));
+  const checked = await recheckResponse(scoped.repo.queryable, access, answer, returned(answer));
+  const resources = checked.resources;
+  const response = withoutForeignClaimCodes(access, checked.response, resources);
   captureResponse(record, request, response, resources);
   record.status = response.status;
   if (nested) {

@@ -7,7 +7,9 @@
  *   Communication that is based on the referral (422);
  * - the TransitionGuards (who may make the move; referral-actor.ts) with the write's actor;
  * - side effects in the same transaction: completed -> the ServiceRequest becomes `completed`,
- *   rejected or cancelled -> `revoked`.
+ *   rejected or cancelled -> `revoked`; the owner joins or leaves the care team of the CarePlan
+ *   the Task is based on (care-team-membership.ts); a new Task addressed to a discipline only gets
+ *   a claim code (claim-code.ts).
  * Reading the ServiceRequest and the feedback runs as a deferred check (Repository.deferCheck), so
  * in a transaction Bundle they may come in any entry order.
  */
@@ -18,6 +20,8 @@ import type { Repository } from '../../repository/repository.js';
 import type { ResourceChange, WriteHook } from '../../repository/types.js';
 import { constraintIssue } from '../../validation/constraint-keys.js';
 import { requesterAndOwnerRule, type ReferralActor, type ReferralTransition, type TransitionGuard } from './referral-actor.js';
+import { followCareTeam } from './care-team-membership.js';
+import { isClaimCode, needsClaimCode, withClaimCode } from './claim-code.js';
 import { REFERRAL_TASK_PROFILE } from './profiles.js';
 import { assertTransition } from './task-states.js';
 
@@ -117,6 +121,39 @@ export function referralTaskHook(options: ReferralTaskOptions = {}): WriteHook {
     if (next !== undefined && transition.from !== task.status && referral.status !== next) {
       await repo.update({ ...referral, id: referralId, status: next }, change.baseUrl === undefined ? {} : { baseUrl: change.baseUrl });
     }
+    if (transition.from !== task.status) {
+      await followCareTeam(repo, change.version.id, transition.from, task, previous, change.baseUrl);
+    }
+  }
+
+  /**
+   * The claim code is the server's: only the requester side sees it (auth/claim-code-visibility.ts),
+   * so anyone else who updates the Task sends it back without one. Restored as the next version.
+   */
+  async function keepClaimCodes(repo: Repository, change: ResourceChange, task: Task): Promise<void> {
+    const before = parsed<Task>(change.previous?.deleted === false ? change.previous.json : undefined);
+    const kept = new Set((task.identifier ?? []).filter(isClaimCode).map((i) => i.value));
+    const lost = (before?.identifier ?? []).filter((i) => isClaimCode(i) && !kept.has(i.value));
+    if (lost.length === 0) {
+      return;
+    }
+    await repo.deferCheck('Task', change.version.id, async (r) => {
+      const current = await r.readCurrent('Task', change.version.id);
+      const now = current?.deleted === false ? parsed<Task>(current.json) : undefined;
+      if (now) {
+        await r.update({ ...now, id: change.version.id, identifier: [...(now.identifier ?? []), ...lost] }, change.baseUrl === undefined ? {} : { baseUrl: change.baseUrl });
+      }
+    });
+  }
+
+  /** After the Task is stored: its claim code, as its next version in the same transaction. */
+  async function issueClaimCode(repo: Repository, change: ResourceChange, referralId: string): Promise<void> {
+    const referral = await readLocal<ServiceRequest>(repo, `ServiceRequest/${referralId}`, 'ServiceRequest', undefined);
+    const current = await repo.readCurrent('Task', change.version.id);
+    const task = current?.deleted === false ? parsed<Task>(current.json) : undefined;
+    if (referral?.intent === 'order' && task !== undefined && needsClaimCode(task, referral)) {
+      await repo.update(withClaimCode({ ...task, id: change.version.id }), change.baseUrl === undefined ? {} : { baseUrl: change.baseUrl });
+    }
   }
 
   return {
@@ -130,6 +167,20 @@ export function referralTaskHook(options: ReferralTaskOptions = {}): WriteHook {
         return;
       }
       await repo.deferCheck('Task', change.version.id, (r) => check(r, change, task, focus.id));
+    },
+    async afterWrite(repo, change) {
+      const task = change.resource;
+      if (change.kind === 'update' && task?.resourceType === 'Task') {
+        await keepClaimCodes(repo, change, task);
+        return;
+      }
+      if (change.kind !== 'create' || task?.resourceType !== 'Task' || task.owner !== undefined || task.focus?.reference === undefined) {
+        return;
+      }
+      const focus = parseLocalReference(task.focus.reference, change.baseUrl);
+      if (focus?.resourceType === 'ServiceRequest') {
+        await repo.deferCheck('Task', change.version.id, (r) => issueClaimCode(r, change, focus.id));
+      }
     },
   };
 }
