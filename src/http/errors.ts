@@ -8,6 +8,12 @@ import type { OperationOutcome } from '@medplum/fhirtypes';
 import { isOperationOutcomeError, issue, outcome, statusOf, type OutcomeKind } from '../fhir/outcomes.js';
 import { DEFAULT_FORMAT, sendOutcome, type ReplyFormat } from './reply.js';
 
+/**
+ * SQLSTATE program_limit_exceeded: PostgreSQL refuses a btree index entry over about 2.7 KB. Strings
+ * are indexed by a bounded prefix (search/text.ts); a code, identifier or URI that long is refused.
+ */
+const PROGRAM_LIMIT_EXCEEDED = '54000';
+
 /** Fastify error codes with the outcome they stand for. */
 const FASTIFY_ERRORS: Record<string, { kind: OutcomeKind; code: 'not-supported' | 'too-costly' | 'invalid' | 'structure' }> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { kind: 'unsupported-media-type', code: 'not-supported' },
@@ -50,6 +56,12 @@ export function toOutcome(error: unknown): { status: number; outcome: OperationO
         : (fastifyError.message ?? 'Bad request');
     const result = outcome(known.kind, [issue({ code: known.code, text })]);
     return { status: statusOf(result), outcome: result, unexpected: false };
+  }
+  if ((error as { code?: unknown }).code === PROGRAM_LIMIT_EXCEEDED) {
+    const result = outcome('unprocessable', [
+      issue({ code: 'too-long', text: 'A value is too long for the search index (codes, identifiers and URIs are indexed whole)' }),
+    ]);
+    return { status: 422, outcome: result, unexpected: false };
   }
   const status = fastifyError.statusCode;
   if (status !== undefined && status >= 400 && status < 500) {

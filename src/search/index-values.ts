@@ -20,7 +20,7 @@ import type {
 import { parseDateRange } from '../fhir/dates.js';
 import { parseLocalReference } from '../fhir/references.js';
 import type { IndexValue } from './index-rows.js';
-import { normalizeText } from './text.js';
+import { indexedText } from './text.js';
 
 /** Rows of one value, keyed by the index type and the (possibly derived) parameter name. */
 export interface Emit {
@@ -29,7 +29,7 @@ export interface Emit {
 
 function emitString(emit: Emit, param: string, value: string | undefined): void {
   if (value) {
-    emit('string', param, [normalizeText(value), value]);
+    emit('string', param, [indexedText(value), value]);
   }
 }
 

@@ -15,6 +15,21 @@ export function normalizeText(value: string): string {
 }
 
 /**
+ * Code points of a string's normalised form that the string index holds. PostgreSQL refuses a
+ * btree entry over about 2.7 KB, while FHIR strings may run to 1 MB
+ * (https://hl7.org/fhir/R4/datatypes.html#string), so the indexed form is a bounded prefix:
+ * 512 code points are at most 2 KB of UTF-8. `exact` keeps the whole value.
+ */
+export const INDEXED_TEXT_LENGTH = 512;
+
+/** normalizeText cut to INDEXED_TEXT_LENGTH code points, as PostgreSQL's left() counts them. */
+export function indexedText(value: string): string {
+  const norm = normalizeText(value);
+  // A string of at most N UTF-16 units has at most N code points.
+  return norm.length <= INDEXED_TEXT_LENGTH ? norm : Array.from(norm).slice(0, INDEXED_TEXT_LENGTH).join('');
+}
+
+/**
  * Splits on an unescaped separator (`,` between OR values, `|` in tokens, `$` in composites) and
  * removes the escapes of the separator from each part. A backslash before any other character is
  * kept, so `\\` survives until the last split unescapes it.

@@ -6,6 +6,18 @@ import type { Test } from 'tap';
 import { createTestApp, engine } from '../helpers/app.js';
 
 const PATCH = { 'content-type': 'application/json-patch+json' };
+const BSN = 'http://fhir.nl/fhir/NamingSystem/bsn';
+
+/** Letters that do not compress (PostgreSQL's btree limit applies to the compressed index entry). */
+function letters(length: number, seed: number): string {
+  let x = seed;
+  let out = '';
+  for (let i = 0; i < length; i++) {
+    x = (x * 1_103_515_245 + 12_345) % 2_147_483_648;
+    out += String.fromCharCode(97 + (x % 26));
+  }
+  return out;
+}
 
 function refused(t: Test, response: LightMyRequestResponse, status: number | readonly number[], label: string): void {
   const allowed = typeof status === 'number' ? [status] : status;
@@ -53,6 +65,46 @@ t.test(`hostile input gets a 4xx OperationOutcome, never a 500, on ${engine}`, a
     refused(t, await request({ method: 'GET', url: '/fhir/Patient?name=a%00b' }), 400, 'a string search with NUL');
     refused(t, await request({ method: 'GET', url: '/fhir/Patient?identifier=a%00b' }), 400, 'a token search with NUL');
     refused(t, await request({ method: 'GET', url: '/fhir/Patient/a%00b' }), [400, 404], 'an id with NUL');
+  });
+
+  t.test('long strings that FHIR allows are stored and found', async (t) => {
+    const family = 'Lang' + letters(2_996, 1);
+    const patient = await request({
+      method: 'POST',
+      url: '/fhir/Patient',
+      body: { resourceType: 'Patient', identifier: [{ system: BSN, value: '999900055' }], name: [{ family }] },
+    });
+    t.equal(patient.statusCode, 201, 'a 3,000-letter family name');
+    const found = await request({ method: 'GET', url: `/fhir/Patient?name:exact=${family}` });
+    t.same(
+      found.json().entry?.map((e: { resource: { id: string } }) => e.resource.id),
+      [patient.json().id],
+      'found by its whole name'
+    );
+    const prefix = await request({ method: 'GET', url: `/fhir/Patient?family=${family.slice(0, 12).toUpperCase()}` });
+    t.equal(prefix.json().entry?.length, 1, 'and by its beginning, in any case');
+    const almost = await request({ method: 'GET', url: `/fhir/Patient?name:exact=${family.slice(0, -1)}z` });
+    t.equal(almost.json().entry, undefined, 'a name that differs only at its end is another name');
+    const sorted = await request({ method: 'GET', url: '/fhir/Patient?_sort=family' });
+    t.equal(sorted.statusCode, 200, 'sorting by it works');
+
+    const value = letters(6_000, 2);
+    const observation = await request({
+      method: 'POST',
+      url: '/fhir/Observation',
+      body: { resourceType: 'Observation', status: 'final', code: { text: 'notitie' }, subject: { reference: `Patient/${id}` }, valueString: value },
+    });
+    t.equal(observation.statusCode, 201, 'a 6,000-character valueString');
+    const byValue = await request({ method: 'GET', url: `/fhir/Observation?value-string=${value.slice(0, 40)}` });
+    t.equal(byValue.json().entry?.length, 1, 'found by its beginning');
+
+    // Codes, identifiers and URIs are indexed whole: one beyond the index's limit is refused, not a 500.
+    const identifier = await request({
+      method: 'POST',
+      url: '/fhir/Patient',
+      body: { resourceType: 'Patient', identifier: [{ system: 'urn:test:long', value: letters(4_000, 3) }] },
+    });
+    refused(t, identifier, 422, 'a 4,000-character identifier');
   });
 
   t.test('JSON Patch documents of every shape', async (t) => {
