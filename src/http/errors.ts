@@ -57,7 +57,7 @@ function databaseFault(error: unknown): MappedError {
   const unknownCommit = error instanceof DatabaseUnavailableError && error.committed === 'unknown';
   // The text tells a client whose write may have landed to look before sending it again.
   const text = unknownCommit
-    ? 'The database connection was lost while the change was being committed; it may or may not have been stored. Read the resource before trying again.'
+    ? 'The database connection was lost while the change was being committed; it may or may not have been stored. Check whether it was before sending it again.'
     : 'The database is temporarily unavailable; nothing was changed. Try again later.';
   const result = outcome('unavailable', [issue({ code: 'transient', text })]);
   return { status: 503, outcome: result, unexpected: false, retryAfter: DATABASE_RETRY_AFTER_SECONDS };
