@@ -1,10 +1,13 @@
 /**
- * Process entry: read configuration, open the database, load demo data on a first start, listen,
+ * Process entry: read configuration, open the database (waiting for a PostgreSQL server that is not
+ * up yet, DATABASE_STARTUP_WAIT_SECONDS), load demo data on a first start, listen,
  * and on SIGINT/SIGTERM finish in-flight requests before closing the database.
  */
+import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { AuthSetupError, loadAuthSetup } from './auth/setup.js';
 import { ConfigError, loadConfig } from './config/config.js';
+import { loggerOptions } from './logging/logger.js';
 import { seedFixtures } from './seed/fixtures.js';
 import { openDatabase } from './storage/open.js';
 
@@ -29,7 +32,10 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const db = await openDatabase(config);
+  // The app's logger exists only once the database is open; waiting for it and later losing
+  // connections are logged through this one, in the same JSON lines.
+  const storageLog = pino(loggerOptions(config.logLevel));
+  const db = await openDatabase(config, storageLog);
   const app = await buildApp({ config, db, auth });
   if (auth.demo) {
     app.log.warn('development mode: demo clients gp, physio, nurse, rehab, admin and auditor are registered (npm run token -- --as gp)');

@@ -19,6 +19,16 @@ export interface Config {
   /** PostgreSQL connection string; undefined means embedded PGlite. */
   readonly databaseUrl: string | undefined;
   readonly databasePoolSize: number;
+  /**
+   * DATABASE_CONNECT_TIMEOUT_MS (default 5000): longest wait for a new PostgreSQL connection.
+   * While the server is away a request answers 503 after at most this long instead of hanging.
+   */
+  readonly databaseConnectTimeoutMs: number;
+  /**
+   * DATABASE_STARTUP_WAIT_SECONDS (default 60): how long the start waits for an unreachable
+   * PostgreSQL server, retrying with backoff and a log line per attempt; 0 fails at once.
+   */
+  readonly databaseStartupWaitSeconds: number;
   /** Folder where PGlite keeps its files; 'memory://' keeps them in memory (tests). */
   readonly dataDir: string;
   readonly logLevel: LogLevel;
@@ -239,6 +249,8 @@ export function loadConfig(env: Env = process.env): Config {
     publicBaseUrl: publicBaseUrl(env['PUBLIC_BASE_URL']),
     databaseUrl: databaseUrl(env['DATABASE_URL']),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 500),
+    databaseConnectTimeoutMs: integer(env, 'DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
+    databaseStartupWaitSeconds: integer(env, 'DATABASE_STARTUP_WAIT_SECONDS', 60, 0, 86_400),
     dataDir: env['DATA_DIR'] || './data',
     logLevel,
     bodyLimit: integer(env, 'BODY_LIMIT', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

@@ -1,10 +1,12 @@
 /**
  * The one place where failures become HTTP: every error leaves as an OperationOutcome.
- * Fastify's own errors (415, 413, malformed requests) are translated; anything unexpected is a
- * 500 that is logged with its stack and answered without internals.
+ * Fastify's own errors (415, 413, malformed requests) are translated; a lost or unreachable
+ * database (storage/connection-faults.ts) is a 503 with Retry-After, issue type `transient`;
+ * anything unexpected is a 500 that is logged with its stack and answered without internals.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { OperationOutcome } from '@medplum/fhirtypes';
+import { DatabaseUnavailableError, isConnectionFault } from '../storage/connection-faults.js';
 import { isOperationOutcomeError, issue, outcome, statusOf, type OutcomeKind } from '../fhir/outcomes.js';
 import { DEFAULT_FORMAT, sendOutcome, type ReplyFormat } from './reply.js';
 
@@ -36,6 +38,12 @@ const KIND_BY_STATUS: Record<number, OutcomeKind> = {
   429: 'too-many-requests',
 };
 
+/**
+ * Seconds a client should wait after a 503 for a database fault (RFC 9110 section 10.2.3): about
+ * a restart of PostgreSQL; the pool reconnects by itself as soon as the server is back.
+ */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** Response format chosen for this request; errors use it too. */
@@ -43,7 +51,28 @@ declare module 'fastify' {
   }
 }
 
-export function toOutcome(error: unknown): { status: number; outcome: OperationOutcome; unexpected: boolean } {
+export interface MappedError {
+  status: number;
+  outcome: OperationOutcome;
+  unexpected: boolean;
+  /** Seconds for a Retry-After header (503 of a database fault). */
+  retryAfter?: number;
+}
+
+function databaseFault(error: unknown): MappedError {
+  const unknownCommit = error instanceof DatabaseUnavailableError && error.committed === 'unknown';
+  // The text tells a client whose write may have landed to look before sending it again.
+  const text = unknownCommit
+    ? 'The database connection was lost while the change was being committed; it may or may not have been stored. Check whether it was before sending it again.'
+    : 'The database is temporarily unavailable; nothing was changed. Try again later.';
+  const result = outcome('unavailable', [issue({ code: 'transient', text })]);
+  return { status: 503, outcome: result, unexpected: false, retryAfter: DATABASE_RETRY_AFTER_SECONDS };
+}
+
+export function toOutcome(error: unknown): MappedError {
+  if (isConnectionFault(error)) {
+    return databaseFault(error);
+  }
   if (isOperationOutcomeError(error)) {
     return { status: statusOf(error.outcome), outcome: error.outcome, unexpected: false };
   }
@@ -75,7 +104,11 @@ export function toOutcome(error: unknown): { status: number; outcome: OperationO
 }
 
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const { status, outcome: body, unexpected } = toOutcome(error);
+  const { status, outcome: body, unexpected, retryAfter } = toOutcome(error);
+  if (retryAfter !== undefined) {
+    request.log.warn({ reason: error instanceof DatabaseUnavailableError ? error.reason : 'connection lost' }, 'database unavailable');
+    reply.header('retry-after', String(retryAfter));
+  }
   if (unexpected) {
     request.log.error({ err: error }, 'unhandled error');
     const first = body.issue?.[0];

@@ -25,6 +25,7 @@ import { read } from './read.js';
 import { actionOf, captureFailure, captureRequest, captureResponse, recheckResponse, returned } from './audit-capture.js';
 import { narrowed } from './narrowing.js';
 import { applyPrefer } from './respond.js';
+import { isConnectionFault } from '../storage/connection-faults.js';
 import { searchCompartment, searchSystem, searchType } from './search.js';
 import { conditionalUpdate, update } from './update.js';
 import { vread } from './vread.js';
@@ -184,14 +185,23 @@ export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<
     const access = ctx.access?.principal === principal ? ctx.access : await accessScope(ctx.repo.queryable, principal);
     response = await run(ctx, access, handler, request, record);
   } catch (error) {
-    record.status = isOperationOutcomeError(error) ? statusOf(error.outcome) : 500;
-    record.failure = isOperationOutcomeError(error) ? (error.outcome.issue?.[0]?.code ?? 'exception') : 'exception';
+    const fault = isConnectionFault(error);
+    record.status = isOperationOutcomeError(error) ? statusOf(error.outcome) : fault ? 503 : 500;
+    record.failure = isOperationOutcomeError(error) ? (error.outcome.issue?.[0]?.code ?? 'exception') : fault ? 'transient' : 'exception';
     if (ctx.auditBuffer) {
       ctx.auditBuffer.push(record);
     } else {
       // After the rollback, on its own: refusals and failures are recorded too.
-      await captureFailure(ctx.repo.queryable, record, request);
-      await ctx.auditTrail.write(ctx.repo.queryable, [record]);
+      try {
+        await captureFailure(ctx.repo.queryable, record, request);
+        await ctx.auditTrail.write(ctx.repo.queryable, [record]);
+      } catch (auditError) {
+        // With the database away the record cannot be written either; the caller must still
+        // learn the original fault (whether its COMMIT may have landed), not the audit's.
+        if (!fault || !isConnectionFault(auditError)) {
+          throw auditError;
+        }
+      }
     }
     throw error;
   }

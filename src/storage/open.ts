@@ -1,20 +1,62 @@
 import type { Config } from '../config/config.js';
+import { DatabaseUnavailableError, faultReason, isConnectionFault } from './connection-faults.js';
 import type { Database } from './database.js';
 import { migrate } from './migrate.js';
 import { openPglite } from './pglite.js';
-import { openPostgres } from './postgres.js';
+import { openPostgres, type FaultLog } from './postgres.js';
 
-/** Opens the configured engine and brings its schema up to date. */
-export async function openDatabase(
-  config: Pick<Config, 'databaseUrl' | 'databasePoolSize' | 'dataDir'>
-): Promise<Database> {
-  const db = config.databaseUrl
-    ? await openPostgres(config.databaseUrl, config.databasePoolSize)
-    : await openPglite(config.dataDir);
+export type DatabaseSettings = Pick<Config, 'databaseUrl' | 'databasePoolSize' | 'dataDir'> &
+  Partial<Pick<Config, 'databaseConnectTimeoutMs' | 'databaseStartupWaitSeconds'>>;
+
+/** Backoff between start attempts: 0.5, 1, then every 2 seconds (one cheap connect each). */
+const FIRST_BACKOFF_MS = 500;
+const MAX_BACKOFF_MS = 2_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Opens the configured engine and brings its schema up to date. A PostgreSQL server that is not
+ * reachable yet (containers starting together, a restart) is waited for, with backoff and a log
+ * line per attempt, for at most `databaseStartupWaitSeconds` (0: fail at once); any other error
+ * (bad credentials, a failing migration) fails at once.
+ */
+export async function openDatabase(config: DatabaseSettings, log?: FaultLog): Promise<Database> {
+  if (!config.databaseUrl) {
+    return migrated(await openPglite(config.dataDir));
+  }
+  const url = config.databaseUrl;
+  const waitMs = (config.databaseStartupWaitSeconds ?? 0) * 1000;
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const db = await openPostgres(url, {
+        poolSize: config.databasePoolSize,
+        connectTimeoutMs: config.databaseConnectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        log,
+      });
+      return await migrated(db);
+    } catch (error) {
+      if (!isConnectionFault(error)) {
+        throw error;
+      }
+      const delay = Math.min(FIRST_BACKOFF_MS * 2 ** (attempt - 1), MAX_BACKOFF_MS);
+      const elapsed = Date.now() - started;
+      if (elapsed + delay > waitMs) {
+        const waited = Math.round(elapsed / 1000);
+        throw new DatabaseUnavailableError(error, 'no', `database not reachable (${faultReason(error)}) after ${attempt} attempt(s) in ${waited} s`);
+      }
+      log?.warn({ attempt, reason: faultReason(error), retryInMs: delay }, `database not reachable (${faultReason(error)}), retrying in ${delay / 1000} s`);
+      await sleep(delay);
+    }
+  }
+}
+
+async function migrated(db: Database): Promise<Database> {
   try {
     await migrate(db);
   } catch (error) {
-    await db.close();
+    await db.close().catch(() => undefined);
     throw error;
   }
   return db;

@@ -9,6 +9,8 @@ t.test('defaults', async (t) => {
   t.equal(config.databaseUrl, undefined, 'embedded PGlite by default');
   t.equal(config.dataDir, './data');
   t.equal(config.logLevel, 'info');
+  t.equal(config.databaseConnectTimeoutMs, 5000, 'a request waits at most 5 s for a connection');
+  t.equal(config.databaseStartupWaitSeconds, 60, 'the start waits a minute for the database');
 });
 
 t.test('values from the environment', async (t) => {
@@ -19,7 +21,11 @@ t.test('values from the environment', async (t) => {
     DATABASE_URL: 'postgres://u:p@db:5432/schakel',
     DATA_DIR: '/var/lib/schakel',
     LOG_LEVEL: 'warn',
+    DATABASE_CONNECT_TIMEOUT_MS: '2000',
+    DATABASE_STARTUP_WAIT_SECONDS: '0',
   });
+  t.equal(config.databaseConnectTimeoutMs, 2000);
+  t.equal(config.databaseStartupWaitSeconds, 0, '0: fail at once');
   t.equal(config.port, 9000);
   t.equal(config.basePath, '/api/fhir', 'trailing slash dropped');
   t.equal(config.databaseUrl, 'postgres://u:p@db:5432/schakel');
@@ -39,6 +45,8 @@ t.test('bad values fail at start with the variable named', async (t) => {
     [{ SEED_FIXTURES: 'maybe' }, /SEED_FIXTURES/],
     [{ DEFAULT_PAGE_SIZE: '500', MAX_PAGE_SIZE: '100' }, /DEFAULT_PAGE_SIZE/],
     [{ PUBLIC_BASE_URL: 'ftp://x' }, /PUBLIC_BASE_URL/],
+    [{ DATABASE_CONNECT_TIMEOUT_MS: '0' }, /DATABASE_CONNECT_TIMEOUT_MS/],
+    [{ DATABASE_STARTUP_WAIT_SECONDS: 'forever' }, /DATABASE_STARTUP_WAIT_SECONDS/],
   ];
   for (const [env, message] of cases) {
     t.throws(() => loadConfig(env), message, JSON.stringify(env));
