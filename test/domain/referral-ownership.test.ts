@@ -162,6 +162,8 @@ t.test(`referral ownership on ${engine}`, async (t) => {
     await move('physio', task, 'accepted');
     t.equal((await patchAs('physio', `Task/${task}`, owner('PractitionerRole/t-physio-role-2'))).statusCode, 200, 'to a colleague in the practice');
     t.equal((await patchAs('physio', `Task/${task}`, owner('Practitioner/t-physio-pract-2'))).statusCode, 200, 'to a practitioner of the practice');
+    const started = await patchAs('physio', `Task/${task}`, [{ op: 'replace', path: '/status', value: 'in-progress' }]);
+    t.equal(started.statusCode, 200, "a colleague of the practitioner's organisation acts as the owner");
     assertIssue(t, await patchAs('physio', `Task/${task}`, owner(`PractitionerRole/${ROLES.rehab}`)), 403, 'forbidden', 'Task.owner');
     assertIssue(t, await putAs('physio', `Task/${task}`, (c) => ({ ...c, owner: { reference: `Organization/${ORGS.nurse}` } })), 403, 'forbidden', 'Task.owner');
     assertIssue(t, await patchAs('nurse', `Task/${task}`, owner(`PractitionerRole/${ROLES.nurse}`)), 403, 'forbidden', 'Task.owner');

@@ -58,16 +58,37 @@ function appended(before: readonly Annotation[] | undefined, after: readonly Ann
   return now.length >= earlier.length && earlier.every((note, i) => sameJson(note, now[i]));
 }
 
+/** The owner (or, before there is one, the referral's performers) and the requester of a Task. */
+export interface TaskParties {
+  readonly owners: readonly ReferralParty[];
+  readonly requester: ReferralParty | undefined;
+}
+
+export async function resolveTaskParties(repo: Repository, parties: PartyResolver, change: TaskFieldChange): Promise<TaskParties> {
+  const { previous, referral, baseUrl } = change;
+  const ownerRefs = previous.owner ? [previous.owner] : (referral.performer ?? []);
+  const owners = (await Promise.all(ownerRefs.map((ref) => parties.resolve(repo, ref, baseUrl)))).filter((p): p is ReferralParty => p !== undefined);
+  return { owners, requester: await parties.resolve(repo, previous.requester ?? referral.requester, baseUrl) };
+}
+
+/**
+ * The actor as the transition guards (referral-actor.ts) see it: also the references of the parties
+ * it acts for by organisation, so a colleague of the owner's organisation moves a Task owned by a
+ * Practitioner of that organisation as the owner would.
+ */
+export function actingAsParties(actor: ReferralActor, found: TaskParties): ReferralActor {
+  const extra = [...found.owners, ...(found.requester ? [found.requester] : [])].filter((party) => actsFor(actor, party)).map((party) => party.reference);
+  return extra.length === 0 ? actor : { ...actor, references: [...actor.references, ...extra] };
+}
+
 /** 403 naming each element the actor may not change on this referral Task (see the file comment). */
-export async function assertTaskFieldRights(repo: Repository, parties: PartyResolver, change: TaskFieldChange, actor: ReferralActor): Promise<void> {
-  const { previous, task, referral, baseUrl } = change;
+export async function assertTaskFieldRights(repo: Repository, parties: PartyResolver, change: TaskFieldChange, actor: ReferralActor, found: TaskParties): Promise<void> {
+  const { previous, task, baseUrl } = change;
   const changed = changedElements(previous, task).filter((element) => !IMMUTABLE_TASK_ELEMENTS.includes(element));
   if (changed.length === 0) {
     return;
   }
-  const ownerRefs = previous.owner ? [previous.owner] : (referral.performer ?? []);
-  const owners = (await Promise.all(ownerRefs.map((ref) => parties.resolve(repo, ref, baseUrl)))).filter((p): p is ReferralParty => p !== undefined);
-  const requester = await parties.resolve(repo, previous.requester ?? referral.requester, baseUrl);
+  const { owners, requester } = found;
   const isOwner = actor.system === true || owners.some((owner) => actsFor(actor, owner));
   const isRequester = actor.system === true || actsFor(actor, requester);
 

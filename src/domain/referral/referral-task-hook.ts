@@ -21,7 +21,7 @@ import type { ResourceChange, WriteHook } from '../../repository/types.js';
 import { constraintIssue } from '../../validation/constraint-keys.js';
 import { requesterAndOwnerRule, type ReferralActor, type ReferralTransition, type TransitionGuard } from './referral-actor.js';
 import { partyResolver, type PartyResolver } from './referral-parties.js';
-import { assertImmutableTaskElements, assertTaskFieldRights } from './referral-task-fields.js';
+import { actingAsParties, assertImmutableTaskElements, assertTaskFieldRights, resolveTaskParties } from './referral-task-fields.js';
 import { REFERRAL_TASK_PROFILE } from './profiles.js';
 import { announceStatusFromTask } from './status-from-task.js';
 import { parsed, readLocal } from './stored-resources.js';
@@ -95,13 +95,16 @@ export function referralTaskHook(options: ReferralTaskOptions = {}, parties: Par
     }
     const previousVersion = change.previous && !change.previous.deleted ? change.previous : undefined;
     const previous = parsed<Task>(previousVersion?.json);
-    const actor = options.actorOf?.(repo, change);
+    let actor = options.actorOf?.(repo, change);
     if (previous) {
       // Who may change what comes before which state it may move to: a caller with no say over
       // the Task learns nothing of its state machine.
       assertImmutableTaskElements(previous, task);
       if (actor) {
-        await assertTaskFieldRights(repo, parties, { previous, task, referral, baseUrl: change.baseUrl }, actor);
+        const fieldChange = { previous, task, referral, baseUrl: change.baseUrl };
+        const found = await resolveTaskParties(repo, parties, fieldChange);
+        await assertTaskFieldRights(repo, parties, fieldChange, actor, found);
+        actor = actingAsParties(actor, found);
       }
     }
     const transition: ReferralTransition = { from: previous?.status, to: task.status, task, previous, referral };
