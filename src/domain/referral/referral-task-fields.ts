@@ -32,8 +32,11 @@ import type { ReferralActor } from './referral-actor.js';
 import { actsFor, sameOrganization, type PartyResolver, type ReferralParty } from './referral-parties.js';
 
 export const IMMUTABLE_TASK_ELEMENTS: readonly string[] = ['requester', 'for', 'focus', 'basedOn', 'intent'];
-const OWNER_ELEMENTS: ReadonlySet<string> = new Set(['status', 'statusReason', 'businessStatus', 'output', 'lastModified']);
+/** Elements without a condition; owner, note, status and statusReason have their own below. */
+const OWNER_ELEMENTS: ReadonlySet<string> = new Set(['businessStatus', 'output', 'lastModified']);
 const REQUESTER_ELEMENTS: ReadonlySet<string> = new Set(['restriction', 'lastModified']);
+/** What an owner may hand a Task to inside its organisation. */
+const OWNER_KINDS: ReadonlySet<string> = new Set(['PractitionerRole', 'Practitioner', 'Organization']);
 /** The moves a requester may make itself: withdrawing its referral or correcting an error. */
 const REQUESTER_STATES: ReadonlySet<Task['status']> = new Set(['cancelled', 'entered-in-error']);
 
@@ -102,8 +105,7 @@ export async function assertTaskFieldRights(repo: Repository, parties: PartyReso
           return false;
         }
         const next = await parties.resolve(repo, task.owner, baseUrl);
-        const kinds = ['PractitionerRole', 'Practitioner', 'Organization'];
-        return next !== undefined && kinds.includes(next.resourceType) && sameOrganization(owners, next);
+        return next !== undefined && OWNER_KINDS.has(next.resourceType) && sameOrganization(owners, next);
       }
       case 'note':
         return (isOwner || isRequester) && appended(previous.note, task.note);
