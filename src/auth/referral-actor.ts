@@ -1,7 +1,8 @@
 /**
  * The caller of a write as the referral Task rules see it (domain/referral/referral-actor.ts): the
  * references the user acts as (their Practitioner, PractitionerRoles and Organization). System
- * clients are integration engines; the rules do not bind them, the audit trail names the client.
+ * clients are integration engines, audited as the client: the transition guards let them through,
+ * the content rules (referral-ownership.ts, referral-task-fields.ts) let them act as either party.
  * Without a scope (server-internal writes such as seeding) there is no actor and no rule.
  */
 import type { ReferralActor } from '../domain/referral/referral-actor.js';

@@ -5,6 +5,8 @@
 import type { WriteHook } from '../repository/types.js';
 import type { SearchService } from '../search/types.js';
 import { careBridgeHook } from './care-bridge/care-bridge-hook.js';
+import { referralOwnershipHook } from './referral/referral-ownership.js';
+import { partyResolver } from './referral/referral-parties.js';
 import { referralRulesHook } from './referral/referral-rules.js';
 import { referralTaskHook, type ReferralTaskOptions } from './referral/referral-task-hook.js';
 
@@ -14,5 +16,7 @@ export interface CareWorkflowOptions {
 }
 
 export function careWorkflowHooks(search: SearchService, options: CareWorkflowOptions = {}): WriteHook[] {
-  return [referralRulesHook(), referralTaskHook(options.referral), careBridgeHook(search)];
+  const parties = partyResolver(search);
+  const referral = options.referral ?? {};
+  return [referralRulesHook(), referralOwnershipHook(referral, parties), referralTaskHook(referral, parties), careBridgeHook(search)];
 }

@@ -19,6 +19,7 @@
 import type { OperationDefinition, Task } from '@medplum/fhirtypes';
 import type { AccessScope } from '../auth/access-scope.js';
 import { CLAIM_CODE_SYSTEM, normalizeClaimCode } from '../domain/referral/claim-code.js';
+import { withClaimedOwner } from '../domain/referral/claimed-owner.js';
 import { disciplineMatches, findClaimable, MAX_FAILURES, recentFailures, recordFailure } from '../domain/referral/claim-referral.js';
 import { BSN_SYSTEM } from '../domain/referral/profiles.js';
 import { forbidden, issue, outcome, serverError } from '../fhir/outcomes.js';
@@ -83,7 +84,9 @@ async function claim(ctx: FhirContext, request: FhirRequest): Promise<FhirRespon
   const everything = (): undefined => undefined;
   const claimant: AccessScope = { ...access, byPatient: false, filter: everything, writeFilter: everything };
   const owned: Task & { id: string } = { ...found.task, owner: { reference: principal.organizationRef } };
-  const written = await ctx.repo.scoped({ actor: claimant }).update(owned, { baseUrl: request.baseUrl });
+  const written = await withClaimedOwner(owned.id, principal.organizationRef, () =>
+    ctx.repo.scoped({ actor: claimant }).update(owned, { baseUrl: request.baseUrl })
+  );
   return versionResponse(200, written.version, { resource: written.resource });
 }
 

@@ -3,7 +3,8 @@
  * may cancel a referral, and only the owner (the receiving professional or organisation) may move
  * it forward. The state machine runs every TransitionGuard with the actor of the write; without an
  * actor (no authentication yet, or an integration engine acting as a system client, which issue 7
- * audits as the client) the guards let everything through.
+ * audits as the client) the guards let everything through. Which elements each party may change
+ * at all is referral-task-fields.ts; that rule binds system clients too.
  */
 import type { ServiceRequest, Task } from '@medplum/fhirtypes';
 import { forbidden } from '../../fhir/outcomes.js';

@@ -5,6 +5,8 @@
  * - the state machine of task-states.ts (409 naming the allowed states);
  * - `rejected` needs statusReason, `completed` needs feedback: an output referencing a
  *   Communication that is based on the referral (422);
+ * - on update, the elements that never change and who may change which element
+ *   (referral-task-fields.ts, 403 naming them);
  * - the TransitionGuards (who may make the move; referral-actor.ts) with the write's actor;
  * - side effects in the same transaction: completed -> the ServiceRequest becomes `completed`,
  *   rejected or cancelled -> `revoked`; the owner joins or leaves the care team of the CarePlan
@@ -22,7 +24,11 @@ import { constraintIssue } from '../../validation/constraint-keys.js';
 import { requesterAndOwnerRule, type ReferralActor, type ReferralTransition, type TransitionGuard } from './referral-actor.js';
 import { followCareTeam } from './care-team-membership.js';
 import { isClaimCode, needsClaimCode, withClaimCode } from './claim-code.js';
+import { partyResolver, type PartyResolver } from './referral-parties.js';
+import { actingAsParties, assertImmutableTaskElements, assertTaskFieldRights, resolveTaskParties } from './referral-task-fields.js';
 import { REFERRAL_TASK_PROFILE } from './profiles.js';
+import { announceStatusFromTask } from './status-from-task.js';
+import { parsed, readLocal } from './stored-resources.js';
 import { assertTransition } from './task-states.js';
 
 export interface ReferralTaskOptions {
@@ -38,19 +44,6 @@ const REFERRAL_STATUS: Partial<Record<Task['status'], ServiceRequest['status']>>
   rejected: 'revoked',
   cancelled: 'revoked',
 };
-
-function parsed<T>(json: string | undefined): T | undefined {
-  return json === undefined ? undefined : (JSON.parse(json) as T);
-}
-
-async function readLocal<T>(repo: Repository, reference: string | undefined, type: string, baseUrl: string | undefined): Promise<T | undefined> {
-  const local = reference === undefined ? undefined : parseLocalReference(reference, baseUrl);
-  if (local?.resourceType !== type) {
-    return undefined;
-  }
-  const current = await repo.readCurrent(type, local.id);
-  return current && !current.deleted ? parsed<T>(current.json) : undefined;
-}
 
 /** 422 unless a completed Task references feedback: a Communication based on this referral. */
 async function assertFeedback(repo: Repository, task: Task, referralId: string, baseUrl: string | undefined): Promise<void> {
@@ -95,7 +88,7 @@ function assertSamePatient(task: Task, referral: ServiceRequest, baseUrl: string
   }
 }
 
-export function referralTaskHook(options: ReferralTaskOptions = {}): WriteHook {
+export function referralTaskHook(options: ReferralTaskOptions = {}, parties: PartyResolver = partyResolver(undefined)): WriteHook {
   const guards = options.guards ?? [requesterAndOwnerRule];
 
   async function check(repo: Repository, change: ResourceChange, task: Task, referralId: string): Promise<void> {
@@ -106,9 +99,20 @@ export function referralTaskHook(options: ReferralTaskOptions = {}): WriteHook {
     }
     const previousVersion = change.previous && !change.previous.deleted ? change.previous : undefined;
     const previous = parsed<Task>(previousVersion?.json);
+    let actor = options.actorOf?.(repo, change);
+    if (previous) {
+      // Who may change what comes before which state it may move to: a caller with no say over
+      // the Task learns nothing of its state machine.
+      assertImmutableTaskElements(previous, task);
+      if (actor) {
+        const fieldChange = { previous, task, referral, baseUrl: change.baseUrl };
+        const found = await resolveTaskParties(repo, parties, fieldChange);
+        await assertTaskFieldRights(repo, parties, fieldChange, actor, found);
+        actor = actingAsParties(actor, found);
+      }
+    }
     const transition: ReferralTransition = { from: previous?.status, to: task.status, task, previous, referral };
     assertTransition(transition.from, transition.to);
-    const actor = options.actorOf?.(repo, change);
     for (const guard of guards) {
       guard(transition, actor);
     }
@@ -119,6 +123,7 @@ export function referralTaskHook(options: ReferralTaskOptions = {}): WriteHook {
     }
     const next = REFERRAL_STATUS[task.status];
     if (next !== undefined && transition.from !== task.status && referral.status !== next) {
+      announceStatusFromTask(repo, referralId, next);
       await repo.update({ ...referral, id: referralId, status: next }, change.baseUrl === undefined ? {} : { baseUrl: change.baseUrl });
     }
     if (transition.from !== task.status) {
@@ -159,10 +164,17 @@ export function referralTaskHook(options: ReferralTaskOptions = {}): WriteHook {
   return {
     async beforeWrite(repo, change) {
       const task = change.resource;
-      if (task?.resourceType !== 'Task' || task.focus?.reference === undefined) {
+      if (task?.resourceType !== 'Task') {
         return;
       }
-      const focus = parseLocalReference(task.focus.reference, change.baseUrl);
+      // A stored Task stays the referral Task it was: its focus decides, not the one written now
+      // (which may not change; referral-task-fields.ts).
+      const stored = change.previous && !change.previous.deleted ? parsed<Task>(change.previous.json) : undefined;
+      const focusReference = stored?.focus?.reference ?? task.focus?.reference;
+      if (focusReference === undefined) {
+        return;
+      }
+      const focus = parseLocalReference(focusReference, change.baseUrl);
       if (focus?.resourceType !== 'ServiceRequest') {
         return;
       }
