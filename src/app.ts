@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { createCareRelationIndexer } from './auth/care-relations.js';
+import { createPatientBsnRegister, patientBsnGuard } from './auth/patient-bsn.js';
 import { referralActorOf } from './auth/referral-actor.js';
 import { AuthService, type AuthSetup } from './auth/service.js';
 import { writeGuard } from './auth/write-guard.js';
@@ -99,12 +100,13 @@ export function createServices(
   const workflows: CareWorkflowOptions = { ...careWorkflows, referral: { actorOf: referralActorOf, ...careWorkflows.referral } };
   const repo = new Repository(db, {
     // Care relations after the search index: they read the index rows of what they reference.
-    listeners: [search.indexer, createCareRelationIndexer()],
+    listeners: [search.indexer, createCareRelationIndexer(), createPatientBsnRegister()],
     // The write guard sees a write before the domain rules do; Provenance is the last word.
     hooks: [
       profileGuard(profiles),
       definitionGuard(definitions),
       writeGuard(),
+      patientBsnGuard(),
       ...careWorkflowHooks(search, workflows),
       questionnaireHooks(search),
       provenanceHook(),

@@ -6,7 +6,8 @@
  * - The patients a resource belongs to cannot change on update (Group and List, which are lists
  *   of patients, excepted): moving data to another patient's record would escape narrowing.
  * - Every reference must point at something the caller may see (422 not-found, exactly as for a
- *   reference to nothing; the referential-integrity check answers for missing ones).
+ *   reference to nothing; the referential-integrity check answers for missing ones), references
+ *   by identifier included (repository/identifier-references.ts resolved them for this check).
  * Who may move a referral Task is a rule of the referral itself (domain/referral/referral-actor.ts);
  * auth supplies the actor (referral-actor.ts).
  */
@@ -37,7 +38,13 @@ async function visible(repo: Repository, scope: AccessScope, resourceType: strin
 }
 
 /** 422 for references to existing resources the caller may not see. */
-async function assertReferencesVisible(repo: Repository, scope: AccessScope, resource: Resource, baseUrl: string | undefined): Promise<void> {
+async function assertReferencesVisible(
+  repo: Repository,
+  scope: AccessScope,
+  resource: Resource,
+  json: string | undefined,
+  baseUrl: string | undefined
+): Promise<void> {
   const targets = new Map<string, { resourceType: string; id: string; path: string }>();
   for (const { reference, path } of collectReferences(resource, resource.resourceType)) {
     const local = parseLocalReference(reference, baseUrl);
@@ -62,11 +69,16 @@ async function assertReferencesVisible(repo: Repository, scope: AccessScope, res
     params
   );
   if (hidden.length > 0) {
+    // A reference by identifier resolved to a hidden resource: the answer must not name its id.
+    const sent = new Set(collectReferences(JSON.parse(json ?? '{}'), resource.resourceType).map(({ reference }) => {
+      const local = parseLocalReference(reference, baseUrl);
+      return local && `${local.resourceType}/${local.id}`;
+    }));
     throw unprocessable(
       hidden.map((row) =>
         issue({
           code: 'not-found',
-          text: `Referenced resource ${row.resource_type}/${row.id} does not exist`,
+          text: sent.has(`${row.resource_type}/${row.id}`) ? `Referenced resource ${row.resource_type}/${row.id} does not exist` : 'Referenced resource does not exist',
           expression: targets.get(`${row.resource_type}/${row.id}`)?.path ?? resource.resourceType,
         })
       )
@@ -109,7 +121,7 @@ export function writeGuard(): WriteHook {
       if (before) {
         assertSamePatients(before, resource, baseUrl);
       }
-      await assertReferencesVisible(repo, scope, resource, baseUrl);
+      await assertReferencesVisible(repo, scope, resource, version.json, baseUrl);
     },
   };
 }

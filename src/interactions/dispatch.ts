@@ -10,7 +10,7 @@ import { accessScope, type AccessScope } from '../auth/access-scope.js';
 import { authorizeInteraction } from '../auth/authorize.js';
 import { auditRecord, type AuditRecord } from '../audit/audit-record.js';
 import { assertAuditSearch } from '../audit/audit-trail.js';
-import { isOperationOutcomeError, OperationOutcomeError, outcome, issue, serverError, statusOf } from '../fhir/outcomes.js';
+import { isOperationOutcomeError, OperationOutcomeError, outcome, issue, RefusedAccessError, serverError, statusOf } from '../fhir/outcomes.js';
 import { WRITE_INTERACTIONS, type FhirRequest, type FhirResponse, type InteractionCode } from '../fhir/request.js';
 import { batchOrTransaction } from './bundle-envelope.js';
 import { buildCapabilityStatement } from './capabilities.js';
@@ -146,6 +146,16 @@ async function run(ctx: FhirContext, access: AccessScope, handler: InteractionHa
   return response;
 }
 
+/** The records a refusal concerns, for their patients' access logs (fhir/outcomes.ts RefusedAccessError). */
+function noteRefusedTargets(record: AuditRecord, targets: readonly string[]): void {
+  for (const target of targets) {
+    record.entities.push(target);
+    if (target.startsWith('Patient/')) {
+      record.patients.add(target.slice('Patient/'.length));
+    }
+  }
+}
+
 export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
   const handler = HANDLERS[request.interaction];
   if (!handler) {
@@ -181,6 +191,9 @@ export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<
   } catch (error) {
     record.status = isOperationOutcomeError(error) ? statusOf(error.outcome) : 500;
     record.failure = isOperationOutcomeError(error) ? (error.outcome.issue?.[0]?.code ?? 'exception') : 'exception';
+    if (error instanceof RefusedAccessError) {
+      noteRefusedTargets(record, error.targets);
+    }
     if (ctx.auditBuffer) {
       ctx.auditBuffer.push(record);
     } else {
