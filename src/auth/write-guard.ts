@@ -17,7 +17,7 @@ import { issue, notFound, unprocessable } from '../fhir/outcomes.js';
 import type { Repository } from '../repository/repository.js';
 import type { ResourceChange, WriteHook } from '../repository/types.js';
 import type { AccessScope } from './access-scope.js';
-import { directPatients } from './patients-of.js';
+import { directPatients, identifiedPatients } from './patients-of.js';
 
 const PATIENT_LISTS: ReadonlySet<string> = new Set(['Group', 'List', 'Patient']);
 
@@ -86,11 +86,14 @@ async function assertReferencesVisible(
   }
 }
 
-function assertSamePatients(previous: Resource, next: Resource, baseUrl: string | undefined): void {
+async function assertSamePatients(repo: Repository, previous: Resource, next: Resource, baseUrl: string | undefined): Promise<void> {
   if (PATIENT_LISTS.has(next.resourceType)) {
     return;
   }
-  const before = new Set(directPatients(previous, baseUrl));
+  // `next` has its references by identifier resolved; the stored previous version has them as
+  // sent, so its resolved patients come from what its write recorded.
+  const stored = (await identifiedPatients(repo.queryable, [previous])).get(previous) ?? [];
+  const before = new Set([...directPatients(previous, baseUrl), ...stored]);
   const after = new Set(directPatients(next, baseUrl));
   if (before.size === 0) {
     return;
@@ -119,7 +122,7 @@ export function writeGuard(): WriteHook {
       }
       const before = replaces && previous.json !== undefined ? (JSON.parse(previous.json) as Resource) : undefined;
       if (before) {
-        assertSamePatients(before, resource, baseUrl);
+        await assertSamePatients(repo, before, resource, baseUrl);
       }
       await assertReferencesVisible(repo, scope, resource, version.json, baseUrl);
     },

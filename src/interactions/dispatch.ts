@@ -21,7 +21,7 @@ import { history } from './history.js';
 import { operation } from './operation.js';
 import { conditionalPatch, patch } from './patch.js';
 import { read } from './read.js';
-import { actionOf, captureFailure, captureRequest, captureResponse, recheckResponse, returned } from './audit-capture.js';
+import { actionOf, captureFailure, captureIdentifiedPatients, captureRequest, captureResponse, recheckResponse, returned } from './audit-capture.js';
 import { narrowed } from './narrowing.js';
 import { applyPrefer } from './respond.js';
 import { searchCompartment, searchSystem, searchType } from './search.js';
@@ -122,7 +122,9 @@ async function run(ctx: FhirContext, access: AccessScope, handler: InteractionHa
       const buffer: AuditRecord[] = nested ?? [];
       const mark = buffer.length;
       const response = await handler({ ...scoped, repo, auditBuffer: buffer }, request);
-      captureResponse(record, request, response, returned(response));
+      const written = returned(response);
+      captureResponse(record, request, response, written);
+      await captureIdentifiedPatients(repo.queryable, record, written);
       record.status = response.status;
       if (nested) {
         nested.push(record);
@@ -136,6 +138,7 @@ async function run(ctx: FhirContext, access: AccessScope, handler: InteractionHa
   const answer = await handler(scoped, request);
   const { response, resources } = await recheckResponse(scoped.repo.queryable, access, answer, returned(answer));
   captureResponse(record, request, response, resources);
+  await captureIdentifiedPatients(scoped.repo.queryable, record, resources);
   record.status = response.status;
   if (nested) {
     nested.push(record);

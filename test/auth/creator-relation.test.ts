@@ -44,6 +44,13 @@ t.test(`the creator of a Patient keeps access to it on ${engine}`, async (t) => 
     t.equal((await get(`Patient/${id}`, 'nurse')).statusCode, 404, 'ending it ends the access');
   });
 
+  t.test('a Patient created by update (PUT to a new id) relates its creator too', async (t) => {
+    const created = await app.request({ method: 'PUT', url: '/fhir/Patient/p-put', body: { resourceType: 'Patient', id: 'p-put', name: [{ family: 'Geplaatst' }] }, as: 'physio' });
+    t.equal(created.statusCode, 201);
+    t.equal((await get('Patient/p-put', 'physio')).statusCode, 200, 'the creator reads it');
+    t.equal((await get('Patient/p-put', 'nurse')).statusCode, 404, 'another organisation does not');
+  });
+
   t.test('a system client creates as before', async (t) => {
     const created = await post({ resourceType: 'Patient', name: [{ family: 'Systeem' }] }, 'admin');
     t.equal(created.statusCode, 201);

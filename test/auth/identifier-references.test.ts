@@ -6,7 +6,7 @@ import { createTestApp, engine } from '../helpers/app.js';
 import { careScenario, careTeam } from '../helpers/care-scenario.js';
 import { BSN, put, type Json } from '../helpers/search.js';
 
-type Who = 'gp' | 'physio' | 'nurse' | 'rehab' | 'admin';
+type Who = 'gp' | 'physio' | 'nurse' | 'rehab' | 'admin' | 'auditor';
 
 const BSN_IDK = '999900018';
 const UZI = 'http://fhir.nl/fhir/NamingSystem/uzi-nr-pers';
@@ -74,6 +74,21 @@ t.test(`a resource that names its patient by BSN is narrowed like one with Patie
     t.same(ids((await get('Patient?_has:Observation:subject:code=29463-7', 'gp')).json()), ['Patient/p-idk'], '_has through it');
     t.same(ids((await get('Practitioner?_has:Observation:performer:code=29463-7', 'gp')).json()), ['Practitioner/t-gp-pract'], '_has through a UZI performer');
     t.same(ids((await get('Practitioner?_has:Observation:performer:code=29463-7', 'physio')).json()), [], '_has does not look through it for others');
+  });
+
+  t.test('the patient it names by BSN is in the access log and cannot change on update', async (t) => {
+    await get('Observation/obs-idk', 'gp');
+    const audit = (await get('AuditEvent?patient=Patient/p-idk&action=R&_sort=-date&_count=50', 'auditor')).json();
+    const reads = (audit.entry ?? []).filter(
+      (e: Json) => e.resource.outcome === '0' && e.resource.subtype.some((c: Json) => c.code === 'read') && e.resource.entity.some((x: Json) => x.what?.reference?.startsWith('Observation/obs-idk'))
+    );
+    t.ok(reads.length > 0, 'a read of the Observation is logged under the patient');
+
+    const stored = (await get('Observation/obs-idk', 'admin')).json();
+    const moved = await app.request({ method: 'PUT', url: '/fhir/Observation/obs-idk', body: { ...stored, subject: { reference: 'Patient/p-vis' } }, as: 'admin' });
+    t.equal(moved.statusCode, 422, 'moving it to another patient is refused as for a literal reference');
+    t.equal(moved.json().issue[0].code, 'business-rule');
+    t.equal((await app.request({ method: 'PUT', url: '/fhir/Observation/obs-idk', body: { ...stored, status: 'amended' }, as: 'gp' })).statusCode, 200, 'an update that keeps the patient is fine');
   });
 
   t.test('$everything and $logbook', async (t) => {
