@@ -56,7 +56,13 @@ function childType(parentType: string | undefined, key: string): string | undefi
     return undefined;
   }
   const element = getElementDefinition(parentType, key);
-  return element?.type.length === 1 ? element.type[0]?.code : undefined;
+  if (element === undefined || element.type.length <= 1) {
+    return element?.type[0]?.code;
+  }
+  // A choice element (`Extension.valueReference`): the name's suffix says which type it holds.
+  const base = element.path.slice(element.path.lastIndexOf('.') + 1).replace('[x]', '');
+  const suffix = key.slice(base.length).toLowerCase();
+  return element.type.find((t) => t.code.toLowerCase() === suffix)?.code;
 }
 
 function candidateTypes(reference: Reference, allowed: readonly string[] | undefined): string[] {
