@@ -125,6 +125,22 @@ t.test(`a resource that names its patient by BSN is narrowed like one with Patie
     await put(app, careTeam('ct-idk', 'p-idk', ['gp']));
   });
 
+  t.test('in a transaction Bundle, a Patient written by an earlier entry is found', async (t) => {
+    const bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { fullUrl: 'urn:uuid:5d0c8f8e-6a51-4a8e-9a55-0d7c2f1e3b01', resource: { resourceType: 'Patient', identifier: [{ system: BSN, value: '999900122' }], managingOrganization: { reference: 'Organization/t-gp' } }, request: { method: 'POST', url: 'Patient' } },
+        { resource: { ...observation, id: undefined, subject: byBsn('999900122') }, request: { method: 'POST', url: 'Observation' } },
+      ],
+    };
+    const response = await app.request({ method: 'POST', url: '/fhir', body: bundle, as: 'admin' });
+    t.equal(response.statusCode, 200);
+    const [patientId, observationId] = response.json().entry.map((e: Json) => /(?:Patient|Observation)\/([^/]+)\/_history/.exec(e.response.location)?.[1]);
+    t.same(ids((await get(`Observation?subject=Patient/${patientId}`, 'gp')).json()), [`Observation/${observationId}`]);
+    t.equal((await get(`Observation/${observationId}`, 'physio')).statusCode, 404);
+  });
+
   t.test('references by identifier that match nothing, or more than one, are refused', async (t) => {
     const unknown = await app.request({ method: 'POST', url: '/fhir/Observation', as: 'admin', body: { ...observation, id: undefined, subject: byBsn('999900031') } });
     t.equal(unknown.statusCode, 422, 'no Patient with that BSN');
