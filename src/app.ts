@@ -7,6 +7,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { createCareRelationIndexer } from './auth/care-relations.js';
 import { createConsentDenialIndexer } from './auth/consent-denials.js';
 import { createReadGrantWriter } from './auth/read-grants.js';
+import { createPatientBsnRegister, patientBsnGuard } from './auth/patient-bsn.js';
 import { referralActorOf } from './auth/referral-actor.js';
 import { AuthService, type AuthSetup } from './auth/service.js';
 import { writeGuard } from './auth/write-guard.js';
@@ -104,12 +105,13 @@ export function createServices(
   const repo = new Repository(db, {
     // Care relations after the search index: they read the index rows of what they reference;
     // read grants after both: they read the patients and Provenance of what the owner wrote.
-    listeners: [search.indexer, createCareRelationIndexer(), createConsentDenialIndexer(), createReadGrantWriter()],
+    listeners: [search.indexer, createCareRelationIndexer(), createPatientBsnRegister(), createConsentDenialIndexer(), createReadGrantWriter()],
     // The write guard sees a write before the domain rules do; Provenance is the last word.
     hooks: [
       profileGuard(profiles),
       definitionGuard(definitions),
       writeGuard(),
+      patientBsnGuard(),
       ...careWorkflowHooks(search, workflows),
       questionnaireHooks(search),
       provenanceHook(),

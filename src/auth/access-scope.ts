@@ -22,7 +22,7 @@ import type { AccessFilter } from '../repository/types.js';
 import type { Queryable } from '../storage/database.js';
 import { actorReferences } from './actors.js';
 import { consentDenies } from './consent-denials.js';
-import { directPatients } from './patients-of.js';
+import { directPatients, identifiedPatients } from './patients-of.js';
 import type { Principal } from './principal.js';
 import { EXPLICIT_ONLY_TYPES } from './scopes.js';
 
@@ -95,11 +95,12 @@ export function typeVisible(principal: Principal, type: string): boolean {
 
 /**
  * The second fence: re-checks resources about to be returned against the rule, independently of
- * the SQL that found them: the type is visible and every patient the resource names directly is in
- * care. Answers the ones that fail (which the caller drops and reports as a defect). The audit log
- * is exempt: whoever may read it reads all of it. The type rule is about stored resources: an
- * answer an operation computes (no id, such as $evaluate-measure's MeasureReport) is what the
- * operation, authorized on its own type, produces, so only its patients are checked.
+ * the SQL that found them: the type is visible and every patient the resource names directly (by
+ * id, or by identifier as the write resolved it) is in care. Answers the ones that fail (which the
+ * caller drops and reports as a defect). The audit log is exempt: whoever may read it reads all of
+ * it. The type rule is about stored resources: an answer an operation computes (no id, such as
+ * $evaluate-measure's MeasureReport) is what the operation, authorized on its own type, produces,
+ * so only its patients are checked.
  */
 export async function recheck(db: Queryable, scope: AccessScope, resources: readonly Resource[]): Promise<Set<Resource>> {
   const failed = new Set<Resource>();
@@ -110,6 +111,9 @@ export async function recheck(db: Queryable, scope: AccessScope, resources: read
     } else if (scope.byPatient && !EXPLICIT_ONLY_TYPES.has(resource.resourceType)) {
       patients.set(resource, directPatients(resource));
     }
+  }
+  for (const [resource, ids] of await identifiedPatients(db, [...patients.keys()])) {
+    patients.set(resource, [...new Set([...(patients.get(resource) ?? []), ...ids])]);
   }
   const ids = [...new Set([...patients.values()].flat())];
   if (ids.length === 0) {

@@ -7,7 +7,9 @@
  * a Provenance its target's, a Communication its ServiceRequest's); see care-relations.ts.
  */
 import type { Resource } from '@medplum/fhirtypes';
+import { identifierReferences } from '../fhir/identifier-references.js';
 import { collectReferences, parseLocalReference } from '../fhir/references.js';
+import type { Queryable } from '../storage/database.js';
 
 /** Ids of the Patients a resource references directly (itself, for a Patient). */
 export function directPatients(resource: Resource, baseUrl?: string): string[] {
@@ -38,4 +40,27 @@ export function otherTargets(resource: Resource, baseUrl?: string): Array<{ reso
     }
   }
   return [...seen.values()];
+}
+
+/**
+ * The patients of stored resources that reference someone by identifier only, as the write
+ * recorded them in resource_patient (the content alone does not say who a BSN is; one query).
+ * Resources without such references are not looked up: directPatients answers for them.
+ */
+export async function identifiedPatients(db: Queryable, resources: readonly Resource[]): Promise<Map<Resource, string[]>> {
+  const result = new Map<Resource, string[]>();
+  const wanted = resources.filter((r) => r.id !== undefined && r.resourceType !== 'Patient' && identifierReferences(r).length > 0);
+  if (wanted.length === 0) {
+    return result;
+  }
+  const rows = await db.query<{ resource_type: string; id: string; patient_id: string }>(
+    `SELECT p.resource_type, p.id, p.patient_id FROM resource_patient p
+       JOIN unnest($1::text[], $2::text[]) AS t(resource_type, id) ON p.resource_type = t.resource_type AND p.id = t.id`,
+    [wanted.map((r) => r.resourceType), wanted.map((r) => r.id)]
+  );
+  for (const resource of wanted) {
+    const ids = rows.filter((row) => row.resource_type === resource.resourceType && row.id === resource.id).map((row) => row.patient_id);
+    result.set(resource, ids);
+  }
+  return result;
 }

@@ -7,7 +7,8 @@
  * - The patients a resource belongs to cannot change on update (Group and List, which are lists
  *   of patients, excepted): moving data to another patient's record would escape narrowing.
  * - Every reference must point at something the caller may see (422 not-found, exactly as for a
- *   reference to nothing; the referential-integrity check answers for missing ones).
+ *   reference to nothing; the referential-integrity check answers for missing ones), references
+ *   by identifier included (repository/identifier-references.ts resolved them for this check).
  * Who may move a referral Task is a rule of the referral itself (domain/referral/referral-actor.ts);
  * auth supplies the actor (referral-actor.ts).
  */
@@ -17,7 +18,7 @@ import { issue, notFound, unprocessable } from '../fhir/outcomes.js';
 import type { Repository } from '../repository/repository.js';
 import type { ResourceChange, WriteHook } from '../repository/types.js';
 import type { AccessScope } from './access-scope.js';
-import { directPatients } from './patients-of.js';
+import { directPatients, identifiedPatients } from './patients-of.js';
 
 const PATIENT_LISTS: ReadonlySet<string> = new Set(['Group', 'List', 'Patient']);
 
@@ -38,7 +39,13 @@ async function visible(repo: Repository, scope: AccessScope, resourceType: strin
 }
 
 /** 422 for references to existing resources the caller may not see. */
-async function assertReferencesVisible(repo: Repository, scope: AccessScope, resource: Resource, baseUrl: string | undefined): Promise<void> {
+async function assertReferencesVisible(
+  repo: Repository,
+  scope: AccessScope,
+  resource: Resource,
+  json: string | undefined,
+  baseUrl: string | undefined
+): Promise<void> {
   const targets = new Map<string, { resourceType: string; id: string; path: string }>();
   for (const { reference, path } of collectReferences(resource, resource.resourceType)) {
     const local = parseLocalReference(reference, baseUrl);
@@ -63,11 +70,16 @@ async function assertReferencesVisible(repo: Repository, scope: AccessScope, res
     params
   );
   if (hidden.length > 0) {
+    // A reference by identifier resolved to a hidden resource: the answer must not name its id.
+    const sent = new Set(collectReferences(JSON.parse(json ?? '{}'), resource.resourceType).map(({ reference }) => {
+      const local = parseLocalReference(reference, baseUrl);
+      return local && `${local.resourceType}/${local.id}`;
+    }));
     throw unprocessable(
       hidden.map((row) =>
         issue({
           code: 'not-found',
-          text: `Referenced resource ${row.resource_type}/${row.id} does not exist`,
+          text: sent.has(`${row.resource_type}/${row.id}`) ? `Referenced resource ${row.resource_type}/${row.id} does not exist` : 'Referenced resource does not exist',
           expression: targets.get(`${row.resource_type}/${row.id}`)?.path ?? resource.resourceType,
         })
       )
@@ -75,11 +87,14 @@ async function assertReferencesVisible(repo: Repository, scope: AccessScope, res
   }
 }
 
-function assertSamePatients(previous: Resource, next: Resource, baseUrl: string | undefined): void {
+async function assertSamePatients(repo: Repository, previous: Resource, next: Resource, baseUrl: string | undefined): Promise<void> {
   if (PATIENT_LISTS.has(next.resourceType)) {
     return;
   }
-  const before = new Set(directPatients(previous, baseUrl));
+  // `next` has its references by identifier resolved; the stored previous version has them as
+  // sent, so its resolved patients come from what its write recorded.
+  const stored = (await identifiedPatients(repo.queryable, [previous])).get(previous) ?? [];
+  const before = new Set([...directPatients(previous, baseUrl), ...stored]);
   const after = new Set(directPatients(next, baseUrl));
   if (before.size === 0) {
     return;
@@ -108,9 +123,9 @@ export function writeGuard(): WriteHook {
       }
       const before = replaces && previous.json !== undefined ? (JSON.parse(previous.json) as Resource) : undefined;
       if (before) {
-        assertSamePatients(before, resource, baseUrl);
+        await assertSamePatients(repo, before, resource, baseUrl);
       }
-      await assertReferencesVisible(repo, scope, resource, baseUrl);
+      await assertReferencesVisible(repo, scope, resource, version.json, baseUrl);
     },
   };
 }

@@ -86,6 +86,20 @@ export const forbidden = (text: string, expression?: string | string[]): Operati
   fail('forbidden', 'forbidden', text, expression);
 export const serverError = (text: string): OperationOutcomeError => fail('server-error', 'exception', text);
 
+/**
+ * A refusal that concerns records the caller may not see: the audit trail records the attempt
+ * under `targets` (`Type/id`), so it appears in those patients' access logs (NEN 7513), while the
+ * answer itself names none of them.
+ */
+export class RefusedAccessError extends OperationOutcomeError {
+  constructor(
+    value: OperationOutcome,
+    readonly targets: readonly string[]
+  ) {
+    super(value);
+  }
+}
+
 /** 422: the content is well-formed FHIR JSON but breaks the rules of the resource. */
 export function unprocessable(issues: OperationOutcomeIssue[]): OperationOutcomeError {
   return new OperationOutcomeError(outcome('unprocessable', issues));

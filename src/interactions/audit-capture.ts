@@ -5,7 +5,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { recheck, type AccessScope } from '../auth/access-scope.js';
-import { directPatients } from '../auth/patients-of.js';
+import { directPatients, identifiedPatients } from '../auth/patients-of.js';
 import type { AuditAction, AuditRecord } from '../audit/audit-record.js';
 import { versionFromEtag } from '../fhir/ids.js';
 import { notFound } from '../fhir/outcomes.js';
@@ -98,6 +98,13 @@ export function captureResponse(record: AuditRecord, request: FhirRequest, respo
   }
   for (const resource of resources) {
     note(record, resource);
+  }
+}
+
+/** The patients of returned resources that name them by identifier only (resolved on write). */
+export async function captureIdentifiedPatients(db: Queryable, record: AuditRecord, resources: readonly Resource[]): Promise<void> {
+  for (const ids of (await identifiedPatients(db, resources)).values()) {
+    ids.forEach((id) => record.patients.add(id));
   }
 }
 

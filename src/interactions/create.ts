@@ -1,4 +1,5 @@
 // create: https://hl7.org/fhir/R4/http.html#create (conditional create: #ccreate)
+import { registerCreator, withCreatorOrganization } from '../auth/creator-relation.js';
 import { informational } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import { assertNotMany, lockAndMatch, parseCriteria } from './conditional.js';
@@ -10,7 +11,7 @@ export async function create(ctx: FhirContext, request: FhirRequest): Promise<Fh
   const resourceType = request.resourceType as string;
   ctx.validator.assertResource(request.body, resourceType);
   // The server assigns id, versionId and lastUpdated; whatever the client sent is ignored.
-  const resource = withoutServerFields(request.body, { dropId: true });
+  const resource = withCreatorOrganization(withoutServerFields(request.body, { dropId: true }), ctx.access);
   const warnings = ctx.validator.validate(resource);
   return ctx.repo.transaction(async (repo) => {
     if (request.ifNoneExist !== undefined) {
@@ -28,6 +29,9 @@ export async function create(ctx: FhirContext, request: FhirRequest): Promise<Fh
       baseUrl: request.baseUrl,
       ...(request.assignedId !== undefined ? { id: request.assignedId } : {}),
     });
+    if (resourceType === 'Patient') {
+      await registerCreator(repo, ctx.access, result.version.id, request.baseUrl);
+    }
     return versionResponse(201, result.version, {
       baseUrl: request.baseUrl,
       resource: result.resource,

@@ -11,7 +11,7 @@ import { authorizeInteraction } from '../auth/authorize.js';
 import { withoutForeignClaimCodes } from '../auth/claim-code-visibility.js';
 import { auditRecord, type AuditRecord } from '../audit/audit-record.js';
 import { assertAuditSearch } from '../audit/audit-trail.js';
-import { isOperationOutcomeError, OperationOutcomeError, outcome, issue, serverError, statusOf } from '../fhir/outcomes.js';
+import { isOperationOutcomeError, OperationOutcomeError, outcome, issue, RefusedAccessError, serverError, statusOf } from '../fhir/outcomes.js';
 import { WRITE_INTERACTIONS, type FhirRequest, type FhirResponse, type InteractionCode } from '../fhir/request.js';
 import { batchOrTransaction } from './bundle-envelope.js';
 import { buildCapabilityStatement } from './capabilities.js';
@@ -22,7 +22,7 @@ import { history } from './history.js';
 import { operation } from './operation.js';
 import { conditionalPatch, patch } from './patch.js';
 import { read } from './read.js';
-import { actionOf, captureFailure, captureRequest, captureResponse, recheckResponse, returned } from './audit-capture.js';
+import { actionOf, captureFailure, captureIdentifiedPatients, captureRequest, captureResponse, recheckResponse, returned } from './audit-capture.js';
 import { narrowed } from './narrowing.js';
 import { applyPrefer } from './respond.js';
 import { isConnectionFault } from '../storage/connection-faults.js';
@@ -127,6 +127,7 @@ async function run(ctx: FhirContext, access: AccessScope, handler: InteractionHa
       const written = returned(answer);
       const response = withoutForeignClaimCodes(access, answer, written);
       captureResponse(record, request, response, written);
+      await captureIdentifiedPatients(repo.queryable, record, written);
       record.status = response.status;
       if (nested) {
         nested.push(record);
@@ -142,6 +143,7 @@ async function run(ctx: FhirContext, access: AccessScope, handler: InteractionHa
   const resources = checked.resources;
   const response = withoutForeignClaimCodes(access, checked.response, resources);
   captureResponse(record, request, response, resources);
+  await captureIdentifiedPatients(scoped.repo.queryable, record, resources);
   record.status = response.status;
   if (nested) {
     nested.push(record);
@@ -150,6 +152,16 @@ async function run(ctx: FhirContext, access: AccessScope, handler: InteractionHa
     await ctx.auditTrail.write(ctx.repo.queryable, [record]);
   }
   return response;
+}
+
+/** The records a refusal concerns, for their patients' access logs (fhir/outcomes.ts RefusedAccessError). */
+function noteRefusedTargets(record: AuditRecord, targets: readonly string[]): void {
+  for (const target of targets) {
+    record.entities.push(target);
+    if (target.startsWith('Patient/')) {
+      record.patients.add(target.slice('Patient/'.length));
+    }
+  }
 }
 
 export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
@@ -188,6 +200,9 @@ export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<
     const fault = isConnectionFault(error);
     record.status = isOperationOutcomeError(error) ? statusOf(error.outcome) : fault ? 503 : 500;
     record.failure = isOperationOutcomeError(error) ? (error.outcome.issue?.[0]?.code ?? 'exception') : fault ? 'transient' : 'exception';
+    if (error instanceof RefusedAccessError) {
+      noteRefusedTargets(record, error.targets);
+    }
     if (ctx.auditBuffer) {
       ctx.auditBuffer.push(record);
     } else {

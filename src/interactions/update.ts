@@ -1,5 +1,6 @@
 // update: https://hl7.org/fhir/R4/http.html#update (conditional update: #cond-update)
 import type { Resource } from '@medplum/fhirtypes';
+import { registerCreator } from '../auth/creator-relation.js';
 import { newId, versionFromEtag } from '../fhir/ids.js';
 import { badRequest } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
@@ -27,6 +28,10 @@ async function store(
 ): Promise<FhirResponse> {
   const warnings = ctx.validator.validate(resource);
   const result = await ctx.repo.update(resource, { ifMatch: ifMatchVersion(request), baseUrl: request.baseUrl });
+  if (result.created && resource.resourceType === 'Patient') {
+    // Update as create (http.html#upsert): the id is the client's, the managing organisation too.
+    await registerCreator(ctx.repo, ctx.access, resource.id, request.baseUrl);
+  }
   return versionResponse(result.created ? 201 : 200, result.version, {
     baseUrl: request.baseUrl,
     resource: result.resource,

@@ -14,6 +14,7 @@ import { toIso } from './rows.js';
 import { writeVersionRows } from './version-rows.js';
 import { anchored, DeferredIntegrityChecks, type LocateResource } from './deferred-checks.js';
 import { PendingWrites } from './pending-writes.js';
+import { hasIdentifierReferences, resolveIdentifierReferences } from './identifier-references.js';
 import { assertNotReferenced, assertTargetsExist, localReferences, replaceReferences } from './references.js';
 import type {
   AccessFilter,
@@ -429,12 +430,15 @@ export class Repository {
     const versionId = (previous?.versionId ?? 0) + 1;
     const lastUpdated = new Date().toISOString();
     const resource = stamp(input, id, versionId, lastUpdated);
-    const references = localReferences(resource, options.baseUrl);
+    // What the index, the reference rows and the write rules read: references by identifier
+    // resolved (identifier-references.ts). What is stored and answered: the resource as sent.
+    const indexed = await this.resolveIdentifiers(resource);
+    const references = localReferences(indexed, options.baseUrl);
     if (this.options.checkReferencesOnWrite) {
       if (this.deferred) {
         this.deferred.addWrite(resource.resourceType, id, references);
       } else {
-        await assertTargetsExist(tx, resource, references);
+        await assertTargetsExist(tx, indexed, references);
       }
     }
     const version: StoredVersion = {
@@ -450,7 +454,7 @@ export class Repository {
     const change: ResourceChange = {
       kind: created ? 'create' : 'update',
       version,
-      resource,
+      resource: indexed,
       previous,
       ...(options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {}),
     };
@@ -465,6 +469,15 @@ export class Repository {
     }
     warnings.push(...(await this.runHooks('afterWrite', change)));
     return { version, resource, created, warnings };
+  }
+
+  private async resolveIdentifiers(resource: Resource): Promise<Resource> {
+    if (!hasIdentifierReferences(resource)) {
+      return resource;
+    }
+    // The target may be a resource created earlier in this transaction Bundle.
+    await this.flushWrites();
+    return resolveIdentifierReferences(this.queryable, resource);
   }
 
   /** Runs one phase of every write hook, in order, collecting their warnings. */

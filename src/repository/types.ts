@@ -22,7 +22,11 @@ export interface StoredVersion {
 export interface ResourceChange {
   readonly kind: 'create' | 'update' | 'delete';
   readonly version: StoredVersion;
-  /** The new content; undefined on delete. */
+  /**
+   * The new content as the index and the write rules read it: the stored content (version.json)
+   * with each reference by identifier also carrying the literal reference it resolved to
+   * (identifier-references.ts); undefined on delete.
+   */
   readonly resource: Resource | undefined;
   readonly previous: StoredVersion | undefined;
   /** This server's base URL, when known: absolute references on it are local. */

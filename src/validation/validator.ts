@@ -13,6 +13,7 @@ import { validateResource } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { isR4ResourceType, loadR4Definitions, r4StructureDefinitions } from '../fhir/definitions.js';
 import { badRequest, hasErrors, isOperationOutcomeError, unprocessable } from '../fhir/outcomes.js';
+import { bsnIssues } from './bsn.js';
 import { bundleIssues } from './bundle-rules.js';
 import { ConstraintSources, withConstraintKeys } from './constraint-keys.js';
 import { elementRuleIssues } from './element-rules.js';
@@ -117,6 +118,7 @@ export function createValidator(profiles: ProfileRegistry = new ProfileRegistry(
         }),
         ...bundleIssues(resource),
         ...profiles.issues(resource, resource.resourceType, options.profiles),
+        ...bsnIssues(resource),
       ];
       return { issues: withConstraintKeys(distinct(withJsonExpressions(issues, resource)), sources) };
     },

@@ -153,7 +153,8 @@ t.test(`referral Task state machine on ${engine}`, async (t) => {
   });
 
   t.test('transactions: entries in any order, all or nothing', async (t) => {
-    const created = await app.request({ method: 'POST', url: '/fhir', body: referralBundle() });
+    // A person of their own: the world's pat-1 already holds the helper's default BSN.
+    const created = await app.request({ method: 'POST', url: '/fhir', body: referralBundle({ bsn: '999900146' }) });
     t.equal(created.statusCode, 200, 'Task before its ServiceRequest and Patient');
     const early = referralBundle({ taskStatus: 'accepted', bsn: '999900031' });
     const refused = await app.request({ method: 'POST', url: '/fhir', body: early });
