@@ -12,7 +12,7 @@ import type { Reference, Resource } from '@medplum/fhirtypes';
 import { parseLocalReference } from '../fhir/references.js';
 import type { ResourceChange, WriteListener } from '../repository/types.js';
 import type { Queryable } from '../storage/database.js';
-import { directPatients, otherTargets } from './patients-of.js';
+import { directPatients, otherTargets, recordedPatients } from './patients-of.js';
 
 interface Relation {
   readonly patientId: string;
@@ -96,24 +96,6 @@ export function relationsOf(resource: Resource, baseUrl?: string, now = Date.now
 
 const RELATION_SOURCES = new Set(['Patient', 'CareTeam', 'ServiceRequest', 'Task']);
 
-/** Patients of the resources a patient-less resource references, from the table (one query). */
-async function inherited(tx: Queryable, targets: ReadonlyArray<{ resourceType: string; id: string }>): Promise<Map<string, string[]>> {
-  const result = new Map<string, string[]>();
-  if (targets.length === 0) {
-    return result;
-  }
-  const rows = await tx.query<{ resource_type: string; id: string; patient_id: string }>(
-    `SELECT p.resource_type, p.id, p.patient_id FROM resource_patient p
-       JOIN unnest($1::text[], $2::text[]) AS t(resource_type, id) ON p.resource_type = t.resource_type AND p.id = t.id`,
-    [targets.map((t) => t.resourceType), targets.map((t) => t.id)]
-  );
-  for (const row of rows) {
-    const key = `${row.resource_type}/${row.id}`;
-    result.set(key, [...(result.get(key) ?? []), row.patient_id]);
-  }
-  return result;
-}
-
 interface Computed {
   readonly change: ResourceChange;
   readonly patients: string[];
@@ -127,7 +109,7 @@ async function compute(tx: Queryable, changes: readonly ResourceChange[]): Promi
   const lookups = written
     .filter((c) => direct.get(c)?.length === 0)
     .flatMap((c) => otherTargets(c.resource as Resource, c.baseUrl));
-  const stored = await inherited(tx, lookups);
+  const stored = await recordedPatients(tx, lookups);
   const inBatch = new Map<string, string[]>();
   return written.map((change) => {
     const resource = change.resource as Resource;

@@ -53,14 +53,27 @@ export async function identifiedPatients(db: Queryable, resources: readonly Reso
   if (wanted.length === 0) {
     return result;
   }
+  const recorded = await recordedPatients(db, wanted.map((r) => ({ resourceType: r.resourceType, id: r.id ?? '' })));
+  for (const resource of wanted) {
+    result.set(resource, recorded.get(`${resource.resourceType}/${resource.id ?? ''}`) ?? []);
+  }
+  return result;
+}
+
+/** The patients resource_patient records for stored resources, by `Type/id` (one query). */
+export async function recordedPatients(db: Queryable, targets: ReadonlyArray<{ resourceType: string; id: string }>): Promise<Map<string, string[]>> {
+  const result = new Map<string, string[]>();
+  if (targets.length === 0) {
+    return result;
+  }
   const rows = await db.query<{ resource_type: string; id: string; patient_id: string }>(
     `SELECT p.resource_type, p.id, p.patient_id FROM resource_patient p
        JOIN unnest($1::text[], $2::text[]) AS t(resource_type, id) ON p.resource_type = t.resource_type AND p.id = t.id`,
-    [wanted.map((r) => r.resourceType), wanted.map((r) => r.id)]
+    [targets.map((t) => t.resourceType), targets.map((t) => t.id)]
   );
-  for (const resource of wanted) {
-    const ids = rows.filter((row) => row.resource_type === resource.resourceType && row.id === resource.id).map((row) => row.patient_id);
-    result.set(resource, ids);
+  for (const row of rows) {
+    const key = `${row.resource_type}/${row.id}`;
+    result.set(key, [...(result.get(key) ?? []), row.patient_id]);
   }
   return result;
 }
