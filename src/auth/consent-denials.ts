@@ -14,9 +14,10 @@
  *   own managing organisation and general practitioner. R4 reads a base deny without actors as
  *   "deny all"; a Dutch GP recording a patient's objection keeps its own record, so the GP practice
  *   stays out of it.
- * Actors that never act as users here (Patient, RelatedPerson, Device) need no row. Anything else
- * (CareTeam, Group, references by identifier only or to another server) is refused with 422: an
- * objection that is stored but not enforced would be worse than none.
+ * Actors that never act as users here (Patient, RelatedPerson, Device) need no row. An actor named
+ * by identifier (URA, AGB, UZI) counts as the resource the write resolved it to
+ * (repository/identifier-references.ts). Anything else (CareTeam, Group, a reference to another
+ * server) is refused with 422: an objection that is stored but not enforced would be worse than none.
  * A deny provision limited to some data (class, code, data, dataPeriod) is enforced for the whole
  * record: sharing less than the patient allowed is the safe side.
  * A denial narrows users only; emergency access (break-the-glass) passes it and is audited with

@@ -55,6 +55,6 @@ export async function registerCreator(repo: Repository, access: AccessScope | un
   };
   // Written on the creator's behalf (Provenance names them), but the reference check is the
   // server's own: the creator cannot yet see the patient this CareTeam is about to relate them to.
-  const trusted: AccessScope = { ...creator, filter: () => undefined };
+  const trusted: AccessScope = { ...creator, filter: () => undefined, writeFilter: () => undefined };
   await repo.scoped({ actor: trusted }).create(team, baseUrl === undefined ? {} : { baseUrl });
 }

@@ -152,12 +152,22 @@ t.test(`objections to sharing on ${engine}`, async (t) => {
     await patientInCare(app, 'p-bad', ['gp']);
     const careTeamActor = await app.request({ method: 'PUT', url: '/fhir/Consent/consent-bad', body: objection('consent-bad', 'p-bad', ['CareTeam/ct-p-bad']), as: 'gp' });
     assertIssue(t, careTeamActor, 422, 'not-supported', 'Consent.provision.actor[0].reference');
-    const byIdentifier = objection('consent-bad', 'p-bad', []);
-    byIdentifier.provision.actor = [{ role: PARTICIPANT_ROLE, reference: { identifier: { system: 'http://fhir.nl/fhir/NamingSystem/ura', value: '90000003' } } }];
-    assertIssue(t, await app.request({ method: 'PUT', url: '/fhir/Consent/consent-bad', body: byIdentifier, as: 'gp' }), 422, 'not-supported', 'Consent.provision.actor[0].reference');
+    const unknown = objection('consent-bad', 'p-bad', []);
+    unknown.provision.actor = [{ role: PARTICIPANT_ROLE, reference: { identifier: { system: 'http://fhir.nl/fhir/NamingSystem/ura', value: '99999999' } } }];
+    assertIssue(t, await app.request({ method: 'PUT', url: '/fhir/Consent/consent-bad', body: unknown, as: 'gp' }), 422, 'not-found');
     t.equal((await get('gp', 'Consent/consent-bad')).statusCode, 404, 'nothing was stored');
     const other = objection('consent-bad', 'p-bad', [`Organization/${ORGS.physio}`], { scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'treatment' }] } });
     t.equal((await app.request({ method: 'PUT', url: '/fhir/Consent/consent-bad', body: other, as: 'gp' })).statusCode, 201, 'a Consent of another scope is stored as before');
+  });
+
+  t.test('an organisation named by its URA is denied like one named by reference', async (t) => {
+    await patientInCare(app, 'p-ura', ['gp', 'nurse']);
+    t.equal((await get('nurse', 'Patient/p-ura')).statusCode, 200, 'in care before the objection');
+    const byIdentifier = objection('consent-ura', 'p-ura', []);
+    byIdentifier.provision.actor = [{ role: PARTICIPANT_ROLE, reference: { identifier: { system: 'http://fhir.nl/fhir/NamingSystem/ura', value: '90000003' } } }];
+    t.equal((await app.request({ method: 'PUT', url: '/fhir/Consent/consent-ura', body: byIdentifier, as: 'gp' })).statusCode, 201);
+    t.equal((await get('nurse', 'Patient/p-ura')).statusCode, 404, 'the home-care organisation (URA 90000003) no longer sees the patient');
+    t.equal((await get('gp', 'Patient/p-ura')).statusCode, 200, 'the GP still does');
   });
 
   t.test('the CapabilityStatement describes it', async (t) => {

@@ -68,3 +68,30 @@ export function referralBundle(options: { bsn?: string; taskStatus?: string } = 
     ],
   };
 }
+
+let bsnCounter = 0;
+
+/**
+ * A fresh synthetic BSN (99997xxxx, passing the eleven-test) for each call: at most one active
+ * Patient holds a BSN, so tests that register several patients need one each.
+ */
+export function uniqueBsn(): string {
+  for (;;) {
+    bsnCounter += 1;
+    // 99997xxxx: a range no fixture or test writes by hand, so a fresh number never meets a fixed one.
+    const digits = `99997${String((process.pid * 7 + bsnCounter) % 10_000).padStart(4, '0')}`;
+    const sum = [...digits].reduce((total, d, i) => total + Number(d) * (i === 8 ? -1 : 9 - i), 0);
+    if (sum % 11 === 0) {
+      return digits;
+    }
+  }
+}
+
+/** The resource with each BSN identifier given a fresh number (uniqueBsn), for repeated creates. */
+export function withUniqueBsn<T>(resource: T): T {
+  if (typeof resource !== 'object' || resource === null || !('identifier' in resource) || !Array.isArray(resource.identifier)) {
+    return resource;
+  }
+  const identifier = (resource.identifier as Array<{ system?: string; value?: string }>).map((i) => (i.system === BSN_SYSTEM ? { ...i, value: uniqueBsn() } : i));
+  return { ...resource, identifier };
+}

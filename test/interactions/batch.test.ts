@@ -1,7 +1,7 @@
 import t from 'tap';
 import { withoutProvenance } from '../helpers/search.js';
 import { createTestApp, engine } from '../helpers/app.js';
-import { referralBundle, referralPatient } from '../helpers/referral.js';
+import { referralBundle, referralPatient, uniqueBsn } from '../helpers/referral.js';
 
 const batch = (entry: unknown[]) => ({ resourceType: 'Bundle', type: 'batch', entry });
 const statuses = (res: { json: () => { entry: Array<{ response: { status: string } }> } }) => res.json().entry.map((e) => e.response.status);
@@ -16,7 +16,7 @@ t.test(`a batch with good and bad entries on ${engine}`, async (t) => {
       { resource: referralPatient('999911156'), request: { method: 'POST', url: 'Patient' } },
       { resource: { ...referralPatient(), gender: 'neither' }, request: { method: 'POST', url: 'Patient' } },
       { request: { method: 'GET', url: 'Patient/unknown' } },
-      { resource: { ...referralPatient(), id: 'new' }, request: { method: 'PUT', url: 'Patient/new' } },
+      { resource: { ...referralPatient(uniqueBsn()), id: 'new' }, request: { method: 'PUT', url: 'Patient/new' } },
       { request: { method: 'DELETE', url: 'Patient/nope' } },
       {
         resource: { resourceType: 'Observation', status: 'final', code: { text: 'Pijn' }, subject: { reference: 'urn:uuid:44444444-4444-4444-8444-444444444444' } },
@@ -98,11 +98,11 @@ t.test(`a transaction inside a batch runs atomically on its own on ${engine}`, a
 
 t.test(`Prefer in a batch on ${engine}`, async (t) => {
   const { request } = await createTestApp(t);
-  const entries = [{ resource: referralPatient(), request: { method: 'POST', url: 'Patient' } }];
-  const outcome = await request({ method: 'POST', url: '/fhir', headers: { prefer: 'return=OperationOutcome' }, body: batch(entries) });
+  const entries = () => [{ resource: referralPatient(uniqueBsn()), request: { method: 'POST', url: 'Patient' } }];
+  const outcome = await request({ method: 'POST', url: '/fhir', headers: { prefer: 'return=OperationOutcome' }, body: batch(entries()) });
   t.equal(outcome.json().entry[0].resource, undefined);
   t.equal(outcome.json().entry[0].response.outcome.issue[0].code, 'informational');
-  const representation = await request({ method: 'POST', url: '/fhir', body: batch(entries) });
+  const representation = await request({ method: 'POST', url: '/fhir', body: batch(entries()) });
   t.equal(representation.json().entry[0].resource.resourceType, 'Patient');
   t.match(representation.json().entry[0].response.lastModified, /Z$/);
 });

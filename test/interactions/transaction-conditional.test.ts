@@ -53,7 +53,8 @@ t.test(`conditional references on ${engine}`, async (t) => {
   const { app, request } = await createTestApp(t);
   await request({ method: 'PUT', url: '/fhir/Patient/one', body: { ...referralPatient('999911223'), id: 'one' } });
   await request({ method: 'PUT', url: '/fhir/Patient/twin-a', body: { ...referralPatient('999911235'), id: 'twin-a' } });
-  await request({ method: 'PUT', url: '/fhir/Patient/twin-b', body: { ...referralPatient('999911235'), id: 'twin-b' } });
+  // An inactive record holds no BSN (one active Patient per BSN) but still matches the search.
+  await request({ method: 'PUT', url: '/fhir/Patient/twin-b', body: { ...referralPatient('999911235'), id: 'twin-b', active: false } });
   const before = await nonEmptyTables(app);
 
   const one = await request({ method: 'POST', url: '/fhir', body: tx([{ resource: observation(`Patient?identifier=${BSN_SYSTEM}|999911223`), request: { method: 'POST', url: 'Observation' } }]) });

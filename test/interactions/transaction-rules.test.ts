@@ -2,9 +2,9 @@ import t from 'tap';
 import { withoutProvenance } from '../helpers/search.js';
 import { createTestApp, engine } from '../helpers/app.js';
 import { nonEmptyTables } from '../helpers/tables.js';
-import { referralBundle, referralPatient } from '../helpers/referral.js';
+import { referralBundle, referralPatient, uniqueBsn } from '../helpers/referral.js';
 
-const patient = (id?: string) => ({ ...referralPatient(), ...(id ? { id } : {}) });
+const patient = (id?: string) => ({ ...referralPatient(uniqueBsn()), ...(id ? { id } : {}) });
 const tx = (entry: unknown[]) => ({ resourceType: 'Bundle', type: 'transaction', entry });
 const issue0 = (res: { json: () => { issue: Array<{ code: string; expression?: string[] }> } }) => res.json().issue[0]!;
 

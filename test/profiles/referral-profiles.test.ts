@@ -4,6 +4,7 @@
  * over HTTP. Invalid examples break one rule of an otherwise valid resource.
  */
 import t from 'tap';
+import { uniqueBsn } from '../helpers/referral.js';
 import { createTestApp, engine } from '../helpers/app.js';
 import {
   assertInvariant,
@@ -69,16 +70,16 @@ t.test(`Referral, Referral Task and Feedback profiles on ${engine}`, async (t) =
   });
 
   t.test('sch-ref-6 inside a transaction, with the Patient after the referral', async (t) => {
-    const bundle = (bsn: string) => ({
+    const bundle = (bsn: string, patientBsn = bsn) => ({
       resourceType: 'Bundle',
       type: 'transaction',
       entry: [
         { fullUrl: 'urn:uuid:5d1e7b7e-0f6a-4f55-9f1e-3f6f7a1b2c01', resource: referral({ subject: { reference: 'urn:uuid:5d1e7b7e-0f6a-4f55-9f1e-3f6f7a1b2c02', identifier: { system: BSN_SYSTEM, value: bsn } } }), request: { method: 'POST', url: 'ServiceRequest' } },
-        { fullUrl: 'urn:uuid:5d1e7b7e-0f6a-4f55-9f1e-3f6f7a1b2c02', resource: { resourceType: 'Patient', identifier: [{ system: BSN_SYSTEM, value: '999900031' }] }, request: { method: 'POST', url: 'Patient' } },
+        { fullUrl: 'urn:uuid:5d1e7b7e-0f6a-4f55-9f1e-3f6f7a1b2c02', resource: { resourceType: 'Patient', identifier: [{ system: BSN_SYSTEM, value: patientBsn }] }, request: { method: 'POST', url: 'Patient' } },
       ],
     });
     t.equal((await app.request({ method: 'POST', url: '/fhir', body: bundle('999900031') })).statusCode, 200, 'the BSNs agree');
-    assertInvariant(t, await app.request({ method: 'POST', url: '/fhir', body: bundle('999900043') }), 'sch-ref-6', 'Bundle.entry[0].resource.subject.identifier');
+    assertInvariant(t, await app.request({ method: 'POST', url: '/fhir', body: bundle('999900043', uniqueBsn()) }), 'sch-ref-6', 'Bundle.entry[0].resource.subject.identifier');
   });
 
   t.test('Referral Task', async (t) => {

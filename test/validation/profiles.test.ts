@@ -5,6 +5,7 @@ import t from 'tap';
 import { testAuthSetup } from '../helpers/auth.js';
 import { buildApp } from '../../src/app.js';
 import { ProfileError, ProfileRegistry } from '../../src/validation/profiles.js';
+import { withUniqueBsn } from '../helpers/referral.js';
 import { createTestApp, engine, injector, testConfig } from '../helpers/app.js';
 import { assertIssue, issuesOf } from '../helpers/outcome.js';
 
@@ -21,7 +22,8 @@ const patient = {
 
 t.test(`claimed profiles are validated on write on ${engine}`, async (t) => {
   const { request } = await createTestApp(t, { PROFILES_DIR });
-  const post = (body: unknown, headers: Record<string, string> = {}) => request({ method: 'POST', url: '/fhir/Patient', body, headers });
+  // A fresh BSN per create: at most one active Patient holds a BSN.
+  const post = (body: unknown, headers: Record<string, string> = {}) => request({ method: 'POST', url: '/fhir/Patient', body: withUniqueBsn(body), headers });
 
   t.equal((await post(patient)).statusCode, 201, 'a conforming patient');
   const { birthDate: _b, ...noBirthDate } = patient;

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { withUniqueBsn } from '../helpers/referral.js';
 import type { Resource } from '@medplum/fhirtypes';
 import { createTestApp, engine } from '../helpers/app.js';
 import { assertIssue, issuesOf } from '../helpers/outcome.js';
@@ -20,7 +21,7 @@ const observation = {
 
 t.test(`structure, formats, bindings and invariants on create on ${engine}`, async (t) => {
   const { request } = await createTestApp(t);
-  const post = (body: unknown) => request({ method: 'POST', url: `/fhir/${(body as { resourceType: string }).resourceType}`, body });
+  const post = (body: unknown) => request({ method: 'POST', url: `/fhir/${(body as { resourceType: string }).resourceType}`, body: withUniqueBsn(body) });
 
   t.equal((await post(patient)).statusCode, 201, 'a valid patient is stored');
   t.equal((await post(observation)).statusCode, 201, 'a valid observation is stored');
@@ -80,7 +81,7 @@ t.test(`structure, formats, bindings and invariants on create on ${engine}`, asy
 
 t.test(`required bindings on CodeableConcept elements on ${engine}`, async (t) => {
   const { request } = await createTestApp(t);
-  const post = (body: unknown) => request({ method: 'POST', url: `/fhir/${(body as { resourceType: string }).resourceType}`, body });
+  const post = (body: unknown) => request({ method: 'POST', url: `/fhir/${(body as { resourceType: string }).resourceType}`, body: withUniqueBsn(body) });
   const subject = await post(patient);
   const clinical = (code: string, system = 'http://terminology.hl7.org/CodeSystem/condition-clinical') => ({ coding: [{ system, code }] });
   const condition = {
@@ -132,7 +133,7 @@ t.test(`required bindings on CodeableConcept elements on ${engine}`, async (t) =
 
 t.test(`nested resources are validated with their own paths on ${engine}`, async (t) => {
   const { request } = await createTestApp(t);
-  const post = (body: unknown) => request({ method: 'POST', url: `/fhir/${(body as { resourceType: string }).resourceType}`, body });
+  const post = (body: unknown) => request({ method: 'POST', url: `/fhir/${(body as { resourceType: string }).resourceType}`, body: withUniqueBsn(body) });
   assertIssue(t, await post({ ...patient, contained: [{ resourceType: 'Organization', id: 'o1', name: 7 }], managingOrganization: { reference: '#o1' } }), 422, 'structure', 'Patient.contained[0].name');
   assertIssue(t, await post({ ...patient, contained: [{ resourceType: 'Organization', id: 'o1', active: true, gender: 'male' }], managingOrganization: { reference: '#o1' } }), 422, 'structure', 'Patient.contained[0].gender');
   assertIssue(t, await post({ resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: 'urn:uuid:0c3b6b1a-5a4f-4a1e-9d2f-3c1a2b3c4d5e', resource: { ...patient, birthDate: 'yesterday' } }] }), 422, 'structure', 'Bundle.entry[0].resource.birthDate');
@@ -155,7 +156,7 @@ t.test(`nested resources are validated with their own paths on ${engine}`, async
 
 t.test(`references: form, target type, contained and Bundle-only forms on ${engine}`, async (t) => {
   const { request, app } = await createTestApp(t);
-  const post = (body: unknown) => request({ method: 'POST', url: `/fhir/${(body as { resourceType: string }).resourceType}`, body });
+  const post = (body: unknown) => request({ method: 'POST', url: `/fhir/${(body as { resourceType: string }).resourceType}`, body: withUniqueBsn(body) });
   const org = await post({ resourceType: 'Organization', name: 'Huisartsenpraktijk De Linde' });
   t.equal(org.statusCode, 201);
   const orgId = org.json().id as string;
@@ -235,7 +236,7 @@ t.test(`update and patch are validated like create on ${engine}`, async (t) => {
 
 t.test(`extensions R4 defines and Bundle rules on ${engine}`, async (t) => {
   const { request } = await createTestApp(t);
-  const post = (body: unknown) => request({ method: 'POST', url: `/fhir/${(body as { resourceType: string }).resourceType}`, body });
+  const post = (body: unknown) => request({ method: 'POST', url: `/fhir/${(body as { resourceType: string }).resourceType}`, body: withUniqueBsn(body) });
   const congregation = { url: 'http://hl7.org/fhir/StructureDefinition/patient-congregation', valueString: 'Hervormd' };
   t.equal((await post({ ...patient, extension: [congregation] })).statusCode, 201, 'a core extension in its context');
   t.equal((await post({ ...patient, extension: [{ url: 'http://nictiz.nl/fhir/StructureDefinition/ext-Unknown', valueString: 'x' }] })).statusCode, 201, 'an extension without a definition here is accepted');
