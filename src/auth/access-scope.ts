@@ -1,7 +1,7 @@
 /**
  * Principal x request -> AccessScope: what a caller may see, as one SQL condition that every
  * read, vread, history, search (matches, chain targets, _has sources, includes, totals), criteria
- * match and reference check applies (narrowing in the SQL, never a post-filter; ARCHITECTURE.md).
+ * match and reference check applies (narrowing in the SQL, never a post-filter).
  *
  * - Type: only resource types the token has a read or search scope for (scopes.ts).
  * - Patient: a user sees a resource only when every patient it belongs to (resource_patient) has

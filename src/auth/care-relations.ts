@@ -1,7 +1,7 @@
 /**
  * Keeps the two tables the access rules read (003_security.sql) in step with every write, in the
  * write's transaction: resource_patient (which patients a resource belongs to, patients-of.ts) and
- * care_relation (who has a care relationship with which patient, issue 7):
+ * care_relation (who has a care relationship with which patient):
  * - Patient.managingOrganization and Patient.generalPractitioner;
  * - every participant (member and onBehalfOf) of an active CareTeam, until its period ends;
  * - requester and performer of an active ServiceRequest, requester and owner of an open Task.

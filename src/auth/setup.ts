@@ -1,5 +1,5 @@
 /**
- * Loads the key material and client registrations at start (fail fast, ARCHITECTURE.md habit 9).
+ * Loads the key material and client registrations at start (fail fast: a bad setting stops the start, not the first request).
  * Production (SCHAKEL_MODE=production, or NODE_ENV=production) needs AUTH_SIGNING_KEY_FILE and
  * AUTH_CLIENTS_FILE and refuses demo clients; development falls back to the generated demo set.
  */

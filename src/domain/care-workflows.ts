@@ -1,5 +1,5 @@
 /**
- * The care workflows of issue 5 (DOMAIN.md flows 1-4) as the parts app.ts wires in: write hooks
+ * The care workflows (README "Care workflows") as the parts app.ts wires in: write hooks
  * that run inside every write's transaction, and $operations with their OperationDefinitions.
  */
 import type { WriteHook } from '../repository/types.js';
@@ -11,7 +11,7 @@ import { referralRulesHook } from './referral/referral-rules.js';
 import { referralTaskHook, type ReferralTaskOptions } from './referral/referral-task-hook.js';
 
 export interface CareWorkflowOptions {
-  /** The referral Task's actor and guards (issue 7 supplies the actor). */
+  /** The referral Task's actor and guards (authentication supplies the actor). */
   readonly referral?: ReferralTaskOptions;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The protected scope's onRequest hook (ARCHITECTURE.md, request flow step 2): bearer token ->
+ * The protected scope's onRequest hook (step 2 of the request flow: authenticate, then authorize, dispatch, audit): bearer token ->
  * request.principal, or 401 with WWW-Authenticate (RFC 6750 §3) and an AuditEvent for the failed
  * login. The CapabilityStatement stays public (SMART discovery).
  */

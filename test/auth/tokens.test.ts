@@ -1,4 +1,4 @@
-// Authentication (issue 7): SMART Backend Services token endpoint and bearer token rejection.
+// Authentication (README "Security"): SMART Backend Services token endpoint and bearer token rejection.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';

@@ -1,4 +1,4 @@
-// Write rules (issue 7): scopes, referral actors, reference visibility, compartment changes, no hard deletes.
+// Write rules (README "Security"): scopes, referral actors, reference visibility, compartment changes, no hard deletes.
 import t from 'tap';
 import { createTestApp, engine, type TestApp } from '../helpers/app.js';
 import { tokenFor } from '../helpers/auth.js';

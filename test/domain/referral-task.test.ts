@@ -1,7 +1,7 @@
 /**
- * The referral Task state machine over HTTP (issue 5): every allowed and forbidden transition on
+ * The referral Task state machine over HTTP (README "Care workflows"): every allowed and forbidden transition on
  * update, patch, create and inside transactions, the requirements of rejected and completed, the
- * referral's status that follows the Task, and the actor seam that issue 7 plugs into.
+ * referral's status that follows the Task, and the actor seam that authentication plugs into.
  */
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
@@ -191,7 +191,7 @@ t.test(`referral Task state machine on ${engine}`, async (t) => {
     t.equal((await app.request({ method: 'GET', url: '/fhir/Patient?family=Tussendoor' })).json().total, 0, 'and nothing else of the Bundle was written');
   });
 
-  t.test('the actor seam: requester cancels, owner moves forward (issue 7 supplies the actor)', async (t) => {
+  t.test('the actor seam: requester cancels, owner moves forward (authentication supplies the actor)', async (t) => {
     let actor: ReferralActor | undefined;
     const guarded = await buildApp({
       config: testConfig(),

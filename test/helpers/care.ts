@@ -1,5 +1,5 @@
 /**
- * Synthetic care-workflow data for the tests of issue 5: a small world of organisations,
+ * Synthetic care-workflow data for the tests of the care workflows: a small world of organisations,
  * professionals in roles (with their discipline as RoleCodeNL code) and patients, and builders for
  * resources that conform to each profile. Tests change one element to break one rule.
  */

@@ -1,4 +1,4 @@
-// Transport security (issue 7): security headers, CORS for the allow-list only, rate limit per client system.
+// Transport security (README "Security"): security headers, CORS for the allow-list only, rate limit per client system.
 import t from 'tap';
 import { createTestApp } from '../helpers/app.js';
 

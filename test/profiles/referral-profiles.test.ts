@@ -1,5 +1,5 @@
 /**
- * The Referral, Referral Task and Feedback profiles (profiles/referral*.json, feedback.json, issue 5):
+ * The Referral, Referral Task and Feedback profiles (profiles/referral*.json, feedback.json, README "Care workflows"):
  * a valid and an invalid example for every invariant and every constraint that spans elements,
  * over HTTP. Invalid examples break one rule of an otherwise valid resource.
  */

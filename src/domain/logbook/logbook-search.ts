@@ -1,6 +1,6 @@
 /**
- * The joint logbook (DOMAIN.md, flow 2; issue 5) as one search over the search service, so that
- * it is index-backed and security's access narrowing (SearchInput.access, issue 7) applies to it
+ * The joint logbook (README "Care workflows", 2) as one search over the search service, so that
+ * it is index-backed and security's access narrowing (SearchInput.access) applies to it
  * like to any search. A LogbookEntry is an Observation, a Communication (feedback), a Procedure
  * (a visit) or an Encounter, newest first by its logbook `date` (Observation.effective,
  * Communication.sent, Procedure.performed, Encounter.period).

@@ -1,8 +1,8 @@
 /**
- * Who may move a referral Task (issue 5 for the seam, issue 7 for the identity): only the requester
+ * Who may move a referral Task (the seam: README "Care workflows"; the identity: README "Security"): only the requester
  * may cancel a referral, and only the owner (the receiving professional or organisation) may move
  * it forward. The state machine runs every TransitionGuard with the actor of the write; without an
- * actor (no authentication yet, or an integration engine acting as a system client, which issue 7
+ * actor (no authentication yet, or an integration engine acting as a system client, which authentication
  * audits as the client) the guards let everything through. Which elements each party may change
  * at all is referral-task-fields.ts; that rule binds system clients too.
  */
@@ -21,7 +21,7 @@ export interface ReferralTransition {
 }
 
 /**
- * The caller of a write as issue 7 will know it: the references it acts as (its Practitioner,
+ * The caller of a write as authentication knows it: the references it acts as (its Practitioner,
  * PractitionerRole and Organization, as `Type/id`). A system client is not bound by the rules.
  */
 export interface ReferralActor {
@@ -37,7 +37,7 @@ function actsAs(actor: ReferralActor, reference: string | undefined): boolean {
 }
 
 /**
- * Issue 5/7: cancelled by the requester only; moved forward by the owner only. The owner is the
+ * cancelled by the requester only; moved forward by the owner only. The owner is the
  * Task's owner before the write (on `received`, the receiver may name itself: then the new owner,
  * or the referral's performer, counts). Corrections (entered-in-error) and writes without a state
  * change are not transitions this rule governs.

@@ -1,11 +1,11 @@
 /**
- * The referral Task state machine (DOMAIN.md, flow 1; issue 5), a subset of FHIR's Task states
+ * The referral Task state machine (README "Care workflows", 1), a subset of FHIR's Task states
  * (https://hl7.org/fhir/R4/task.html#statemachine):
  *
  *   requested -> received -> accepted | rejected
  *   accepted -> in-progress -> completed | failed
  *   any open state (requested, received, accepted, in-progress) -> cancelled
- *   any state -> entered-in-error (a correction: clinical data is never hard-deleted, issue 7)
+ *   any state -> entered-in-error (a correction: clinical data is never hard-deleted)
  *
  * A referral Task starts as `requested`. Staying in the same state (an update that changes other
  * elements) is no transition. The other FHIR states (draft, ready, on-hold) have no place in a
