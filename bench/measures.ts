@@ -1,5 +1,5 @@
 /**
- * Outcome-measurement benchmark (README "Outcome questionnaires"): a synthetic chronic-pain cohort (scripts/pain-cohort.ts)
+ * Outcome-measurement benchmark (docs/outcome-questionnaires.md): a synthetic chronic-pain cohort (scripts/pain-cohort.ts)
  * of --patients patients. Organisations, patients, treatments, NDP Tasks and most responses are
  * bulk-loaded together with what the server would have derived from those responses (score
  * Observations computed with the Questionnaires' own score definitions, completed Tasks), which

@@ -1,6 +1,6 @@
 /**
- * Search benchmark (README "Search"): loads a care-domain data set of at least 100,000 resources and
- * measures its searches through the whole HTTP stack (app.inject): ops/s, p50 and p99 (README "Care workflows"
+ * Search benchmark (docs/search.md): loads a care-domain data set of at least 100,000 resources and
+ * measures its searches through the whole HTTP stack (app.inject): ops/s, p50 and p99 (docs/care-workflows.md
  * added the referrer's inbox and the joint logbook). Then it
  * prints EXPLAIN ANALYZE of the slowest search and fails when any plan scans a big table.
  */
@@ -136,7 +136,7 @@ export async function searchBench(options: Options): Promise<void> {
         recorder.start();
         await app.inject({ method: 'GET', url: url(7), headers: { authorization } });
         const statements = recorder.stop();
-        // EXPLAIN ANALYZE runs what it explains: the request's own AuditEvent INSERT (README "Security") is
+        // EXPLAIN ANALYZE runs what it explains: the request's own AuditEvent INSERT (docs/security.md) is
         // left out, it would be written twice (and it is no search).
         for (const statement of statements.filter((s) => !/\bINSERT INTO\b/i.test(s.sql))) {
           const plan = await raw.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS off) ${statement.sql}`, statement.params);

@@ -12,7 +12,7 @@
  *   that profile, so `url` and `value[x]` are in the snapshot and validators that do not resolve
  *   profiles (@medplum/core) can still tell the slices apart.
  * There is no snapshot generator in @medplum/core, and the HL7 tools need packages.fhir.org;
- * this runs offline on the same R4 definitions the validator uses (README "Care workflows").
+ * this runs offline on the same R4 definitions the validator uses (docs/care-workflows.md).
  */
 import type { ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
 

@@ -2,7 +2,7 @@
  * From the identifiers in a token to the resources they name on this server: the user's
  * Organization (by URA or AGB) and Practitioner (by UZI, BIG or AGB), and the references that
  * stand for the organisation in care relations: the Organization itself, its PractitionerRoles
- * and the user's own Practitioner (README "Security": "member is O, or a PractitionerRole of O").
+ * and the user's own Practitioner (docs/security.md: "member is O, or a PractitionerRole of O").
  * Lookups go through the identifier index; a known identifier is remembered for a minute.
  */
 import type { Queryable } from '../storage/database.js';

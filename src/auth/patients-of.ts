@@ -1,5 +1,5 @@
 /**
- * Which patients a resource belongs to, the unit of need-to-know (README "Security"): a Patient is its own,
+ * Which patients a resource belongs to, the unit of need-to-know (docs/security.md): a Patient is its own,
  * any other resource belongs to every Patient it references, anywhere in its content. That is a
  * superset of the Patient compartment (https://hl7.org/fhir/R4/compartmentdefinition-patient.html),
  * on purpose: a patient reference in an extension or a note is as much patient data as a subject.

@@ -1,5 +1,5 @@
 /**
- * The access rules of writes (README "Security"), a WriteHook so that they hold for every write in the
+ * The access rules of writes (docs/security.md), a WriteHook so that they hold for every write in the
  * request's transaction: HTTP, Bundle entries, and writes that domain rules make on the caller's
  * behalf.
  * - What the caller changes or deletes must be visible to them (404 otherwise, as if missing);

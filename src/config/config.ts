@@ -59,7 +59,7 @@ export interface Config {
   readonly rateLimitPerMinute: number;
 }
 
-/** Authentication and access settings (README "Security"). */
+/** Authentication and access settings (docs/security.md). */
 export interface AuthConfig {
   /** `iss` of Schakel's access tokens; also their audience together with the FHIR base path. */
   readonly issuer: string | undefined;

@@ -1,5 +1,5 @@
 /**
- * Canonical URLs Schakel defines for outcome measurement (README "Outcome questionnaires"): its extensions, code system
+ * Canonical URLs Schakel defines for outcome measurement (docs/outcome-questionnaires.md): its extensions, code system
  * and naming systems. The extensions are documented in profiles/README.md; the code system is
  * published as profiles/codesystem-pain-outcomes.json.
  */

@@ -1,5 +1,5 @@
 /**
- * The care workflows (README "Care workflows") as the parts app.ts wires in: write hooks
+ * The care workflows (docs/care-workflows.md) as the parts app.ts wires in: write hooks
  * that run inside every write's transaction, and $operations with their OperationDefinitions.
  */
 import type { WriteHook } from '../repository/types.js';

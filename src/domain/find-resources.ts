@@ -1,6 +1,6 @@
 /**
  * Domain rules read what they need through the search service, in the write's transaction: the
- * same index tables and SQL as a client's search, so the access narrowing (README "Security") can apply
+ * same index tables and SQL as a client's search, so the access narrowing (docs/security.md) can apply
  * here too, and nothing reads resource JSON row by row to find a match.
  */
 import type { Resource } from '@medplum/fhirtypes';

@@ -1,6 +1,6 @@
 /**
  * Domain rules read other resources through the search service, never around it, so that the
- * access narrowing security adds to SearchInput (README "Security") applies to them too. These helpers read
+ * access narrowing security adds to SearchInput (docs/security.md) applies to them too. These helpers read
  * every page of a search, or turn a Bundle's links into another endpoint's links.
  */
 import type { Bundle, Resource } from '@medplum/fhirtypes';

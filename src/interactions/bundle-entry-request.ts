@@ -18,7 +18,7 @@ const FHIR_JSON = 'application/fhir+json';
 
 /**
  * The part of `url` below this server's base, or undefined when it is an absolute URL elsewhere.
- * An entry may only address this server (nothing is forwarded to other servers: README "Batch and transaction").
+ * An entry may only address this server (nothing is forwarded to other servers: docs/bundles.md).
  */
 export function belowBase(url: string, baseUrl: string): string | undefined {
   if (!/^[A-Za-z][A-Za-z0-9+.-]*:/.test(url)) {

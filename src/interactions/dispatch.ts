@@ -132,7 +132,7 @@ async function run(ctx: FhirContext, access: AccessScope, handler: InteractionHa
       if (nested) {
         nested.push(record);
       } else {
-        // Same transaction as the write: no write without its audit record (README "Security").
+        // Same transaction as the write: no write without its audit record (docs/security.md).
         await ctx.auditTrail.write(repo.queryable, [...buffer.slice(mark), record]);
       }
       return response;
@@ -148,7 +148,7 @@ async function run(ctx: FhirContext, access: AccessScope, handler: InteractionHa
   if (nested) {
     nested.push(record);
   } else {
-    // Awaited: a read whose audit record cannot be written fails (README "Security").
+    // Awaited: a read whose audit record cannot be written fails (docs/security.md).
     await ctx.auditTrail.write(ctx.repo.queryable, [record]);
   }
   return response;

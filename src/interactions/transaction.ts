@@ -29,7 +29,7 @@ const STEP: Partial<Record<InteractionCode, number>> = {
 };
 const LAST_STEP = 4;
 
-/** A transaction is one unit of work: it cannot hold another batch or transaction (README "Batch and transaction"). */
+/** A transaction is one unit of work: it cannot hold another batch or transaction (docs/bundles.md). */
 function refuseNested(request: FhirRequest, index: number): void {
   if (request.interaction === 'batch-transaction') {
     throw notSupported('A transaction cannot hold another batch or transaction', `Bundle.entry[${index}].request.url`);

@@ -1,7 +1,7 @@
-// $progress on a CarePlan: GET [base]/CarePlan/{id}/$progress (README "Care workflows")
+// $progress on a CarePlan: GET [base]/CarePlan/{id}/$progress (docs/care-workflows.md)
 /**
  * Sessions used against allowed per activity and discipline, and the days left in the plan's
- * window (README "Care workflows", 2 and 4: "sessions used against limits"). Works for any CarePlan:
+ * window (docs/care-workflows.md, section 2 and 4: "sessions used against limits"). Works for any CarePlan:
  * limits come from each activity (domain/care-bridge/plan-limits.ts), the care-bridge profile
  * supplies defaults. `date` (YYYY-MM-DD, default today) is the day the figures are for. The answer
  * is a Parameters resource (domain/care-bridge/progress-parameters.ts).

@@ -1,6 +1,6 @@
-// $logbook on a CarePlan and on a Patient (README "Care workflows")
+// $logbook on a CarePlan and on a Patient (docs/care-workflows.md)
 /**
- * The joint logbook (README "Care workflows", 2): the entries every member of the care team wrote,
+ * The joint logbook (docs/care-workflows.md, section 2): the entries every member of the care team wrote,
  * newest first, with the filters and paging of domain/logbook/logbook-search.ts. Both operations
  * differ only in the scope they search: a plan's entries are based on the plan or on the
  * ServiceRequest of one of its activities (a referral listed as an activity brings its feedback

@@ -47,7 +47,7 @@ export interface WriteListener {
 }
 
 /**
- * Narrowing of what a caller may see, as SQL (README "Security"): called with a table alias whose rows have
+ * Narrowing of what a caller may see, as SQL (docs/security.md): called with a table alias whose rows have
  * resource_type and id columns (resource, resource_history; search adds sid and content); answers a
  * condition, binding its values through `bind`, or undefined for no narrowing.
  */

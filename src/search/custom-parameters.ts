@@ -2,7 +2,7 @@
  * Schakel's own search parameters (https://hl7.org/fhir/R4/searchparameter.html), for elements R4
  * defines no parameter on, added to the
  * parameter table next to R4's, so they are indexed on write, searchable, sortable and listed in
- * the CapabilityStatement like any other. They exist for the joint logbook (README "Care workflows"), which
+ * the CapabilityStatement like any other. They exist for the joint logbook (docs/care-workflows.md), which
  * searches Observations, Communications, Procedures and Encounters in one query: a system search
  * over several types needs each parameter on every type, with one meaning.
  *
@@ -15,7 +15,7 @@
  * - `date` on Communication: when it was sent, which R4 only offers as `sent`.
  * - `category` on Encounter: its class (HH = home visit) and type; R4 Encounter has no category.
  *
- * And for the outcome measurements (README "Outcome questionnaires"):
+ * And for the outcome measurements (docs/outcome-questionnaires.md):
  * - Task `restriction-period`: R4's Task `period` covers Task.executionPeriod (when the work was
  *   done), not Task.restriction.period (when it is due). Measurement Tasks carry their due window
  *   there, so overdue measurements are `Task?status=requested&restriction-period=eb{today}`.

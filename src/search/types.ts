@@ -25,7 +25,7 @@ export interface SearchInput {
   readonly baseUrl: string;
   /** Path below the base that links repeat (e.g. `Patient`, `Patient/1/Observation`, ``). */
   readonly linkPath: string;
-  /** Security narrowing (README "Security"); undefined searches everything. */
+  /** Security narrowing (docs/security.md); undefined searches everything. */
   readonly access?: AccessFilter;
 }
 

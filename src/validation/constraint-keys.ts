@@ -4,7 +4,7 @@
  * sch-ref-3 not met: ..."). Every such issue also gets `details.coding` with the key as code and
  * the constraint's source (the StructureDefinition that defines it,
  * https://hl7.org/fhir/R4/elementdefinition-definitions.html#ElementDefinition.constraint.source)
- * as system, so clients and tests can tell which rule failed without parsing text (README "Care workflows").
+ * as system, so clients and tests can tell which rule failed without parsing text (docs/care-workflows.md).
  * Rules that Schakel evaluates in code (server-evaluated constraints, see profiles.ts) report the
  * same shape through constraintIssue.
  */

@@ -1,4 +1,4 @@
-// Accountability (README "Security"): NEN 7513 AuditEvents for reads, searches, writes and refusals; Provenance per write; break-the-glass.
+// Accountability (docs/security.md): NEN 7513 AuditEvents for reads, searches, writes and refusals; Provenance per write; break-the-glass.
 import t from 'tap';
 import { createTestApp, engine, type TestApp } from '../helpers/app.js';
 import { tokenFor } from '../helpers/auth.js';

@@ -1,4 +1,4 @@
-// The care and outcome operations under care-relationship narrowing (README "Security"): $logbook, $progress,
+// The care and outcome operations under care-relationship narrowing (docs/security.md): $logbook, $progress,
 // $apply and a subject $evaluate-measure answer 404 outside the relationship, exactly like a read.
 import t from 'tap';
 import { createTestApp, engine } from '../helpers/app.js';

@@ -1,4 +1,4 @@
-// Care-relationship narrowing (README "Security"): what a professional outside the care team sees, through every path.
+// Care-relationship narrowing (docs/security.md): what a professional outside the care team sees, through every path.
 import t from 'tap';
 import { createTestApp, engine } from '../helpers/app.js';
 import { careScenario, careTeam } from '../helpers/care-scenario.js';

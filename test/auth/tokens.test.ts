@@ -1,4 +1,4 @@
-// Authentication (README "Security"): SMART Backend Services token endpoint and bearer token rejection.
+// Authentication (docs/security.md): SMART Backend Services token endpoint and bearer token rejection.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';

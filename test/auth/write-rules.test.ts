@@ -1,4 +1,4 @@
-// Write rules (README "Security"): scopes, referral actors, reference visibility, compartment changes, no hard deletes.
+// Write rules (docs/security.md): scopes, referral actors, reference visibility, compartment changes, no hard deletes.
 import t from 'tap';
 import { createTestApp, engine, type TestApp } from '../helpers/app.js';
 import { tokenFor } from '../helpers/auth.js';

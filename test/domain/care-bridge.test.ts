@@ -1,5 +1,5 @@
 /**
- * Care-plan limits (README "Care workflows"): visits over a limit or outside the window are accepted with a
+ * Care-plan limits (docs/care-workflows.md): visits over a limit or outside the window are accepted with a
  * warning (OperationOutcome on the write, entry.response.outcome in Bundles) and a stored
  * DetectedIssue; $progress reports sessions used against allowed, the flags and the days left.
  * Works for any CarePlan; the care-bridge profile supplies the defaults.

@@ -1,5 +1,5 @@
 /**
- * The referrer's inbox (README "Care workflows"): one search for the referrer's open referrals with their
+ * The referrer's inbox (docs/care-workflows.md): one search for the referrer's open referrals with their
  * Tasks and feedback, newest first. And a check that it, and the logbook, are index-backed: every
  * statement they run is planned without a sequential scan of the resource or index tables when
  * the planner is told to avoid them (so an index can serve each one).

@@ -1,5 +1,5 @@
 /**
- * The referral Task state machine over HTTP (README "Care workflows"): every allowed and forbidden transition on
+ * The referral Task state machine over HTTP (docs/care-workflows.md): every allowed and forbidden transition on
  * update, patch, create and inside transactions, the requirements of rejected and completed, the
  * referral's status that follows the Task, and the actor seam that authentication plugs into.
  */

@@ -1,6 +1,6 @@
 /**
  * The referral Task state machine as a table (src/domain/referral/task-states.ts): every pair of
- * FHIR Task states, allowed or not, against the transitions of README "Care workflows"; and the requester/owner
+ * FHIR Task states, allowed or not, against the transitions of docs/care-workflows.md; and the requester/owner
  * rule that authentication feeds with the caller's identity.
  */
 import t from 'tap';
@@ -11,7 +11,7 @@ import { allowedNext, assertTransition, isAllowed, TASK_STATUS_SYSTEM, type Task
 
 const ALL: TaskStatus[] = ['draft', 'requested', 'received', 'accepted', 'rejected', 'ready', 'cancelled', 'in-progress', 'on-hold', 'failed', 'completed', 'entered-in-error'];
 
-/** README "Care workflows": requested -> received -> accepted | rejected; accepted -> in-progress -> completed | failed; open -> cancelled; any -> entered-in-error. */
+/** docs/care-workflows.md: requested -> received -> accepted | rejected; accepted -> in-progress -> completed | failed; open -> cancelled; any -> entered-in-error. */
 const EXPECTED: Record<string, TaskStatus[]> = {
   '(new)': ['requested'],
   requested: ['requested', 'received', 'cancelled', 'entered-in-error'],

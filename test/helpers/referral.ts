@@ -1,5 +1,5 @@
 /**
- * A referral as an EHR sends it (README "Care workflows", 1): Patient, ServiceRequest and Task, linked by
+ * A referral as an EHR sends it (docs/care-workflows.md, section 1): Patient, ServiceRequest and Task, linked by
  * urn:uuid fullUrls. The Task comes first so its links are forward references.
  */
 export const PATIENT_URN = 'urn:uuid:6b1f0c52-0f6e-4a8e-9d0b-2f3a1c4d5e60';

@@ -65,7 +65,7 @@ export function linkPath(body: Json, relation: string): string | undefined {
 
 /**
  * Bundle entries without the server's Provenance records: every create and update writes one
- * (README "Security"), so system-level history shows them beside the writes a test counts.
+ * (docs/security.md), so system-level history shows them beside the writes a test counts.
  */
 export function withoutProvenance(entries: Json[] | undefined): Json[] {
   return (entries ?? []).filter((e) => e.resource?.resourceType !== 'Provenance' && !String(e.fullUrl ?? '').includes('/Provenance/'));

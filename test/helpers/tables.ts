@@ -1,7 +1,7 @@
 /**
  * Row counts of every table the service writes (resources, history, references, and whatever
  * later migrations add, such as search index tables), read directly from the database. The audit
- * trail is left out: every request, refused ones included, adds its AuditEvent (README "Security"), which is
+ * trail is left out: every request, refused ones included, adds its AuditEvent (docs/security.md), which is
  * exactly what "nothing was written" must not count.
  */
 import type { FastifyInstance } from 'fastify';

@@ -1,4 +1,4 @@
-// Transport security (README "Security"): security headers, CORS for the allow-list only, rate limit per client system.
+// Transport security (docs/security.md): security headers, CORS for the allow-list only, rate limit per client system.
 import t from 'tap';
 import { createTestApp } from '../helpers/app.js';
 

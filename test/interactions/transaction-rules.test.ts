@@ -187,7 +187,7 @@ t.test(`deletes are checked against the final state on ${engine}`, async (t) => 
   const { app, request } = await createTestApp(t);
   await request({ method: 'PUT', url: '/fhir/Patient/a', body: patient('a') });
   await request({ method: 'PUT', url: '/fhir/Patient/b', body: patient('b') });
-  // A List of patients: the one kind of resource whose patient may change on update (README "Security").
+  // A List of patients: the one kind of resource whose patient may change on update (docs/security.md).
   const observation = (subject: string) => ({ resourceType: 'List', id: 'o', status: 'current', mode: 'working', entry: [{ item: { reference: subject } }] });
   await request({ method: 'PUT', url: '/fhir/List/o', body: observation('Patient/a') });
 

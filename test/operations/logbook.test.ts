@@ -1,5 +1,5 @@
 /**
- * The joint logbook (README "Care workflows"): `CarePlan/{id}/$logbook` and `Patient/{id}/$logbook` list the
+ * The joint logbook (docs/care-workflows.md): `CarePlan/{id}/$logbook` and `Patient/{id}/$logbook` list the
  * entries of every discipline newest first, across Observations, feedback Communications,
  * Procedures and Encounters, with date, category and author-discipline filters and paging whose
  * next links work.

@@ -1,5 +1,5 @@
 /**
- * The Shared CarePlan and care-bridge CarePlan profiles (README "Care workflows"): valid and invalid examples for
+ * The Shared CarePlan and care-bridge CarePlan profiles (docs/care-workflows.md): valid and invalid examples for
  * every invariant, the slices and the extension, over HTTP.
  */
 import t from 'tap';

@@ -1,5 +1,5 @@
 /**
- * The joint logbook Observation profiles (README "Care workflows"): blood pressure (LOINC 85354-9 with 8480-6 and
+ * The joint logbook Observation profiles (docs/care-workflows.md): blood pressure (LOINC 85354-9 with 8480-6 and
  * 8462-4), heart rate, body weight, hand-grip strength and the two-minute step test, each with
  * performer and category always present; valid and invalid examples per invariant.
  */

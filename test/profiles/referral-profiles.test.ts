@@ -1,5 +1,5 @@
 /**
- * The Referral, Referral Task and Feedback profiles (profiles/referral*.json, feedback.json, README "Care workflows"):
+ * The Referral, Referral Task and Feedback profiles (profiles/referral*.json, feedback.json, docs/care-workflows.md):
  * a valid and an invalid example for every invariant and every constraint that spans elements,
  * over HTTP. Invalid examples break one rule of an otherwise valid resource.
  */

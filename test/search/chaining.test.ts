@@ -20,7 +20,7 @@ t.test(`chains, _has and includes on ${engine}`, async (t) => {
   const task = (id: string, focus: string, status: string, patient: string) =>
     put(app, { resourceType: 'Task', id, status, intent: 'order', focus: { reference: `ServiceRequest/${focus}` }, for: { reference: `Patient/${patient}` }, owner: { reference: 'Organization/fysio' } });
   await task('t1', 'sr1', 'requested', 'p1');
-  // A referral Task walks the state machine (README "Care workflows"): requested, received, accepted.
+  // A referral Task walks the state machine (docs/care-workflows.md): requested, received, accepted.
   for (const status of ['requested', 'received', 'accepted']) {
     await task('t2', 'sr2', status, 'p2');
   }

@@ -1,5 +1,5 @@
 /**
- * The synthetic workflow fixtures (fixtures/workflow-*.json, README "Care workflows") load on an empty database
+ * The synthetic workflow fixtures (fixtures/workflow-*.json, docs/care-workflows.md) load on an empty database
  * (with the server's own profiles installed) and tell the three stories: the care-bridge case, the
  * GP-to-physio referral with feedback, and the chronic-pain referral chain.
  */

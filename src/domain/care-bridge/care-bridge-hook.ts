@@ -1,5 +1,5 @@
 /**
- * Care-plan limits on every visit write (README "Care workflows"): when a Procedure or Encounter that counts as a
+ * Care-plan limits on every visit write (docs/care-workflows.md): when a Procedure or Encounter that counts as a
  * visit is based on a CarePlan (or on the ServiceRequest of one of its activities), the plan's
  * progress is computed with the visit in place and the visit's flags become warnings on the write
  * and DetectedIssues (visit-findings.ts). The write itself is never refused for a limit: the care

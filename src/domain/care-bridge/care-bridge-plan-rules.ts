@@ -1,6 +1,6 @@
 /**
  * zb-2 of the care-bridge CarePlan profile: the care bridge ends at most 12 weeks (84 days) after
- * discharge (README "Care workflows", 2). The profile states it in FHIRPath with date arithmetic, which
+ * discharge (docs/care-workflows.md, section 2). The profile states it in FHIRPath with date arithmetic, which
  * @medplum/core does not evaluate, so it is marked server-evaluated there and checked here, with
  * the same key, for every CarePlan that claims the profile.
  */

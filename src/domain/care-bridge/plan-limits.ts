@@ -1,11 +1,11 @@
 /**
- * What a CarePlan allows (README "Care workflows"): for each activity, how many sessions (its
+ * What a CarePlan allows (docs/care-workflows.md): for each activity, how many sessions (its
  * detail.scheduledTiming.repeat.count, or detail.quantity), how many more on indication
  * (repeat.countMax, https://hl7.org/fhir/R4/datatypes.html#Timing: "count is a range"), and the
  * window in which they fall (CarePlan.period). An activity that references a ServiceRequest takes
  * its limit from that request (occurrenceTiming.repeat.count, or quantityQuantity).
  *
- * The Cardiologische Zorgbrug (README "Care workflows", 2) supplies defaults where a care-bridge plan leaves
+ * The Cardiologische Zorgbrug (docs/care-workflows.md, section 2) supplies defaults where a care-bridge plan leaves
  * them out: 9 physiotherapy sessions, 4 district-nurse home visits plus 1 on indication, and a
  * window of 12 weeks from the discharge date.
  */
@@ -40,7 +40,7 @@ export interface PlanLimits {
   readonly activities: readonly ActivityLimit[];
 }
 
-/** The care bridge runs for 12 weeks from discharge (README "Care workflows", 2). */
+/** The care bridge runs for 12 weeks from discharge (docs/care-workflows.md, section 2). */
 export const CARE_BRIDGE_DAYS = 84;
 
 const DEFAULTS: ReadonlyArray<{ code: string; count: number; countMax?: number }> = [

@@ -1,5 +1,5 @@
 /**
- * Sessions used against a plan's limits (README "Care workflows"), computed from the plan and its visits:
+ * Sessions used against a plan's limits (docs/care-workflows.md), computed from the plan and its visits:
  * - a visit belongs to the activity whose ServiceRequest it is based on, or, when it is based on
  *   the CarePlan itself, to the first activity whose detail.code shares a coding with the visit's
  *   code (a physiotherapy Procedure to the physiotherapy activity); otherwise it is `unplanned`;

@@ -1,5 +1,5 @@
 /**
- * How a visit's progress flags reach people (README "Care workflows"). A visit over a limit or outside the window
+ * How a visit's progress flags reach people (docs/care-workflows.md). A visit over a limit or outside the window
  * is accepted, but:
  * - the write's OperationOutcome carries a warning per flag (Prefer: return=OperationOutcome, and
  *   entry.response.outcome in Bundles), with the flag in details.coding;

@@ -1,5 +1,5 @@
 /**
- * Visits that count against a care plan's limits (README "Care workflows"): a Procedure based on the CarePlan (or
+ * Visits that count against a care plan's limits (docs/care-workflows.md): a Procedure based on the CarePlan (or
  * on the ServiceRequest of one of its activities), or an Encounter based on such a ServiceRequest
  * (R4 Encounter.basedOn may only point at a ServiceRequest). A visit counts when it happened or is
  * happening: Procedure in-progress or completed; Encounter arrived, triaged, in-progress, onleave or

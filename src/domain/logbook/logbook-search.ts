@@ -1,5 +1,5 @@
 /**
- * The joint logbook (README "Care workflows", 2) as one search over the search service, so that
+ * The joint logbook (docs/care-workflows.md, section 2) as one search over the search service, so that
  * it is index-backed and security's access narrowing (SearchInput.access) applies to it
  * like to any search. A LogbookEntry is an Observation, a Communication (feedback), a Procedure
  * (a visit) or an Encounter, newest first by its logbook `date` (Observation.effective,

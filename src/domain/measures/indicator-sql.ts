@@ -7,7 +7,7 @@
  *   CarePlan (status, period = `date`, subject)  <- Task `based-on` (moment = `code`, `status`,
  *   `focus` = Questionnaire, `output` = QuestionnaireResponse)  <- Observation `derived-from`
  *   (score = `code`, `status`, `value-quantity`).
- * Attribution (README "Outcome questionnaires"): a unit counts for the organisation of the author of its deciding
+ * Attribution (docs/outcome-questionnaires.md): a unit counts for the organisation of the author of its deciding
  * response (QuestionnaireResponse `author`: a PractitionerRole's `organization`, or an
  * Organization), else for the patient's managing organisation (Patient `organization`). The
  * deciding response is the one at the last of the indicator's moments that has one (the end of
@@ -25,7 +25,7 @@ export interface IndicatorQuery {
   readonly patientId: string | undefined;
   /** Only units that count for this organisation. */
   readonly organizationId: string | undefined;
-  /** Security narrowing of the CarePlan and Task rows (README "Security"); undefined counts everything. */
+  /** Security narrowing of the CarePlan and Task rows (docs/security.md); undefined counts everything. */
   readonly access?: AccessFilter;
 }
 

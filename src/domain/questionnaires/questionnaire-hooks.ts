@@ -1,5 +1,5 @@
 /**
- * The write rules of outcome questionnaires (README "Outcome questionnaires"), run inside every write's transaction:
+ * The write rules of outcome questionnaires (docs/outcome-questionnaires.md), run inside every write's transaction:
  * - a Questionnaire's score definitions and canonical are checked (questionnaire-rules.ts);
  * - a QuestionnaireResponse that names its Questionnaire is validated against it before it is
  *   stored (response-rules.ts; 422 with the item's position and linkId), and after it is stored

@@ -1,5 +1,5 @@
 /**
- * The care relationship follows the referral's life (Shared Care Planning; README "Care workflows", 1): the
+ * The care relationship follows the referral's life (Shared Care Planning; docs/care-workflows.md, section 1): the
  * owner of a referral Task that is based on a CarePlan (Task.basedOn) joins that plan's CareTeam
  * (CarePlan.careTeam) when it accepts the referral, with participant.period.start the time of
  * acceptance, and leaves it (participant.period.end) when the Task is completed, failed or

@@ -1,5 +1,5 @@
 /**
- * Who may move a referral Task (the seam: README "Care workflows"; the identity: README "Security"): only the requester
+ * Who may move a referral Task (the seam: docs/care-workflows.md; the identity: docs/security.md): only the requester
  * may cancel a referral, and only the owner (the receiving professional or organisation) may move
  * it forward. The state machine runs every TransitionGuard with the actor of the write; without an
  * actor (no authentication yet, or an integration engine acting as a system client, which authentication

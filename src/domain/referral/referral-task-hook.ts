@@ -1,5 +1,5 @@
 /**
- * The referral Task rules as a write hook (README "Care workflows"), for every Task whose focus is a ServiceRequest
+ * The referral Task rules as a write hook (docs/care-workflows.md), for every Task whose focus is a ServiceRequest
  * with intent `order`, whether or not it claims the Referral Task profile, on create, update, patch
  * and inside transactions (all of them reach the repository as a write):
  * - the state machine of task-states.ts (409 naming the allowed states);
@@ -32,7 +32,7 @@ import { parsed, readLocal } from './stored-resources.js';
 import { assertTransition } from './task-states.js';
 
 export interface ReferralTaskOptions {
-  /** The caller of a write (README "Security"); undefined while there is no authentication. */
+  /** The caller of a write (docs/security.md); undefined while there is no authentication. */
   readonly actorOf?: (repo: Repository, change: ResourceChange) => ReferralActor | undefined;
   /** Who may make which move; by default the requester/owner rule. */
   readonly guards?: readonly TransitionGuard[];

@@ -1,5 +1,5 @@
 /**
- * The referral Task state machine (README "Care workflows", 1), a subset of FHIR's Task states
+ * The referral Task state machine (docs/care-workflows.md, section 1), a subset of FHIR's Task states
  * (https://hl7.org/fhir/R4/task.html#statemachine):
  *
  *   requested -> received -> accepted | rejected

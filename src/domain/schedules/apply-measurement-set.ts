@@ -5,7 +5,7 @@
  * (`focus`, the exact version; also `input` as canonical) within its due window
  * (`restriction.period`), is basedOn the CarePlan, instantiates the PlanDefinition and shares the
  * RequestGroup's groupIdentifier. Its focus is a Questionnaire, never a ServiceRequest, so the
- * referral Task state machine (README "Care workflows") does not apply to it.
+ * referral Task state machine (docs/care-workflows.md) does not apply to it.
  *
  * The Tasks are written before the RequestGroup that references them (groupIdentifier links them
  * the other way), so no write references a resource that does not exist yet.
