@@ -144,6 +144,14 @@ t.test(`Binary raw content on ${engine}`, async (t) => {
     const found = (await raw({ method: 'GET', url: `/fhir/Binary?_id=${id}`, headers: { accept: 'application/fhir+json' } })).json();
     t.equal(found.entry.length, 1);
     t.equal(sha256(Buffer.from(found.entry[0].resource.data, 'base64')), sha256(second), 'a search match carries its data');
+    // Every write has its Provenance (audit/provenance.ts), whose target is the Binary version.
+    const withTarget = (await raw({ method: 'GET', url: `/fhir/Provenance?target=Binary/${id}&_include=Provenance:target`, headers: { accept: 'application/fhir+json' } })).json();
+    const included = withTarget.entry.filter((e: any) => e.search.mode === 'include' && e.resource.resourceType === 'Binary');
+    t.equal(included.length, 1, 'the Binary is included');
+    t.equal(sha256(Buffer.from(included[0].resource.data, 'base64')), sha256(second), 'an included Binary carries its data');
+    const everything = (await raw({ method: 'GET', url: '/fhir/Patient/p-vis/$everything?_type=Binary&_count=100', headers: { accept: 'application/fhir+json' } })).json();
+    const inRecord = everything.entry.find((e: any) => e.resource.id === id);
+    t.equal(sha256(Buffer.from(inRecord.resource.data, 'base64')), sha256(second), "the patient's record carries the Binary's data");
   });
 
   t.test('a FHIR JSON Binary still works, and is served raw too', async (t) => {
