@@ -11,6 +11,9 @@ import { createPatientBsnRegister, patientBsnGuard } from './auth/patient-bsn.js
 import { referralActorOf } from './auth/referral-actor.js';
 import { AuthService, type AuthSetup } from './auth/service.js';
 import { writeGuard } from './auth/write-guard.js';
+import { binaryGuard } from './auth/binary-guard.js';
+import { createBinaryContentWriter } from './repository/binary-content.js';
+import { binarySizeGuard } from './validation/binary-size.js';
 import { AuditTrail } from './audit/audit-trail.js';
 import { provenanceHook } from './audit/provenance.js';
 import type { Config } from './config/config.js';
@@ -105,12 +108,14 @@ export function createServices(
   const repo = new Repository(db, {
     // Care relations after the search index: they read the index rows of what they reference;
     // read grants after both: they read the patients and Provenance of what the owner wrote.
-    listeners: [search.indexer, createCareRelationIndexer(), createPatientBsnRegister(), createConsentDenialIndexer(), createReadGrantWriter()],
+    listeners: [search.indexer, createCareRelationIndexer(), createPatientBsnRegister(), createConsentDenialIndexer(), createReadGrantWriter(), createBinaryContentWriter()],
     // The write guard sees a write before the domain rules do; Provenance is the last word.
     hooks: [
       profileGuard(profiles),
       definitionGuard(definitions),
+      binarySizeGuard(config.binaryMaxBytes),
       writeGuard(),
+      binaryGuard(),
       patientBsnGuard(),
       ...careWorkflowHooks(search, workflows),
       questionnaireHooks(search),
@@ -184,7 +189,13 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   // The protected scope: every FHIR route but the CapabilityStatement needs a bearer token.
   await app.register(async (scope) => {
     registerAuthentication(scope, { auth, db, auditTrail, basePath: config.basePath });
-    registerFhirRoutes(scope, { basePath: config.basePath, publicBaseUrl: config.publicBaseUrl, context: services.context });
+    registerFhirRoutes(scope, {
+      basePath: config.basePath,
+      publicBaseUrl: config.publicBaseUrl,
+      context: services.context,
+      bodyLimit: config.bodyLimit,
+      binaryMaxBytes: config.binaryMaxBytes,
+    });
   });
 
   if (deps.closeDatabase !== false) {

@@ -34,6 +34,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Largest accepted request body, in bytes (413 beyond). */
   readonly bodyLimit: number;
+  /** Largest Binary content accepted, in bytes (raw or base64-decoded); 413 beyond it. */
+  readonly binaryMaxBytes: number;
   /** Deepest JSON nesting accepted in a request body. */
   readonly maxJsonDepth: number;
   /** Load the synthetic demo fixtures on first start with an empty database. */
@@ -254,6 +256,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: env['DATA_DIR'] || './data',
     logLevel,
     bodyLimit: integer(env, 'BODY_LIMIT', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    binaryMaxBytes: integer(env, 'BINARY_MAX_BYTES', 20 * 1024 * 1024, 1, 1024 * 1024 * 1024),
     maxJsonDepth: integer(env, 'MAX_JSON_DEPTH', 64, 8, 1000),
     seedFixtures: bool(env, 'SEED_FIXTURES', true),
     enforceReferentialIntegrityOnDelete: bool(env, 'REFERENTIAL_INTEGRITY_ON_DELETE', true),

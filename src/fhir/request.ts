@@ -71,6 +71,11 @@ export interface FhirRequest {
    * Bundle reference the new resource (https://hl7.org/fhir/R4/http.html#trules). HTTP never sets it.
    */
   readonly assignedId?: string;
+  /**
+   * For read and vread of a Binary: the client asked for the content in its own format rather
+   * than a FHIR format (https://hl7.org/fhir/R4/binary.html#rest), so the bytes are the answer.
+   */
+  readonly nativeContent?: boolean;
   readonly prefer: Prefer;
   /** Absolute base URL of the FHIR endpoint, without trailing slash. */
   readonly baseUrl: string;
@@ -89,6 +94,12 @@ export interface FhirResponse {
   readonly lastUpdated?: string;
   /** Warnings or information about a successful write, for Prefer: return=OperationOutcome. */
   readonly outcome?: OperationOutcome;
+  /**
+   * A Binary's content served as itself (FhirRequest.nativeContent): HTTP sends these bytes with
+   * this content type instead of the resource; `json` still holds the resource without its data,
+   * for the access re-check and the audit trail.
+   */
+  readonly binary?: { readonly contentType: string; readonly content: Uint8Array };
 }
 
 export function queryValues(query: QueryParams, name: string): string[] {

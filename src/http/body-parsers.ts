@@ -1,7 +1,9 @@
 /**
  * Request body parsers. Fastify's defaults are replaced so that only the media types FHIR
- * defines are accepted (anything else: 415). Fastify still enforces the body limit (413) before
- * a parser runs; prototype-poisoning keys are refused by each parser.
+ * defines are parsed; a body of any other type is kept as raw bytes (RawBody), which only a
+ * Binary create or update accepts (https://hl7.org/fhir/R4/binary.html#rest; 415 elsewhere,
+ * fhir-routes.ts). Fastify still enforces the route's body limit (413) before a parser runs;
+ * prototype-poisoning keys are refused by each parser.
  */
 import type { FastifyInstance } from 'fastify';
 import { decodeUtf8, parseFhirJson } from '../fhir/json-parse.js';
@@ -13,6 +15,15 @@ export const FORM_TYPE = 'application/x-www-form-urlencoded';
 export interface BodyParserOptions {
   readonly bodyLimit: number;
   readonly maxJsonDepth: number;
+}
+
+/** A body of a non-FHIR media type, as sent: the content of a Binary. */
+export class RawBody {
+  constructor(
+    readonly bytes: Buffer,
+    /** The Content-Type header as sent (parameters such as charset kept); undefined when absent. */
+    readonly contentType: string | undefined
+  ) {}
 }
 
 /** A form-encoded body as ordered pairs (POST [type]/_search). */
@@ -39,6 +50,11 @@ export function registerBodyParsers(app: FastifyInstance, options: BodyParserOpt
     } catch (error) {
       done(error as Error, undefined);
     }
+  });
+  // Any other media type, and a body without Content-Type (Fastify hands those to the catch-all).
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    const header = request.headers['content-type'];
+    done(null, new RawBody(body as Buffer, typeof header === 'string' && header.trim() !== '' ? header.trim() : undefined));
   });
   app.addContentTypeParser(FORM_TYPE, { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, body, done) => {
     const form: FormBody = { form: [...new URLSearchParams(body as string)] };

@@ -8,8 +8,9 @@ import type { FhirRequest, HttpMethod, InteractionCode, QueryParams } from '../f
 import { matchRoute, pathSegments } from '../fhir/routes.js';
 import type { FhirContext } from '../interactions/context.js';
 import { dispatch } from '../interactions/dispatch.js';
-import { JSON_PATCH_TYPE, type FormBody } from './body-parsers.js';
-import { responseMediaType } from './negotiation.js';
+import { binaryFromRawBody } from './binary-body.js';
+import { JSON_PATCH_TYPE, RawBody, type FormBody } from './body-parsers.js';
+import { FHIR_JSON, responseMediaType, wantsNativeContent } from './negotiation.js';
 import { parsePrefer } from './prefer.js';
 import { sendFhir } from './reply.js';
 
@@ -37,6 +38,10 @@ export interface FhirRoutesOptions {
   readonly basePath: string;
   readonly publicBaseUrl: string | undefined;
   readonly context: FhirContext;
+  /** Body limit of the other routes (BODY_LIMIT). */
+  readonly bodyLimit: number;
+  /** Largest Binary content (BINARY_MAX_BYTES); Binary writes may carry that much. */
+  readonly binaryMaxBytes: number;
 }
 
 export function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOptions): void {
@@ -53,11 +58,14 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOpti
     }
     const pretty = allParams.find(([k]) => k === '_pretty')?.[1] === 'true';
     const format = allParams.find(([k]) => k === '_format')?.[1];
-    // Errors from here on are answered in the negotiated format.
-    request.fhirFormat = { mediaType: responseMediaType(format, header(request, 'accept')), pretty };
-
+    const accept = header(request, 'accept');
     const method = request.method as HttpMethod;
     const route = matchRoute(method, pathSegments(pathname.slice(basePath.length)));
+    const nativeContent =
+      (route.interaction === 'read' || route.interaction === 'vread') && route.resourceType === 'Binary' && wantsNativeContent(format, accept);
+    // Errors from here on are answered in the negotiated format (FHIR JSON for a Binary's own content).
+    request.fhirFormat = { mediaType: nativeContent ? FHIR_JSON : responseMediaType(format, accept), pretty };
+
     request.fhirInteraction = {
       code: route.interaction,
       ...(route.resourceType ? { resourceType: route.resourceType } : {}),
@@ -72,6 +80,9 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOpti
       }
       query = [...query, ...body.form.filter(([k]) => !HTTP_ONLY_PARAMETERS.has(k))];
       body = undefined;
+    }
+    if (body instanceof RawBody) {
+      body = binaryFromRawBody(body, route, header(request, 'x-security-context'), options.binaryMaxBytes);
     }
     const needsBody =
       route.interaction === 'create' ||
@@ -101,6 +112,7 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOpti
       ...(ifNoneMatch !== undefined ? { ifNoneMatch } : {}),
       ...(ifNoneExist !== undefined ? { ifNoneExist } : {}),
       ...(ifModifiedSince !== undefined ? { ifModifiedSince } : {}),
+      ...(nativeContent ? { nativeContent } : {}),
       prefer: parsePrefer(request.headers['prefer']),
       baseUrl: options.publicBaseUrl ?? `${request.protocol}://${request.host}${basePath}`,
     };
@@ -111,4 +123,8 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOpti
   const methods: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
   app.route({ method: methods, url: `${basePath}/*`, handler: handle });
   app.route({ method: methods, url: basePath === '' ? '/' : basePath, handler: handle });
+  // Binary writes carry files (binary-body.ts): their own body limit, the same handler.
+  const bodyLimit = Math.max(options.bodyLimit, options.binaryMaxBytes);
+  app.route({ method: ['POST', 'PUT'], url: `${basePath}/Binary`, handler: handle, bodyLimit });
+  app.route({ method: ['PUT'], url: `${basePath}/Binary/:id`, handler: handle, bodyLimit });
 }

@@ -45,3 +45,19 @@ export function responseMediaType(format: string | undefined, accept: string | u
   }
   throw notAcceptable(`Accept ${accept} names no format this server produces (application/fhir+json)`);
 }
+
+/** Media types that name a FHIR format, in Accept (https://hl7.org/fhir/R4/http.html#mime-type). */
+const FHIR_FORMATS = new Set([FHIR_JSON, 'application/json+fhir', JSON_TYPE, 'application/fhir+xml', 'application/xml+fhir', 'application/xml', 'text/xml']);
+
+/**
+ * For read and vread of a Binary: whether the content is to be served as itself. The spec serves
+ * the native content unless the request explicitly asks for a FHIR format
+ * (https://hl7.org/fhir/R4/binary.html#rest): `_format`, or a FHIR media type in Accept. `*\/*`,
+ * no Accept at all, or the Binary's own type (application/pdf...) get the bytes.
+ */
+export function wantsNativeContent(format: string | undefined, accept: string | undefined): boolean {
+  if (format !== undefined) {
+    return false;
+  }
+  return !(accept ?? '').split(',').some((range) => FHIR_FORMATS.has(range.split(';')[0]?.trim().toLowerCase() ?? ''));
+}

@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { OUTCOME_STATUS } from '../fhir/outcomes.js';
 import type { FhirResponse } from '../fhir/request.js';
+import { sendBinaryContent } from './binary-reply.js';
 import { FHIR_JSON } from './negotiation.js';
 
 export interface ReplyFormat {
@@ -38,6 +39,9 @@ export function sendFhir(reply: FastifyReply, response: FhirResponse, format: Re
   }
   if (response.lastModified) {
     reply.header('last-modified', response.lastModified);
+  }
+  if (response.binary && response.status !== 304) {
+    return sendBinaryContent(reply, response.binary);
   }
   let body: string | undefined;
   if (response.resource) {

@@ -23,8 +23,8 @@ export async function registerTransportSecurity(app: FastifyInstance, options: T
   await app.register(cors, {
     origin: options.corsOrigins.length === 0 ? false : [...options.corsOrigins],
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'If-None-Exist', 'If-Modified-Since', 'Prefer', 'X-Request-Id'],
-    exposedHeaders: ['Location', 'ETag', 'Last-Modified', 'X-Request-Id'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'If-None-Exist', 'If-Modified-Since', 'Prefer', 'X-Request-Id', 'X-Security-Context'],
+    exposedHeaders: ['Location', 'ETag', 'Last-Modified', 'X-Request-Id', 'Content-Disposition'],
   });
   await app.register(rateLimit, {
     max: options.rateLimitPerMinute,

@@ -5,6 +5,7 @@ import { parseDateRange } from '../fhir/dates.js';
 import { etagOf } from '../fhir/ids.js';
 import { badRequest } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse, QueryParams } from '../fhir/request.js';
+import { withBinaryData } from '../repository/binary-content.js';
 import type { HistoryQuery, StoredVersion } from '../repository/types.js';
 import type { FhirContext } from './context.js';
 
@@ -83,11 +84,11 @@ function statusLine(version: StoredVersion): string {
   return version.versionId === 1 || version.method === 'POST' ? '201 Created' : '200 OK';
 }
 
-function entry(baseUrl: string, version: StoredVersion): BundleEntry {
+function entry(baseUrl: string, version: StoredVersion, resource: Resource | undefined): BundleEntry {
   const url = version.method === 'POST' ? version.resourceType : `${version.resourceType}/${version.id}`;
   return {
     fullUrl: `${baseUrl}/${version.resourceType}/${version.id}`,
-    ...(version.json !== undefined ? { resource: JSON.parse(version.json) as Resource } : {}),
+    ...(resource !== undefined ? { resource } : {}),
     request: { method: version.method, url },
     response: { status: statusLine(version), etag: etagOf(version.versionId), lastModified: version.lastUpdated },
   };
@@ -118,12 +119,16 @@ export async function history(ctx: FhirContext, request: FhirRequest): Promise<F
   if (page.next !== undefined) {
     links.push({ relation: 'next', url: link(request.baseUrl, path, [...echo, ['_cursor', page.next]]) });
   }
+  const stored = page.versions.flatMap((v) => (v.json === undefined ? [] : [JSON.parse(v.json) as Resource]));
+  // Each Binary version with its own bytes (binary-content.ts).
+  const resources = await withBinaryData(ctx.repo.queryable, stored);
+  let next = 0;
   const bundle: Bundle = {
     resourceType: 'Bundle',
     type: 'history',
     ...(page.total !== undefined ? { total: page.total } : {}),
     link: links,
-    entry: page.versions.map((v) => entry(request.baseUrl, v)),
+    entry: page.versions.map((v) => entry(request.baseUrl, v, v.json === undefined ? undefined : resources[next++])),
   };
   if (bundle.entry?.length === 0) {
     delete bundle.entry;

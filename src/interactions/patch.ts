@@ -4,6 +4,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { badRequest, issue, notFound, preconditionFailed, unprocessable, unsupportedMediaType } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import { etagOf } from '../fhir/ids.js';
+import { fullJson } from '../repository/binary-content.js';
 import type { Repository } from '../repository/repository.js';
 import { assertNotMany, criteriaOnly, lockAndMatch } from './conditional.js';
 import type { FhirContext } from './context.js';
@@ -62,7 +63,7 @@ async function patchOne(ctx: FhirContext, repo: Repository, request: FhirRequest
       `Version conflict: If-Match ${etagOf(ifMatch)} but the current version is ${etagOf(currentVersion.versionId)}`
     );
   }
-  const result = patched(JSON.parse(currentVersion.json as string) as Resource, ops);
+  const result = patched(JSON.parse(fullJson(currentVersion) as string) as Resource, ops);
   if (result === null || typeof result !== 'object' || result.resourceType !== resourceType || result.id !== id) {
     throw unprocessable([issue({ code: 'invariant', text: 'A patch may not change resourceType or id' })]);
   }

@@ -26,5 +26,5 @@ export function notModified(request: FhirRequest, version: StoredVersion): FhirR
 
 export async function read(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
   const version = await ctx.repo.read(request.resourceType as string, request.id as string);
-  return notModified(request, version) ?? versionResponse(200, version);
+  return notModified(request, version) ?? versionResponse(200, version, { native: request.nativeContent === true });
 }

@@ -3,21 +3,35 @@ import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { httpDate } from '../fhir/dates.js';
 import { etagOf } from '../fhir/ids.js';
 import type { FhirResponse, Prefer } from '../fhir/request.js';
+import { fullJson } from '../repository/binary-content.js';
 import type { StoredVersion } from '../repository/types.js';
 
 export function versionUrl(baseUrl: string, version: StoredVersion): string {
   return `${baseUrl}/${version.resourceType}/${version.id}/_history/${version.versionId}`;
 }
 
-/** A stored version as a response: body, ETag and Last-Modified; Location when asked for. */
+/** The bytes of a Binary version and its content type, to serve the Binary as itself. */
+function nativeContent(version: StoredVersion): FhirResponse['binary'] {
+  if (version.resourceType !== 'Binary' || version.json === undefined) {
+    return undefined;
+  }
+  const { contentType } = JSON.parse(version.json) as { contentType?: unknown };
+  return { contentType: typeof contentType === 'string' ? contentType : 'application/octet-stream', content: version.content ?? new Uint8Array() };
+}
+
+/**
+ * A stored version as a response: body, ETag and Last-Modified; Location when asked for. With
+ * `native`, a Binary answers with its own content (binary.html#rest).
+ */
 export function versionResponse(
   status: number,
   version: StoredVersion,
-  options: { baseUrl?: string; resource?: Resource; outcome?: OperationOutcome } = {}
+  options: { baseUrl?: string; resource?: Resource; outcome?: OperationOutcome; native?: boolean } = {}
 ): FhirResponse {
+  const binary = options.native === true ? nativeContent(version) : undefined;
   return {
     status,
-    ...(options.resource ? { resource: options.resource } : { json: version.json }),
+    ...(options.resource ? { resource: options.resource } : binary ? { json: version.json, binary } : { json: fullJson(version) }),
     etag: etagOf(version.versionId),
     lastModified: httpDate(version.lastUpdated),
     lastUpdated: version.lastUpdated,

@@ -9,5 +9,5 @@ export async function vread(ctx: FhirContext, request: FhirRequest): Promise<Fhi
     request.id as string,
     request.versionId as string
   );
-  return versionResponse(200, version);
+  return versionResponse(200, version, { native: request.nativeContent === true });
 }

@@ -12,6 +12,7 @@ import { parseDateRange } from '../fhir/dates.js';
 import { badRequest, notSupported } from '../fhir/outcomes.js';
 import { queryValue, queryValues, type FhirRequest, type FhirResponse } from '../fhir/request.js';
 import type { FhirContext } from '../interactions/context.js';
+import { withBinaryData } from '../repository/binary-content.js';
 import type { OperationHandler } from './registry.js';
 
 const definition: OperationDefinition = {
@@ -107,10 +108,12 @@ async function everything(ctx: FhirContext, request: FhirRequest): Promise<FhirR
     type: 'searchset',
     ...(cursor === undefined && rows.length <= count ? { total: page.length } : {}),
     link: links,
-    entry: page.map((row) => {
-      const resource = JSON.parse(row.content) as Resource;
-      return { fullUrl: `${request.baseUrl}/${resource.resourceType}/${resource.id as string}`, resource, search: { mode: 'match' } };
-    }),
+    // A Binary of the patient's with its bytes (repository/binary-content.ts).
+    entry: (await withBinaryData(ctx.repo.queryable, page.map((row) => JSON.parse(row.content) as Resource))).map((resource) => ({
+      fullUrl: `${request.baseUrl}/${resource.resourceType}/${resource.id as string}`,
+      resource,
+      search: { mode: 'match' as const },
+    })),
   };
   if (bundle.entry?.length === 0) {
     delete bundle.entry;

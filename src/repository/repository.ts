@@ -12,6 +12,7 @@ import type { Database, Queryable } from '../storage/database.js';
 import { readHistory } from './history.js';
 import { toIso } from './rows.js';
 import { writeVersionRows } from './version-rows.js';
+import { asBuffer, fullJson, storedJson } from './binary-content.js';
 import { anchored, DeferredIntegrityChecks, type LocateResource } from './deferred-checks.js';
 import { PendingWrites } from './pending-writes.js';
 import { hasIdentifierReferences, resolveIdentifierReferences } from './identifier-references.js';
@@ -73,6 +74,18 @@ interface CurrentRow {
   last_updated: Date | string;
   deleted: boolean;
   content: string | null;
+  bytes?: Uint8Array | null;
+}
+
+/** The bytes of a Binary's version, joined from binary_content (binary-content.ts); nothing for other types. */
+function bytesOf(resourceType: string, alias: string): { column: string; join: string } {
+  return resourceType === 'Binary'
+    ? { column: ', b.content AS bytes', join: ` LEFT JOIN binary_content b ON b.resource_id = ${alias}.id AND b.version_id = ${alias}.version_id` }
+    : { column: '', join: '' };
+}
+
+function withBytes(row: CurrentRow): { content?: Buffer } {
+  return row.bytes === undefined || row.bytes === null ? {} : { content: asBuffer(row.bytes) };
 }
 
 function stamp(resource: Resource, id: string, versionId: number, lastUpdated: string): Resource {
@@ -255,10 +268,11 @@ export class Repository {
     }
     // Locking reads serve writes, which check visibility themselves (auth's write guard).
     const params: unknown[] = [resourceType, id];
-    const narrowing = forUpdate ? ' FOR UPDATE' : visibleIn(this.scope.access, 'r', params);
+    const narrowing = forUpdate ? ' FOR UPDATE OF r' : visibleIn(this.scope.access, 'r', params);
+    const bytes = bytesOf(resourceType, 'r');
     const rows = await this.queryable.query<CurrentRow>(
-      `SELECT version_id, last_updated, deleted, content FROM resource r
-        WHERE resource_type = $1 AND id = $2${narrowing}`,
+      `SELECT r.version_id, r.last_updated, r.deleted, r.content${bytes.column} FROM resource r${bytes.join}
+        WHERE r.resource_type = $1 AND r.id = $2${narrowing}`,
       params
     );
     const row = rows[0];
@@ -273,6 +287,7 @@ export class Repository {
       deleted: row.deleted,
       json: row.content ?? undefined,
       method: 'PUT',
+      ...withBytes(row),
     };
   }
 
@@ -296,18 +311,19 @@ export class Repository {
   /** Parsed current content; 404/410 as read. */
   async readResource<T extends Resource = Resource>(resourceType: string, id: string): Promise<T> {
     const version = await this.read(resourceType, id);
-    return JSON.parse(version.json as string) as T;
+    return JSON.parse(fullJson(version) as string) as T;
   }
 
   /** One version; 404 when it does not exist, 410 when it is a deletion. */
   async vread(resourceType: string, id: string, versionId: string): Promise<StoredVersion> {
     const params: unknown[] = [resourceType, id, Number(versionId)];
     const narrowing = visibleIn(this.scope.access, 'h', params);
+    const bytes = bytesOf(resourceType, 'h');
     // version_id is an integer column: a longer number cannot name a stored version.
     const rows = /^\d{1,9}$/.test(versionId)
       ? await this.queryable.query<CurrentRow & { method: WriteMethod }>(
-          `SELECT version_id, last_updated, deleted, content, method FROM resource_history h
-            WHERE resource_type = $1 AND id = $2 AND version_id = $3${narrowing}`,
+          `SELECT h.version_id, h.last_updated, h.deleted, h.content, h.method${bytes.column} FROM resource_history h${bytes.join}
+            WHERE h.resource_type = $1 AND h.id = $2 AND h.version_id = $3${narrowing}`,
           params
         )
       : [];
@@ -326,6 +342,7 @@ export class Repository {
       deleted: false,
       json: row.content ?? undefined,
       method: row.method,
+      ...withBytes(row),
     };
   }
 
@@ -447,7 +464,7 @@ export class Repository {
       versionId,
       lastUpdated,
       deleted: false,
-      json: JSON.stringify(resource),
+      json: storedJson(resource),
       method,
     };
     const created = !previous || previous.deleted;

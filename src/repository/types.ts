@@ -16,6 +16,11 @@ export interface StoredVersion {
   /** The serialised resource; undefined for a deletion. */
   readonly json: string | undefined;
   readonly method: WriteMethod;
+  /**
+   * The bytes of a Binary version, which `json` leaves out (binary-content.ts); set by read and
+   * vread of a Binary that has data.
+   */
+  readonly content?: Buffer;
 }
 
 /** A write about to commit, handed to every WriteListener inside the same transaction. */

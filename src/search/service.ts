@@ -8,6 +8,7 @@ import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { isR4ResourceType } from '../fhir/definitions.js';
 import { badRequest, isOperationOutcomeError } from '../fhir/outcomes.js';
 import { queryValues, type QueryParams } from '../fhir/request.js';
+import { withBinaryData } from '../repository/binary-content.js';
 import type { Queryable } from '../storage/database.js';
 import { buildBundle, type PageLinks } from './bundle.js';
 import { searchCapabilities } from './capabilities.js';
@@ -159,13 +160,15 @@ export function createSearchService(limits: RequestLimits): SearchService {
       }
       const included = await loadIncludes(db, request.includes, matches, input.baseUrl, input.access);
       const parse = (row: IncludedRow): Resource => JSON.parse(row.content) as Resource;
+      // Binary matches and includes with their bytes (repository/binary-content.ts); one query.
+      const resources = await withBinaryData(db, [...matches.map(parse), ...included.map(parse)]);
       return buildBundle({
         input,
         request,
         total,
         links,
-        matches: matches.map(parse),
-        included: included.map(parse),
+        matches: resources.slice(0, matches.length),
+        included: resources.slice(matches.length),
       });
     },
   };
