@@ -1,13 +1,14 @@
 /**
  * Free disk space under the embedded database, checked before each write transaction.
  *
- * PGlite (PostgreSQL in WASM over Node's fs) turns ENOSPC on a data file into SQLSTATE 53100 like
- * PostgreSQL does, but PostgreSQL treats a failed WAL or checkpoint write as PANIC; in the WASM
- * build that aborts the instance while Node goes on, with the event loop stuck in it, so neither
- * /healthz nor SIGTERM is answered. A write is therefore refused while less than the margin is
- * free (one 16 MB WAL segment plus a checkpoint's worth by default): reads, their audit rows and
- * the shutdown checkpoint keep the room they need, and writes work again as soon as space is
- * freed, without a restart.
+ * With PGlite 0.5 (PostgreSQL in WASM over Node's fs), ENOSPC while extending a data file or
+ * writing a checkpoint file comes back as SQLSTATE 53100, as on PostgreSQL. A failed WAL write is
+ * another matter: PostgreSQL makes it a PANIC, and the single-process WASM build has no postmaster
+ * to restart from it; a server whose data folder ran full was seen timing out every write and
+ * /healthz, spinning, and deaf to SIGTERM. So a write transaction is refused (SQLSTATE 53100,
+ * HTTP 507) while less than the margin is free: one 16 MB WAL segment plus room for checkpoints by
+ * default. Reads, their audit rows and the shutdown checkpoint keep the room they need, and writes
+ * work again as soon as space is freed, without a restart.
  */
 import { statfs } from 'node:fs/promises';
 import { InsufficientStorageError } from './capacity-faults.js';
