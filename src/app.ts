@@ -22,6 +22,7 @@ import { loadR4Definitions } from './fhir/definitions.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { registerAuthentication } from './http/authenticate.js';
 import { registerBodyParsers } from './http/body-parsers.js';
+import { registerDrain } from './http/drain.js';
 import { registerTransportSecurity } from './http/security-headers.js';
 import { errorHandler } from './http/errors.js';
 import { registerFhirRoutes } from './http/fhir-routes.js';
@@ -152,8 +153,12 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
-    return503OnClosing: true,
+    // http/drain.ts answers requests that arrive while closing with a FHIR OperationOutcome.
+    return503OnClosing: false,
   });
+  // First of all hooks: during shutdown nothing else (authentication, rate limit) runs.
+  // A second of the grace period is left for closing the database (server.ts exits at its end).
+  registerDrain(app, { graceMs: Math.max(0, config.shutdownGraceMs - 1000) });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -50,6 +50,11 @@ export interface Config {
   readonly maxBundleEntries: number;
   /** Milliseconds to let in-flight requests finish on shutdown. */
   readonly shutdownGraceMs: number;
+  /**
+   * PGlite: bytes that must stay free under DATA_DIR for a write to be accepted (507 otherwise);
+   * 0 turns the check off (storage/disk-space.ts).
+   */
+  readonly diskFreeMarginBytes: number;
   /** Folder of StructureDefinitions (profiles) loaded at start and validated against on write. */
   readonly profilesDir: string;
   /** development registers demo clients and keys on first start; production refuses to. */
@@ -265,6 +270,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxPageSize,
     maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', 1000, 1, 100000),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10000, 0, 600000),
+    diskFreeMarginBytes: integer(env, 'DISK_FREE_MARGIN_MB', 64, 0, 1_048_576) * 1024 * 1024,
     profilesDir: env['PROFILES_DIR'] || DEFAULT_PROFILES_DIR,
     mode: mode(env),
     auth: authConfig(env, mode(env)),

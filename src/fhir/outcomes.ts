@@ -28,6 +28,7 @@ export const OUTCOME_STATUS = {
   'server-error': 500,
   'not-implemented': 501,
   unavailable: 503,
+  'insufficient-storage': 507,
 } as const;
 
 export type OutcomeKind = keyof typeof OUTCOME_STATUS;

@@ -6,6 +6,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { OperationOutcome } from '@medplum/fhirtypes';
+import { capacityFault, type CapacityReason } from '../storage/capacity-faults.js';
 import { DatabaseUnavailableError, isConnectionFault } from '../storage/connection-faults.js';
 import { isOperationOutcomeError, issue, outcome, statusOf, type OutcomeKind } from '../fhir/outcomes.js';
 import { DEFAULT_FORMAT, sendOutcome, type ReplyFormat } from './reply.js';
@@ -44,6 +45,9 @@ const KIND_BY_STATUS: Record<number, OutcomeKind> = {
  */
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
+/** Space is freed by a person or a cleanup job, not by a reconnect: a minute is a fair first wait. */
+export const DISK_FULL_RETRY_AFTER_SECONDS = 60;
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** Response format chosen for this request; errors use it too. */
@@ -69,9 +73,47 @@ function databaseFault(error: unknown): MappedError {
   return { status: 503, outcome: result, unexpected: false, retryAfter: DATABASE_RETRY_AFTER_SECONDS };
 }
 
+/**
+ * The database is there but cannot take the work now (storage/capacity-faults.ts). A full disk is
+ * 507 Insufficient Storage (RFC 4918 section 11.5: the server cannot store what the request needs,
+ * a condition it calls temporary), with issue type `no-store`; a read-only database likewise
+ * cannot store, but is a failover or maintenance, so 503; memory and connections are 503
+ * `transient`. Each with Retry-After: none of them is the client's fault or permanent.
+ */
+function capacityOutcome(reason: CapacityReason): MappedError {
+  switch (reason) {
+    case 'disk full':
+      return {
+        status: 507,
+        outcome: outcome('insufficient-storage', [issue({ code: 'no-store', text: 'The server has too little storage space left to store this change; nothing was changed. Try again later.' })]),
+        unexpected: false,
+        retryAfter: DISK_FULL_RETRY_AFTER_SECONDS,
+      };
+    case 'database is read-only':
+      return {
+        status: 503,
+        outcome: outcome('unavailable', [issue({ code: 'no-store', text: 'The database accepts no changes at the moment; nothing was changed. Try again later.' })]),
+        unexpected: false,
+        retryAfter: DATABASE_RETRY_AFTER_SECONDS,
+      };
+    case 'out of memory':
+    case 'too many connections':
+      return {
+        status: 503,
+        outcome: outcome('unavailable', [issue({ code: 'transient', text: 'The database is out of resources at the moment. Try again later.' })]),
+        unexpected: false,
+        retryAfter: DATABASE_RETRY_AFTER_SECONDS,
+      };
+  }
+}
+
 export function toOutcome(error: unknown): MappedError {
   if (isConnectionFault(error)) {
     return databaseFault(error);
+  }
+  const capacity = capacityFault(error);
+  if (capacity) {
+    return capacityOutcome(capacity);
   }
   if (isOperationOutcomeError(error)) {
     return { status: statusOf(error.outcome), outcome: error.outcome, unexpected: false };
@@ -106,7 +148,8 @@ export function toOutcome(error: unknown): MappedError {
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const { status, outcome: body, unexpected, retryAfter } = toOutcome(error);
   if (retryAfter !== undefined) {
-    request.log.warn({ reason: error instanceof DatabaseUnavailableError ? error.reason : 'connection lost' }, 'database unavailable');
+    const reason = capacityFault(error) ?? (error instanceof DatabaseUnavailableError ? error.reason : 'connection lost');
+    request.log.warn({ reason }, 'database unavailable');
     reply.header('retry-after', String(retryAfter));
   }
   if (unexpected) {

@@ -1,18 +1,26 @@
 /** Liveness and readiness for orchestrators: /healthz never touches the database, /readyz does. */
 import type { FastifyInstance } from 'fastify';
+import { capacityFault } from '../storage/capacity-faults.js';
 import { faultReason, isConnectionFault } from '../storage/connection-faults.js';
 import type { Database } from '../storage/database.js';
 
 export function registerHealthRoutes(app: FastifyInstance, db: Database): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
-  // 503 with a reason while the database is away, so a load balancer sends requests elsewhere;
-  // 200 again as soon as a fresh connection works (the pool reconnects by itself).
+  // 503 with a reason while the database is away or cannot store (a full disk, a read-only
+  // server), so a load balancer sends requests elsewhere; 200 again as soon as a fresh
+  // connection works and writes would be taken (the pool reconnects by itself, the disk check
+  // looks again on every write).
   app.get('/readyz', async (_request, reply) => {
     try {
-      await db.query('SELECT 1');
+      const refused = await db.writesRefused?.();
+      const [row] = await db.query<{ read_only: string }>("SELECT current_setting('transaction_read_only') AS read_only");
+      const reason = refused ?? (row?.read_only === 'on' ? 'database is read-only' : undefined);
+      if (reason) {
+        return reply.code(503).send({ status: 'unavailable', database: db.engine, reason });
+      }
       return { status: 'ready', database: db.engine };
     } catch (error) {
-      const reason = isConnectionFault(error) ? faultReason(error) : 'database check failed';
+      const reason = isConnectionFault(error) ? faultReason(error) : (capacityFault(error) ?? 'database check failed');
       return reply.code(503).send({ status: 'unavailable', database: db.engine, reason });
     }
   });

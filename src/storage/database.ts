@@ -3,6 +3,8 @@
  * (embedded PGlite and a PostgreSQL server); everything above this file is engine-agnostic.
  */
 
+import type { CapacityReason } from './capacity-faults.js';
+
 export type Row = Record<string, unknown>;
 
 export interface Queryable {
@@ -21,5 +23,7 @@ export interface Database extends Queryable {
    * On PostgreSQL a deadlock or serialization failure retries fn from the start.
    */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Why writes are refused now without asking the database (PGlite: too little disk space left). */
+  writesRefused?(): Promise<CapacityReason | undefined>;
   close(): Promise<void>;
 }

@@ -6,7 +6,7 @@ import { openPglite } from './pglite.js';
 import { openPostgres, type FaultLog } from './postgres.js';
 
 export type DatabaseSettings = Pick<Config, 'databaseUrl' | 'databasePoolSize' | 'dataDir'> &
-  Partial<Pick<Config, 'databaseConnectTimeoutMs' | 'databaseStartupWaitSeconds'>>;
+  Partial<Pick<Config, 'databaseConnectTimeoutMs' | 'databaseStartupWaitSeconds' | 'diskFreeMarginBytes'>>;
 
 /** Backoff between start attempts: 0.5, 1, then every 2 seconds (one cheap connect each). */
 const FIRST_BACKOFF_MS = 500;
@@ -23,7 +23,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  */
 export async function openDatabase(config: DatabaseSettings, log?: FaultLog): Promise<Database> {
   if (!config.databaseUrl) {
-    return migrated(await openPglite(config.dataDir));
+    return migrated(await openPglite(config.dataDir, { diskFreeMarginBytes: config.diskFreeMarginBytes ?? 0 }));
   }
   const url = config.databaseUrl;
   const waitMs = (config.databaseStartupWaitSeconds ?? 0) * 1000;

@@ -13,6 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { Database, Queryable, Row } from './database.js';
+import { DiskSpaceGuard } from './disk-space.js';
 
 /** Statements between two ANALYZE runs; each run samples at most 30,000 rows per table. */
 const ANALYZE_EVERY = 5_000;
@@ -55,10 +56,17 @@ class Autoanalyze {
   }
 }
 
-export async function openPglite(dataDir: string): Promise<Database> {
-  if (!dataDir.startsWith('memory://')) {
+export interface PgliteOptions {
+  /** Bytes that must stay free under dataDir for a write transaction to start (0: no check). */
+  readonly diskFreeMarginBytes?: number;
+}
+
+export async function openPglite(dataDir: string, options: PgliteOptions = {}): Promise<Database> {
+  const inMemory = dataDir.startsWith('memory://');
+  if (!inMemory) {
     mkdirSync(dataDir, { recursive: true });
   }
+  const disk = inMemory ? undefined : new DiskSpaceGuard(dataDir, options.diskFreeMarginBytes ?? 0);
   // pg_trgm backs the search index for :contains (migrations/002_search_index.sql).
   const db = await PGlite.create(dataDir, { extensions: { pg_trgm } });
   const analyze = new Autoanalyze(db);
@@ -77,8 +85,12 @@ export async function openPglite(dataDir: string): Promise<Database> {
   return {
     engine: 'pglite',
     ...root,
-    transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      await disk?.assertRoom();
       return db.transaction((tx) => fn(wrap(tx)));
+    },
+    async writesRefused() {
+      return (await disk?.low()) ? 'disk full' : undefined;
     },
     async close(): Promise<void> {
       await analyze.settle();

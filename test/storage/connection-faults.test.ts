@@ -57,6 +57,24 @@ t.test('connection faults are told apart from errors of the statement', async (t
   t.equal(unknownCommit.outcome.issue?.[0]?.code, 'transient');
 });
 
+t.test('a database out of disk, memory or connections, or refusing writes, is 507/503 with Retry-After, never 500', async (t) => {
+  const faults: Array<[string, unknown, number, string]> = [
+    ['53100 disk_full', serverError('53100', 'could not extend file: No space left on device'), 507, 'no-store'],
+    ['53200 out_of_memory', serverError('53200', 'out of memory'), 503, 'transient'],
+    ['53300 too_many_connections', serverError('53300', 'too many connections for role'), 503, 'transient'],
+    ['25006 read_only_sql_transaction', serverError('25006', 'cannot execute INSERT in a read-only transaction'), 503, 'no-store'],
+    ['53100 wrapped by a caller', new Error('write failed', { cause: serverError('53100') }), 507, 'no-store'],
+  ];
+  for (const [name, error, status, code] of faults) {
+    t.notOk(isConnectionFault(error), `${name} is not a lost connection`);
+    const mapped = toOutcome(error);
+    t.equal(mapped.status, status, `${name}: ${status}`);
+    t.equal(mapped.outcome.issue?.[0]?.code, code, `${name}: issue code ${code}`);
+    t.ok(mapped.retryAfter !== undefined && mapped.retryAfter > 0, `${name}: Retry-After`);
+    t.equal(mapped.unexpected, false, `${name}: not logged as a bug`);
+  }
+});
+
 t.test(`a connection killed inside a transaction on ${engine}`, { skip: engine === 'postgres' ? false : 'needs PostgreSQL (DATABASE_URL): PGlite has no connections to kill' }, async (t) => {
   const database = await createTestDatabase();
   t.teardown(() => database.destroy());
