@@ -21,7 +21,7 @@ import { registerAuthentication } from './http/authenticate.js';
 import { registerBodyParsers } from './http/body-parsers.js';
 import { registerTransportSecurity } from './http/security-headers.js';
 import { errorHandler } from './http/errors.js';
-import { registerFhirRoutes } from './http/fhir-routes.js';
+import { registerFhirRoutes, registerFormatNegotiation } from './http/fhir-routes.js';
 import { registerHealthRoutes } from './http/health.js';
 import { notFound } from './fhir/outcomes.js';
 import type { FhirContext } from './interactions/context.js';
@@ -172,6 +172,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const auth = new AuthService({ ...deps.auth, config: config.auth, ...tokenIdentity(config) });
   app.decorate('fhirContext', services.context);
   app.decorate('auth', auth);
+  registerFormatNegotiation(app, config.basePath);
   registerBodyParsers(app, { bodyLimit: config.bodyLimit, maxJsonDepth: config.maxJsonDepth });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(async () => {

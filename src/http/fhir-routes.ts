@@ -9,7 +9,7 @@ import { matchRoute, pathSegments } from '../fhir/routes.js';
 import type { FhirContext } from '../interactions/context.js';
 import { dispatch } from '../interactions/dispatch.js';
 import { JSON_PATCH_TYPE, type FormBody } from './body-parsers.js';
-import { responseMediaType } from './negotiation.js';
+import { replyFormat } from './negotiation.js';
 import { parsePrefer } from './prefer.js';
 import { sendFhir } from './reply.js';
 
@@ -39,6 +39,24 @@ export interface FhirRoutesOptions {
   readonly context: FhirContext;
 }
 
+/**
+ * Chooses the answer's format before anything else runs, so that a refused token (401) or a body
+ * that does not parse (400, 415) is answered in the format the client asked for.
+ */
+export function registerFormatNegotiation(app: FastifyInstance, basePath: string): void {
+  app.addHook('onRequest', async (request) => {
+    const rawUrl = request.raw.url ?? '/';
+    if (!rawUrl.startsWith(basePath)) {
+      return;
+    }
+    try {
+      request.fhirFormat = replyFormat(rawUrl, header(request, 'accept'));
+    } catch {
+      // Answered with 406 by the route handler, in FHIR JSON.
+    }
+  });
+}
+
 export function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOptions): void {
   const { basePath, context } = options;
 
@@ -51,10 +69,8 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOpti
     if (pathname.includes('%00') || allParams.some(([k, v]) => k.includes('\u0000') || v.includes('\u0000'))) {
       throw badRequest('The request URL contains a NUL character');
     }
-    const pretty = allParams.find(([k]) => k === '_pretty')?.[1] === 'true';
-    const format = allParams.find(([k]) => k === '_format')?.[1];
-    // Errors from here on are answered in the negotiated format.
-    request.fhirFormat = { mediaType: responseMediaType(format, header(request, 'accept')), pretty };
+    // The onRequest hook (registerFormatNegotiation) left the format unset when nothing fits: 406 here.
+    request.fhirFormat = replyFormat(rawUrl, header(request, 'accept'));
 
     const method = request.method as HttpMethod;
     const route = matchRoute(method, pathSegments(pathname.slice(basePath.length)));
