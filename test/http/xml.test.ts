@@ -89,6 +89,33 @@ t.test(`FHIR XML over HTTP on ${engine}`, async (t) => {
     t.equal(observation.json().subject.reference, patientRef, 'the urn:uuid reference was resolved');
   });
 
+  t.test('history, a batch with a failing entry, the audit log and Prefer: return=OperationOutcome in XML', async (t) => {
+    const created = xmlBody(t, await xmlRequest('POST', '/fhir/Patient', patientXml('999900067', 'Mulder')));
+    const id = String(created['id']);
+    const history = await xmlRequest('GET', `/fhir/Patient/${id}/_history`);
+    t.equal(history.statusCode, 200);
+    t.equal(xmlBody(t, history)['type'], 'history');
+
+    const batch =
+      `<Bundle ${FHIR}><type value="batch"/>` +
+      `<entry><request><method value="GET"/><url value="Patient/${id}"/></request></entry>` +
+      `<entry><request><method value="GET"/><url value="Patient/not-there"/></request></entry></Bundle>`;
+    const answer = await xmlRequest('POST', '/fhir', batch);
+    t.equal(answer.statusCode, 200);
+    const entries = xmlBody(t, answer)['entry'] as Array<{ resource?: { id?: string }; response: { status: string; outcome?: { resourceType: string } } }>;
+    t.equal(entries[0]?.resource?.id, id);
+    t.match(entries[1]?.response, { status: /^404/, outcome: { resourceType: 'OperationOutcome' } }, 'the failed entry carries its OperationOutcome');
+
+    const audit = await request({ method: 'GET', url: '/fhir/AuditEvent?_count=5', headers: { accept: XML }, as: 'auditor' });
+    t.equal(audit.statusCode, 200);
+    const auditBundle = xmlBody(t, audit);
+    t.ok(((auditBundle['entry'] ?? []) as unknown[]).length > 0, 'audit records written as AuditEvents in XML');
+
+    const withOutcome = await xmlRequest('PUT', `/fhir/Patient/${id}`, patientXml('999900067', 'Mulder', id), { prefer: 'return=OperationOutcome' });
+    t.equal(withOutcome.statusCode, 200);
+    t.equal(xmlBody(t, withOutcome)['resourceType'], 'OperationOutcome');
+  });
+
   t.test('$validate with an XML Parameters body, and the CapabilityStatement in XML', async (t) => {
     const parameters = `<Parameters ${FHIR}><parameter><name value="resource"/><resource><Patient><gender value="unknown-gender"/></Patient></resource></parameter></Parameters>`;
     const validated = await xmlRequest('POST', '/fhir/Patient/$validate', parameters);

@@ -6,7 +6,7 @@
  * Extension.url), their type codes, and the names a choice element (`value[x]`) takes.
  */
 import type { ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
-import { r4StructureDefinitions } from '../definitions.js';
+import { isR4ResourceType, r4StructureDefinitions } from '../definitions.js';
 
 /** Type codes whose JSON form is a number or a boolean (https://hl7.org/fhir/R4/json.html#primitive). */
 const NUMBER_TYPES: ReadonlySet<string> = new Set(['integer', 'positiveInt', 'unsignedInt', 'decimal']);
@@ -23,6 +23,8 @@ export interface ElementInfo {
   readonly types: readonly string[];
   /** Where the children of a complex value are defined: a backbone path, or undefined for the type's own. */
   readonly backbone?: string;
+  /** Position among its siblings in the StructureDefinition: the XML order. */
+  readonly index: number;
 }
 
 /** One element name as it appears in JSON keys and XML element names, with the type it stands for. */
@@ -40,9 +42,16 @@ export interface TypeLayout {
 
 let layouts: Map<string, TypeLayout> | undefined;
 
-/** FHIRPath system types (Resource.id, Element.id, Extension.url) are strings in both formats. */
+/**
+ * FHIRPath system types (Resource.id, Element.id, Extension.url) are strings in both formats. An
+ * element of a resource type (R4 types Bundle.entry.response.outcome as Resource, the loaded
+ * definitions as OperationOutcome) is written the same way whichever: wrapped in its type's name.
+ */
 function typeCode(code: string): string {
-  return code.startsWith('http://hl7.org/fhirpath/System.') ? 'string' : code;
+  if (code.startsWith('http://hl7.org/fhirpath/System.')) {
+    return 'string';
+  }
+  return code === 'DomainResource' || isR4ResourceType(code) ? 'Resource' : code;
 }
 
 export function choiceName(base: string, type: string): string {
@@ -78,6 +87,7 @@ function addStructure(sd: StructureDefinition, building: Map<string, { elements:
       attribute: (element.representation ?? []).includes('xmlAttr'),
       types,
       ...(backbone ? { backbone } : {}),
+      index: layout.elements.length,
     };
     layout.elements.push(info);
     if (choice) {

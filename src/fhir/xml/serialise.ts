@@ -5,7 +5,7 @@
  * in `contained` and `Bundle.entry.resource` wrapped in an element named for their type, and the
  * narrative div written as the XHTML it is.
  */
-import { childLayoutKey, choiceName, isPrimitiveType, typeLayout, type ElementInfo, type TypeLayout } from './element-order.js';
+import { childLayoutKey, isPrimitiveType, typeLayout, type ElementInfo, type NamedElement, type TypeLayout } from './element-order.js';
 import { withXhtmlNamespace } from './narrative-div.js';
 import { FHIR_NS } from './read-xml.js';
 
@@ -81,25 +81,34 @@ class XmlWriter {
     this.line(depth, `</${type}>`);
   }
 
+  /**
+   * Writes the elements of `json` in definition order. The JSON keys are looked up and sorted
+   * rather than the layout walked: a layout can be long (Extension.value[x] has 50 names) while an
+   * object holds a few keys.
+   */
   private children(json: Json, layout: TypeLayout, depth: number, path: string, isResource: boolean): void {
+    const present: Array<{ key: string; named: NamedElement }> = [];
     for (const key of Object.keys(json)) {
-      const name = key.startsWith('_') ? key.slice(1) : key;
-      if (!(isResource && key === 'resourceType') && !layout.byName.has(name)) {
-        throw new XmlSerialiseError(`${path}.${key} is not an element of R4`);
-      }
-    }
-    for (const element of layout.elements) {
-      if (element.attribute) {
+      if (isResource && key === 'resourceType') {
         continue;
       }
-      if (element.choice) {
-        for (const type of element.types) {
-          const key = choiceName(element.name, type);
-          this.element(key, json[key], json[`_${key}`], element, type, depth, path);
-        }
-      } else {
-        this.element(element.name, json[element.name], json[`_${element.name}`], element, element.types[0] ?? 'BackboneElement', depth, path);
+      const underscore = key.charCodeAt(0) === 0x5f;
+      const name = underscore ? key.slice(1) : key;
+      const named = layout.byName.get(name);
+      if (!named) {
+        throw new XmlSerialiseError(`${path}.${key} is not an element of R4`);
       }
+      // `name` and `_name` are written together, once; an `_name` alone stands for itself.
+      if (named.element.attribute || (underscore && name in json)) {
+        continue;
+      }
+      present.push({ key: name, named });
+    }
+    if (present.length > 1) {
+      present.sort((a, b) => a.named.element.index - b.named.element.index);
+    }
+    for (const { key, named } of present) {
+      this.element(key, json[key], json[`_${key}`], named.element, named.type, depth, path);
     }
   }
 
@@ -141,7 +150,13 @@ class XmlWriter {
         attributes += ` ${attribute.name}="${escapeAttribute(lexical(value, `${path}.${attribute.name}`))}"`;
       }
     }
-    const hasChildren = Object.keys(item).some((k) => layout.byName.get(k.startsWith('_') ? k.slice(1) : k)?.element.attribute !== true);
+    let hasChildren = false;
+    for (const k in item) {
+      if (layout.byName.get(k.charCodeAt(0) === 0x5f ? k.slice(1) : k)?.element.attribute !== true) {
+        hasChildren = true;
+        break;
+      }
+    }
     if (!hasChildren) {
       this.line(depth, `<${key}${attributes}/>`);
       return;

@@ -3,6 +3,7 @@
 // XML as https://hl7.org/fhir/R4/xml.html describes, and what FHIR XML forbids is refused with a 400.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { isOperationOutcomeError } from '../../../src/fhir/outcomes.js';
 import { parseFhirXml } from '../../../src/fhir/xml/parse.js';
@@ -45,6 +46,16 @@ if (missing) {
     t.ok(files.length >= 72, `${files.length} examples`);
   });
 }
+
+t.test("the project's own profiles and fixtures round-trip too", async (t) => {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  for (const folder of ['profiles', 'fixtures']) {
+    for (const file of readdirSync(join(root, folder)).filter((f) => f.endsWith('.json')).sort()) {
+      const json: unknown = JSON.parse(readFileSync(join(root, folder, file), 'utf8'));
+      t.same(parseFhirXml(serialiseFhirXml(json), OPTIONS), json, `${folder}/${file}`);
+    }
+  }
+});
 
 t.test('primitives: value attributes, id and extensions from the _name sibling, null-aligned arrays', async (t) => {
   const patient = {
@@ -92,6 +103,14 @@ t.test('contained resources and Bundle entries are wrapped in an element named f
       },
     ],
   };
+  const answer = {
+    resourceType: 'Bundle',
+    type: 'batch-response',
+    entry: [{ response: { status: '404 Not Found', outcome: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] } } }],
+  };
+  const answerXml = serialiseFhirXml(answer);
+  t.match(answerXml, '<response><status value="404 Not Found"/><outcome><OperationOutcome><issue>', 'an entry outcome is a resource too');
+  t.same(parseFhirXml(answerXml, OPTIONS), answer);
   const xml = serialiseFhirXml(bundle);
   t.match(xml, '<entry><fullUrl value="urn:uuid:5b7f2c1e-8a3d-4c9e-b0a1-2f6d3e4c5b6a"/><resource><Observation><contained><Patient><id value="c1"/></Patient></contained>');
   t.same(parseFhirXml(xml, OPTIONS), bundle);
