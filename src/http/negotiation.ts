@@ -41,6 +41,16 @@ function acceptable(range: string): string | undefined {
   return type.includes('/') ? FORMAT_ALIASES[type] : undefined;
 }
 
+function quality(range: string): number {
+  const parameter = range
+    .split(';')
+    .slice(1)
+    .map((p) => p.trim().toLowerCase())
+    .find((p) => p.startsWith('q='));
+  const value = parameter === undefined ? 1 : Number(parameter.slice(2));
+  return Number.isFinite(value) ? value : 0;
+}
+
 export function isXmlMediaType(mediaType: string): boolean {
   return XML_MEDIA_TYPES.has(mediaType);
 }
@@ -57,7 +67,13 @@ export function responseMediaType(format: string | undefined, accept: string | u
   if (accept === undefined || accept.trim() === '') {
     return FHIR_JSON;
   }
-  for (const range of accept.split(',')) {
+  // Highest quality first, the client's order among equals (RFC 9110 section 12.5.1); q=0 is "not this".
+  const ranges = accept
+    .split(',')
+    .map((range, position) => ({ range, position, q: quality(range) }))
+    .filter((r) => r.q > 0)
+    .sort((a, b) => b.q - a.q || a.position - b.position);
+  for (const { range } of ranges) {
     const chosen = acceptable(range);
     if (chosen) {
       return chosen;
