@@ -40,6 +40,14 @@ export default tseslint.config(
     ),
   },
   {
+    // A subfolder of fhir/ (fhir/xml/) reaches its siblings through ../ and the rest through ../../.
+    files: ['src/fhir/*/**/*.ts'],
+    rules: boundary(
+      'fhir/, config/ and logging/ are leaves: they import nothing else of ours',
+      '^\\.\\./\\.\\./(?!fhir/|config/|logging/)'
+    ),
+  },
+  {
     files: ['src/repository/**/*.ts', 'src/storage/**/*.ts'],
     rules: boundary(
       'storage and repository never import the layers above them',

@@ -25,7 +25,7 @@ import { registerBodyParsers } from './http/body-parsers.js';
 import { registerDrain } from './http/drain.js';
 import { registerTransportSecurity } from './http/security-headers.js';
 import { errorHandler } from './http/errors.js';
-import { registerFhirRoutes } from './http/fhir-routes.js';
+import { registerFhirRoutes, registerFormatNegotiation } from './http/fhir-routes.js';
 import { registerHealthRoutes } from './http/health.js';
 import { notFound } from './fhir/outcomes.js';
 import type { FhirContext } from './interactions/context.js';
@@ -182,6 +182,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const auth = new AuthService({ ...deps.auth, config: config.auth, ...tokenIdentity(config) });
   app.decorate('fhirContext', services.context);
   app.decorate('auth', auth);
+  registerFormatNegotiation(app, config.basePath);
   registerBodyParsers(app, { bodyLimit: config.bodyLimit, maxJsonDepth: config.maxJsonDepth });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(async () => {

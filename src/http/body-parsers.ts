@@ -1,12 +1,15 @@
 /**
  * Request body parsers. Fastify's defaults are replaced so that only the media types FHIR
- * defines are parsed; a body of any other type is kept as raw bytes (RawBody), which only a
- * Binary create or update accepts (https://hl7.org/fhir/R4/binary.html#rest; 415 elsewhere,
- * fhir-routes.ts). Fastify still enforces the route's body limit (413) before a parser runs;
- * prototype-poisoning keys are refused by each parser.
+ * defines (FHIR JSON, FHIR XML, JSON Patch, forms for search) are parsed; a body of any other type
+ * is kept as raw bytes (RawBody), which only a Binary create or update accepts
+ * (https://hl7.org/fhir/R4/binary.html#rest; 415 elsewhere, fhir-routes.ts). Fastify still
+ * enforces the route's body limit (413) before a parser runs; prototype-poisoning keys are refused
+ * by each parser.
  */
 import type { FastifyInstance } from 'fastify';
 import { decodeUtf8, parseFhirJson } from '../fhir/json-parse.js';
+import { parseFhirXml } from '../fhir/xml/parse.js';
+import { XML_MEDIA_TYPES } from './negotiation.js';
 
 export const FHIR_BODY_TYPES = ['application/fhir+json', 'application/json', 'application/json+fhir'];
 export const JSON_PATCH_TYPE = 'application/json-patch+json';
@@ -42,6 +45,15 @@ export function registerBodyParsers(app: FastifyInstance, options: BodyParserOpt
       }
     }
   );
+  // FHIR XML bodies become the same JSON a FHIR JSON body would (fhir/xml/parse.ts); the
+  // interactions never see which format arrived. The XML nesting limit is the JSON one.
+  app.addContentTypeParser([...XML_MEDIA_TYPES], { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_request, body, done) => {
+    try {
+      done(null, parseFhirXml(decodeUtf8(body as Buffer), { maxDepth: options.maxJsonDepth }));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
   // JSON Patch documents get the same strict reader as resources: their values become resource
   // content, so duplicate keys, lone surrogates, a BOM or deep nesting are refused alike.
   app.addContentTypeParser(JSON_PATCH_TYPE, { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_request, body, done) => {

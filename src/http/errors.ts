@@ -123,7 +123,7 @@ export function toOutcome(error: unknown): MappedError {
   if (known) {
     const text =
       known.kind === 'unsupported-media-type'
-        ? 'Unsupported media type: send application/fhir+json (or application/json-patch+json for PATCH)'
+        ? 'Unsupported media type: send application/fhir+json or application/fhir+xml (application/json-patch+json for PATCH)'
         : (fastifyError.message ?? 'Bad request');
     const result = outcome(known.kind, [issue({ code: known.code, text })]);
     return { status: statusOf(result), outcome: result, unexpected: false };

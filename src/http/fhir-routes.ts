@@ -10,7 +10,7 @@ import type { FhirContext } from '../interactions/context.js';
 import { dispatch } from '../interactions/dispatch.js';
 import { binaryFromRawBody } from './binary-body.js';
 import { JSON_PATCH_TYPE, RawBody, type FormBody } from './body-parsers.js';
-import { FHIR_JSON, responseMediaType, wantsNativeContent } from './negotiation.js';
+import { FHIR_JSON, replyFormat, wantsNativeContent } from './negotiation.js';
 import { parsePrefer } from './prefer.js';
 import { sendFhir } from './reply.js';
 
@@ -44,6 +44,24 @@ export interface FhirRoutesOptions {
   readonly binaryMaxBytes: number;
 }
 
+/**
+ * Chooses the answer's format before anything else runs, so that a refused token (401) or a body
+ * that does not parse (400, 415) is answered in the format the client asked for.
+ */
+export function registerFormatNegotiation(app: FastifyInstance, basePath: string): void {
+  app.addHook('onRequest', async (request) => {
+    const rawUrl = request.raw.url ?? '/';
+    if (!rawUrl.startsWith(basePath)) {
+      return;
+    }
+    try {
+      request.fhirFormat = replyFormat(rawUrl, header(request, 'accept'));
+    } catch {
+      // Answered with 406 by the route handler, in FHIR JSON.
+    }
+  });
+}
+
 export function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOptions): void {
   const { basePath, context } = options;
 
@@ -63,8 +81,9 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOpti
     const route = matchRoute(method, pathSegments(pathname.slice(basePath.length)));
     const nativeContent =
       (route.interaction === 'read' || route.interaction === 'vread') && route.resourceType === 'Binary' && wantsNativeContent(format, accept);
-    // Errors from here on are answered in the negotiated format (FHIR JSON for a Binary's own content).
-    request.fhirFormat = { mediaType: nativeContent ? FHIR_JSON : responseMediaType(format, accept), pretty };
+    // Errors from here on are answered in the negotiated format (FHIR JSON for a Binary's own
+    // content); the onRequest hook (registerFormatNegotiation) left it unset when nothing fits: 406 here.
+    request.fhirFormat = nativeContent ? { mediaType: FHIR_JSON, pretty } : replyFormat(rawUrl, accept);
 
     request.fhirInteraction = {
       code: route.interaction,

@@ -4,14 +4,10 @@ import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { OUTCOME_STATUS } from '../fhir/outcomes.js';
 import type { FhirResponse } from '../fhir/request.js';
 import { sendBinaryContent } from './binary-reply.js';
-import { FHIR_JSON } from './negotiation.js';
+import { serialiseFhirXml } from '../fhir/xml/serialise.js';
+import { isXmlMediaType, type ReplyFormat } from './negotiation.js';
 
-export interface ReplyFormat {
-  readonly mediaType: string;
-  readonly pretty: boolean;
-}
-
-export const DEFAULT_FORMAT: ReplyFormat = { mediaType: FHIR_JSON, pretty: false };
+export { DEFAULT_FORMAT, type ReplyFormat } from './negotiation.js';
 
 /** Outcome ids are the server's status tags (fhir/outcomes.ts), not resource ids for clients. */
 function publicResource(resource: Resource): Resource {
@@ -22,8 +18,20 @@ function publicResource(resource: Resource): Resource {
   return resource;
 }
 
-export function serialize(resource: Resource, pretty: boolean): string {
-  return JSON.stringify(publicResource(resource), undefined, pretty ? 2 : undefined);
+export function serialize(resource: Resource, format: ReplyFormat): string {
+  const body = publicResource(resource);
+  if (isXmlMediaType(format.mediaType)) {
+    return serialiseFhirXml(body, { pretty: format.pretty });
+  }
+  return JSON.stringify(body, undefined, format.pretty ? 2 : undefined);
+}
+
+/** A stored resource's JSON text, re-written only when the format asks for something else. */
+function serializeStored(json: string, format: ReplyFormat): string {
+  if (isXmlMediaType(format.mediaType)) {
+    return serialiseFhirXml(JSON.parse(json), { pretty: format.pretty });
+  }
+  return format.pretty ? JSON.stringify(JSON.parse(json), undefined, 2) : json;
 }
 
 export function sendFhir(reply: FastifyReply, response: FhirResponse, format: ReplyFormat): FastifyReply {
@@ -45,9 +53,9 @@ export function sendFhir(reply: FastifyReply, response: FhirResponse, format: Re
   }
   let body: string | undefined;
   if (response.resource) {
-    body = serialize(response.resource, format.pretty);
+    body = serialize(response.resource, format);
   } else if (response.json !== undefined) {
-    body = format.pretty ? JSON.stringify(JSON.parse(response.json), undefined, 2) : response.json;
+    body = serializeStored(response.json, format);
   }
   if (body === undefined || response.status === 304) {
     return reply.send();
@@ -59,5 +67,5 @@ export function sendFhir(reply: FastifyReply, response: FhirResponse, format: Re
 export function sendOutcome(reply: FastifyReply, status: number, outcome: OperationOutcome, format: ReplyFormat): FastifyReply {
   reply.code(status);
   reply.header('content-type', `${format.mediaType}; charset=utf-8`);
-  return reply.send(serialize(outcome, format.pretty));
+  return reply.send(serialize(outcome, format));
 }

@@ -102,7 +102,7 @@ export function buildCapabilityStatement(input: CapabilityInput): CapabilityStat
       url: input.baseUrl,
     },
     fhirVersion: '4.0.1',
-    format: ['application/fhir+json', 'json', 'application/json'],
+    format: ['application/fhir+json', 'json', 'application/json', 'application/fhir+xml', 'xml', 'application/xml'],
     patchFormat: ['application/json-patch+json'],
     rest: [
       {

@@ -10,7 +10,8 @@ import { tokenFor } from '../helpers/auth.js';
 import type { FastifyInstance } from 'fastify';
 
 const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const CORPUS_DIR = join(REPOSITORY_ROOT, '..', 'shared', 'conformance');
+/** CONFORMANCE_DIR points elsewhere, e.g. from a git worktree that has no shared/ beside it. */
+export const CORPUS_DIR = process.env['CONFORMANCE_DIR'] ?? join(REPOSITORY_ROOT, '..', 'shared', 'conformance');
 
 /** Why the corpus tests are skipped, or undefined when the corpus is there. */
 export function corpusMissing(folder: string): string | undefined {

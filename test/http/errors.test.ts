@@ -33,16 +33,16 @@ t.test(`every error is an OperationOutcome with the right status on ${engine}`, 
   t.equal(methodNotAllowed.statusCode, 405);
   isOutcome(t, methodNotAllowed);
 
-  const xml = await request({ method: 'GET', url: '/fhir/metadata?_format=xml' });
+  const xml = await request({ method: 'GET', url: '/fhir/metadata?_format=ttl' });
   t.equal(xml.statusCode, 406);
   isOutcome(t, xml, 'not-supported');
-  const acceptXml = await request({ method: 'GET', url: '/fhir/metadata', headers: { accept: 'application/fhir+xml' } });
+  const acceptXml = await request({ method: 'GET', url: '/fhir/metadata', headers: { accept: 'text/turtle' } });
   t.equal(acceptXml.statusCode, 406);
 
   const textBody = await request({ method: 'POST', url: '/fhir/Patient', headers: { 'content-type': 'text/plain' }, body: 'hello' });
   t.equal(textBody.statusCode, 415);
   isOutcome(t, textBody, 'not-supported');
-  const xmlBody = await request({ method: 'POST', url: '/fhir/Patient', headers: { 'content-type': 'application/fhir+xml' }, body: '<Patient/>' });
+  const xmlBody = await request({ method: 'POST', url: '/fhir/Patient', headers: { 'content-type': 'text/turtle' }, body: '<Patient/>' });
   t.equal(xmlBody.statusCode, 415);
 
   const big = await request({ method: 'POST', url: '/fhir/Patient', body: { ...patient, name: [{ family: 'x'.repeat(5000) }] } });

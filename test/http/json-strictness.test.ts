@@ -93,6 +93,6 @@ t.test(`guards of the other body types on ${engine}`, async (t) => {
   const text = await app.inject({ method: 'POST', url: '/fhir/Patient', headers: { 'content-type': 'text/plain', authorization }, payload: 'hello' });
   t.equal(text.statusCode, 415);
   t.equal(text.json().issue[0].code, 'not-supported');
-  const xml = await app.inject({ method: 'POST', url: '/fhir/Patient', headers: { 'content-type': 'application/fhir+xml', authorization }, payload: '<Patient/>' });
+  const xml = await app.inject({ method: 'POST', url: '/fhir/Patient', headers: { 'content-type': 'text/turtle', authorization }, payload: '<Patient/>' });
   t.equal(xml.statusCode, 415);
 });
