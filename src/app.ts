@@ -119,6 +119,7 @@ export function createServices(
     resolveCriteria: (tx, type, criteria, access) => search.findIds(tx, type, criteria, 2, access),
     checkReferencesOnWrite: config.enforceReferentialIntegrityOnWrite,
     checkReferencesOnDelete: config.enforceReferentialIntegrityOnDelete,
+    versionUnchangedUpdates: config.updateNoopNewVersion,
   });
   const auditTrail = new AuditTrail(config.publicBaseUrl ?? 'schakel');
   const context: FhirContext = { config, repo, validator: createValidator(profiles), search, operations, auditTrail };

@@ -42,6 +42,8 @@ export interface Config {
   readonly enforceReferentialIntegrityOnDelete: boolean;
   /** Check on write that local `Type/id` reference targets exist (HAPI's default). */
   readonly enforceReferentialIntegrityOnWrite: boolean;
+  /** An update that changes nothing but meta.versionId/lastUpdated writes a new version anyway (repository/unchanged.ts). */
+  readonly updateNoopNewVersion: boolean;
   readonly defaultPageSize: number;
   readonly maxPageSize: number;
   /** Upper bound of entries in a batch or transaction Bundle. */
@@ -258,6 +260,7 @@ export function loadConfig(env: Env = process.env): Config {
     seedFixtures: bool(env, 'SEED_FIXTURES', true),
     enforceReferentialIntegrityOnDelete: bool(env, 'REFERENTIAL_INTEGRITY_ON_DELETE', true),
     enforceReferentialIntegrityOnWrite: bool(env, 'REFERENTIAL_INTEGRITY_ON_WRITE', true),
+    updateNoopNewVersion: bool(env, 'UPDATE_NOOP_NEW_VERSION', false),
     defaultPageSize,
     maxPageSize,
     maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', 1000, 1, 100000),

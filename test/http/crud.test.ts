@@ -75,7 +75,7 @@ t.test(`update as create, If-Match and id rules on ${engine}`, async (t) => {
   t.equal(stale.statusCode, 412);
   t.equal(stale.json().issue[0].code, 'conflict');
 
-  const fresh = await request({ method: 'PUT', url: '/fhir/Patient/pat-1', headers: { 'if-match': 'W/"1"' }, body: { ...patient, id: 'pat-1' } });
+  const fresh = await request({ method: 'PUT', url: '/fhir/Patient/pat-1', headers: { 'if-match': 'W/"1"' }, body: { ...patient, id: 'pat-1', birthDate: '1970-01-01' } });
   t.equal(fresh.statusCode, 200);
   t.equal(fresh.headers['etag'], 'W/"2"');
 
@@ -105,12 +105,12 @@ t.test(`Prefer return on create, update and patch on ${engine}`, async (t) => {
   t.equal(minimal.headers['etag'], 'W/"1"');
   const id = /Patient\/([^/]+)\//.exec(minimal.headers['location'] as string)?.[1] as string;
 
-  const outcome = await request({ method: 'PUT', url: `/fhir/Patient/${id}`, headers: { prefer: 'return=OperationOutcome' }, body: { ...patient, id } });
+  const outcome = await request({ method: 'PUT', url: `/fhir/Patient/${id}`, headers: { prefer: 'return=OperationOutcome' }, body: { ...patient, id, birthDate: '1970-01-01' } });
   t.equal(outcome.statusCode, 200);
   t.equal(outcome.json().resourceType, 'OperationOutcome');
   t.equal(outcome.json().id, undefined, 'internal outcome tags never reach clients');
 
-  const representation = await request({ method: 'PUT', url: `/fhir/Patient/${id}`, headers: { prefer: 'return=representation' }, body: { ...patient, id } });
+  const representation = await request({ method: 'PUT', url: `/fhir/Patient/${id}`, headers: { prefer: 'return=representation' }, body: { ...patient, id, birthDate: '1970-01-02' } });
   t.equal(representation.json().resourceType, 'Patient');
 
   const patched = await request({
