@@ -30,6 +30,7 @@ import { carePlanLogbookOperation, patientLogbookOperation } from './operations/
 import { carePlanProgressOperation } from './operations/careplan-progress.js';
 import { OperationRegistry } from './operations/registry.js';
 import { everythingOperation } from './operations/everything.js';
+import { versionsOperation } from './operations/versions.js';
 import { taskClaimOperation } from './operations/task-claim.js';
 import { validateOperation } from './operations/validate.js';
 import { valueSetExpandOperation } from './operations/valueset-expand.js';
@@ -99,7 +100,8 @@ export function createServices(
     .register(applyOperation)
     .register(evaluateMeasureOperation)
     .register(valueSetExpandOperation)
-    .register(taskClaimOperation);
+    .register(taskClaimOperation)
+    .register(versionsOperation);
   const definitions = [...CUSTOM_SEARCH_PARAMETERS.map((sp) => ({ ...sp, id: sp.id as string })), ...loadDefinitions(config.profilesDir)];
   const workflows: CareWorkflowOptions = { ...careWorkflows, referral: { actorOf: referralActorOf, ...careWorkflows.referral } };
   const repo = new Repository(db, {
