@@ -90,7 +90,10 @@ export function createServices(
   careWorkflows: CareWorkflowOptions = {}
 ): Services {
   loadR4Definitions();
-  const search = createSearchService({ defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
+  const search = createSearchService(
+    { defaultCount: config.defaultPageSize, maxCount: config.maxPageSize },
+    { exactLimit: config.searchTotalExactLimit, engine: db.engine }
+  );
   const operations = new OperationRegistry()
     .register(validateOperation)
     .register(everythingOperation)

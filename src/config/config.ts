@@ -46,6 +46,8 @@ export interface Config {
   readonly updateNoopNewVersion: boolean;
   readonly defaultPageSize: number;
   readonly maxPageSize: number;
+  /** Searches without _total count their matches exactly up to this many; above it they estimate (search/total.ts). */
+  readonly searchTotalExactLimit: number;
   /** Upper bound of entries in a batch or transaction Bundle. */
   readonly maxBundleEntries: number;
   /** Milliseconds to let in-flight requests finish on shutdown. */
@@ -263,6 +265,7 @@ export function loadConfig(env: Env = process.env): Config {
     updateNoopNewVersion: bool(env, 'UPDATE_NOOP_NEW_VERSION', false),
     defaultPageSize,
     maxPageSize,
+    searchTotalExactLimit: integer(env, 'SEARCH_TOTAL_EXACT_LIMIT', 1000, 0, 1_000_000),
     maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', 1000, 1, 100000),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10000, 0, 600000),
     profilesDir: env['PROFILES_DIR'] || DEFAULT_PROFILES_DIR,
