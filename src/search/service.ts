@@ -116,7 +116,6 @@ export function createSearchService(limits: RequestLimits, totals: TotalPolicy =
       const filterParams = [...ctx.params.values];
 
       const totalMode = request.summary === 'count' ? 'accurate' : request.total;
-      let total: number | undefined;
       let wholeResult = false;
 
       let matches: IncludedRow[] = [];
@@ -144,7 +143,7 @@ export function createSearchService(limits: RequestLimits, totals: TotalPolicy =
         wholeResult = !cursor && !more;
       }
       // The whole result fits in the first page: its size is the total, at no cost (search/total.ts).
-      total = wholeResult && totalMode === undefined ? matches.length : await searchTotal(db, totalMode, filter, filterParams, totals);
+      const total = wholeResult && totalMode === undefined ? matches.length : await searchTotal(db, totalMode, filter, filterParams, totals);
       const included = await loadIncludes(db, request.includes, matches, input.baseUrl, input.access);
       const parse = (row: IncludedRow): Resource => JSON.parse(row.content) as Resource;
       return buildBundle({

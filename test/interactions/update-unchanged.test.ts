@@ -46,7 +46,7 @@ t.test(`an unchanged update answers the current version on ${engine}`, async (t)
 
   const narrative = await request({ method: 'PUT', url: '/fhir/Patient/same', body: { ...stored, text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Anna Jansen</div>' } } });
   t.equal(narrative.headers['etag'], 'W/"2"', 'a new narrative is a change');
-  const tagged = await request({ method: 'PUT', url: '/fhir/Patient/same', body: { ...(narrative.json() as Json), meta: { tag: [{ system: 'urn:example:tags', code: 'x' }] } } });
+  const tagged = await request({ method: 'PUT', url: '/fhir/Patient/same', body: { ...narrative.json<Json>(), meta: { tag: [{ system: 'urn:example:tags', code: 'x' }] } } });
   t.equal(tagged.headers['etag'], 'W/"3"', 'a new meta.tag is a change');
 
   const samePatch = await request({ method: 'PATCH', url: '/fhir/Patient/same', headers: JSON_PATCH, body: JSON.stringify([{ op: 'replace', path: '/gender', value: tagged.json().gender }]) });
