@@ -34,6 +34,7 @@ import { carePlanLogbookOperation, patientLogbookOperation } from './operations/
 import { carePlanProgressOperation } from './operations/careplan-progress.js';
 import { OperationRegistry } from './operations/registry.js';
 import { everythingOperation } from './operations/everything.js';
+import { versionsOperation } from './operations/versions.js';
 import { taskClaimOperation } from './operations/task-claim.js';
 import { validateOperation } from './operations/validate.js';
 import { valueSetExpandOperation } from './operations/valueset-expand.js';
@@ -93,7 +94,10 @@ export function createServices(
   careWorkflows: CareWorkflowOptions = {}
 ): Services {
   loadR4Definitions();
-  const search = createSearchService({ defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
+  const search = createSearchService(
+    { defaultCount: config.defaultPageSize, maxCount: config.maxPageSize },
+    { exactLimit: config.searchTotalExactLimit, engine: db.engine }
+  );
   const operations = new OperationRegistry()
     .register(validateOperation)
     .register(everythingOperation)
@@ -103,7 +107,8 @@ export function createServices(
     .register(applyOperation)
     .register(evaluateMeasureOperation)
     .register(valueSetExpandOperation)
-    .register(taskClaimOperation);
+    .register(taskClaimOperation)
+    .register(versionsOperation);
   const definitions = [...CUSTOM_SEARCH_PARAMETERS.map((sp) => ({ ...sp, id: sp.id as string })), ...loadDefinitions(config.profilesDir)];
   const workflows: CareWorkflowOptions = { ...careWorkflows, referral: { actorOf: referralActorOf, ...careWorkflows.referral } };
   const repo = new Repository(db, {
@@ -125,6 +130,7 @@ export function createServices(
     resolveCriteria: (tx, type, criteria, access) => search.findIds(tx, type, criteria, 2, access),
     checkReferencesOnWrite: config.enforceReferentialIntegrityOnWrite,
     checkReferencesOnDelete: config.enforceReferentialIntegrityOnDelete,
+    versionUnchangedUpdates: config.updateNoopNewVersion,
   });
   const auditTrail = new AuditTrail(config.publicBaseUrl ?? 'schakel');
   const context: FhirContext = { config, repo, validator: createValidator(profiles), search, operations, auditTrail };

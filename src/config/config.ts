@@ -44,8 +44,12 @@ export interface Config {
   readonly enforceReferentialIntegrityOnDelete: boolean;
   /** Check on write that local `Type/id` reference targets exist (HAPI's default). */
   readonly enforceReferentialIntegrityOnWrite: boolean;
+  /** An update that changes nothing but meta.versionId/lastUpdated writes a new version anyway (repository/unchanged.ts). */
+  readonly updateNoopNewVersion: boolean;
   readonly defaultPageSize: number;
   readonly maxPageSize: number;
+  /** Searches without _total count their matches exactly up to this many; above it they estimate (search/total.ts). */
+  readonly searchTotalExactLimit: number;
   /** Upper bound of entries in a batch or transaction Bundle. */
   readonly maxBundleEntries: number;
   /** Milliseconds to let in-flight requests finish on shutdown. */
@@ -266,8 +270,10 @@ export function loadConfig(env: Env = process.env): Config {
     seedFixtures: bool(env, 'SEED_FIXTURES', true),
     enforceReferentialIntegrityOnDelete: bool(env, 'REFERENTIAL_INTEGRITY_ON_DELETE', true),
     enforceReferentialIntegrityOnWrite: bool(env, 'REFERENTIAL_INTEGRITY_ON_WRITE', true),
+    updateNoopNewVersion: bool(env, 'UPDATE_NOOP_NEW_VERSION', false),
     defaultPageSize,
     maxPageSize,
+    searchTotalExactLimit: integer(env, 'SEARCH_TOTAL_EXACT_LIMIT', 1000, 0, 1_000_000),
     maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', 1000, 1, 100000),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10000, 0, 600000),
     diskFreeMarginBytes: integer(env, 'DISK_FREE_MARGIN_MB', 64, 0, 1_048_576) * 1024 * 1024,

@@ -40,6 +40,11 @@ export interface CapabilityInput {
   /** Profiles (canonical URLs) per resource type that the server validates against. */
   readonly supportedProfiles?: (resourceType: string) => string[];
   readonly baseUrl: string;
+  /**
+   * Whether the server checks on write that local reference targets exist (config
+   * REFERENTIAL_INTEGRITY_ON_WRITE): `enforced` in referencePolicy claims exactly that.
+   */
+  readonly referencesEnforced: boolean;
 }
 
 function operationEntry(op: OperationHandler): CapabilityStatementRestResourceOperation {
@@ -65,7 +70,8 @@ function resourceEntry(input: CapabilityInput, type: string): CapabilityStatemen
     conditionalRead: 'full-support',
     conditionalUpdate: has('conditional-update'),
     conditionalDelete: has('conditional-delete') ? 'single' : 'not-supported',
-    referencePolicy: ['literal', 'enforced', 'local'],
+    // http://hl7.org/fhir/R4/valueset-reference-handling-policy.html: `enforced` only when checked.
+    referencePolicy: input.referencesEnforced ? ['literal', 'enforced', 'local'] : ['literal', 'local'],
     ...(search && search.searchInclude.length > 0 ? { searchInclude: search.searchInclude } : {}),
     ...(search && search.searchRevInclude.length > 0 ? { searchRevInclude: search.searchRevInclude } : {}),
     ...(search && search.searchParam.length > 0 ? { searchParam: search.searchParam } : {}),

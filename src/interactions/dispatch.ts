@@ -15,6 +15,7 @@ import { isOperationOutcomeError, OperationOutcomeError, outcome, issue, Refused
 import { WRITE_INTERACTIONS, type FhirRequest, type FhirResponse, type InteractionCode } from '../fhir/request.js';
 import { batchOrTransaction } from './bundle-envelope.js';
 import { buildCapabilityStatement } from './capabilities.js';
+import { metadataResponse } from './metadata-response.js';
 import type { FhirContext } from './context.js';
 import { create } from './create.js';
 import { conditionalDelete, deleteInteraction } from './delete.js';
@@ -48,10 +49,11 @@ async function capabilities(ctx: FhirContext, request: FhirRequest): Promise<Fhi
       operations: ctx.operations,
       supportedProfiles: (type) => ctx.validator.profiles.supportedProfiles(type),
       baseUrl: request.baseUrl,
+      referencesEnforced: ctx.config.enforceReferentialIntegrityOnWrite,
     });
     byBase.set(request.baseUrl, statement);
   }
-  return { status: 200, resource: statement };
+  return metadataResponse(statement, request);
 }
 
 const HANDLERS: Partial<Record<InteractionCode, InteractionHandler>> = {

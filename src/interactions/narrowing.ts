@@ -37,7 +37,7 @@ export function narrowed(ctx: FhirContext, access: AccessScope): FhirContext {
   return {
     ...ctx,
     access,
-    repo: ctx.repo.scoped({ actor: access, access: access.filter }),
+    repo: ctx.repo.scoped({ actor: access, access: access.filter, writeAccess: access.writeFilter }),
     search: narrowSearch(ctx.search, access.filter),
   };
 }

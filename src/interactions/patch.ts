@@ -10,7 +10,7 @@ import { assertNotMany, criteriaOnly, lockAndMatch } from './conditional.js';
 import type { FhirContext } from './context.js';
 import { versionResponse } from './respond.js';
 import { ifMatchVersion } from './update.js';
-import { withoutServerFields, writeOutcome } from './write-rules.js';
+import { UNCHANGED, withoutServerFields, writeOutcome } from './write-rules.js';
 
 const { applyPatch, validate: validatePatch, JsonPatchError } = fastJsonPatch;
 
@@ -73,7 +73,7 @@ async function patchOne(ctx: FhirContext, repo: Repository, request: FhirRequest
   return versionResponse(200, written.version, {
     baseUrl: request.baseUrl,
     resource: written.resource,
-    outcome: writeOutcome([...warnings, ...written.warnings], 'Patched'),
+    outcome: writeOutcome([...warnings, ...written.warnings], written.changed ? 'Patched' : UNCHANGED),
   });
 }
 

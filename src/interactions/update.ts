@@ -7,7 +7,7 @@ import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import { assertNotMany, criteriaOnly, lockAndMatch } from './conditional.js';
 import type { FhirContext } from './context.js';
 import { versionResponse } from './respond.js';
-import { withoutServerFields, writeOutcome } from './write-rules.js';
+import { UNCHANGED, withoutServerFields, writeOutcome } from './write-rules.js';
 
 /** If-Match as a version number; 400 when the header is not an ETag. */
 export function ifMatchVersion(request: FhirRequest): number | undefined {
@@ -35,7 +35,7 @@ async function store(
   return versionResponse(result.created ? 201 : 200, result.version, {
     baseUrl: request.baseUrl,
     resource: result.resource,
-    outcome: writeOutcome([...warnings, ...result.warnings], result.created ? 'Created' : 'Updated'),
+    outcome: writeOutcome([...warnings, ...result.warnings], result.created ? 'Created' : result.changed ? 'Updated' : UNCHANGED),
   });
 }
 

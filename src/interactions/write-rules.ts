@@ -17,6 +17,9 @@ export function withoutServerFields(resource: Resource, options: { dropId: boole
   return copy;
 }
 
+/** What an update that changed nothing reports (repository/unchanged.ts): no new version was written. */
+export const UNCHANGED = 'Unchanged: the content equals the current version; no new version';
+
 /** The OperationOutcome a successful write reports: its warnings, or a plain confirmation. */
 export function writeOutcome(warnings: readonly OperationOutcomeIssue[], text: string): OperationOutcome {
   const issues: OperationOutcomeIssue[] =

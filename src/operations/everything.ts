@@ -5,14 +5,20 @@
  * references the patient, or inherits them from what it references; auth/patients-of.ts), so the
  * answer is exactly the record that care-relationship narrowing protects, and it is narrowed like
  * any read: a patient outside the caller's care answers 404, and each resource passes the filter.
- * Supports _type, _since and _count; start and end (care dates) are not supported.
+ * Parameters: start and end (care dates: the Patient always, every other resource when its
+ * clinical date (clinical-dates.ts) overlaps [start, end], or when it has none), _since
+ * (meta.lastUpdated), _type (comma lists, repeats) and _count (page size). Every page carries the
+ * exact total of the record as asked for, counted over the narrowed query. The server's own
+ * bookkeeping (Provenance of each write, AuditEvents) is no part of the patient's record unless
+ * _type names it.
  */
 import type { Bundle, BundleLink, OperationDefinition, Resource } from '@medplum/fhirtypes';
-import { parseDateRange } from '../fhir/dates.js';
+import { parseDateRange, type TimeRange } from '../fhir/dates.js';
 import { badRequest, notSupported } from '../fhir/outcomes.js';
 import { queryValue, queryValues, type FhirRequest, type FhirResponse } from '../fhir/request.js';
 import type { FhirContext } from '../interactions/context.js';
 import { withBinaryData } from '../repository/binary-content.js';
+import { CLINICAL_DATE_PARAMS } from './clinical-dates.js';
 import type { OperationHandler } from './registry.js';
 
 const definition: OperationDefinition = {
@@ -29,6 +35,8 @@ const definition: OperationDefinition = {
   instance: true,
   affectsState: false,
   parameter: [
+    { name: 'start', use: 'in', min: 0, max: '1', type: 'date' },
+    { name: 'end', use: 'in', min: 0, max: '1', type: 'date' },
     { name: '_since', use: 'in', min: 0, max: '1', type: 'instant' },
     { name: '_type', use: 'in', min: 0, max: '*', type: 'code' },
     { name: '_count', use: 'in', min: 0, max: '1', type: 'integer' },
@@ -36,7 +44,21 @@ const definition: OperationDefinition = {
   ],
 };
 
-const PARAMETERS = new Set(['_since', '_type', '_count', '_cursor']);
+const PARAMETERS = new Set(['start', 'end', '_since', '_type', '_count', '_cursor']);
+/** Records of the server about writes and access, not the patient's care (audit/). */
+const BOOKKEEPING = ['Provenance', 'AuditEvent'];
+
+function careDate(request: FhirRequest, name: 'start' | 'end'): TimeRange | undefined {
+  const value = queryValue(request.query, name);
+  if (value === undefined) {
+    return undefined;
+  }
+  const range = parseDateRange(value);
+  if (!range) {
+    throw badRequest(`${name} must be a date, got "${value}"`, name);
+  }
+  return range;
+}
 
 function link(request: FhirRequest, params: Array<[string, string]>): string {
   const query = new URLSearchParams(params).toString();
@@ -60,6 +82,22 @@ async function everything(ctx: FhirContext, request: FhirRequest): Promise<FhirR
   const types = queryValues(request.query, '_type').flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
   if (types.length > 0) {
     where.push(`r.resource_type = ANY(${bind(types)}::text[])`);
+  } else {
+    where.push(`r.resource_type <> ALL(${bind(BOOKKEEPING)}::text[])`);
+  }
+  const start = careDate(request, 'start');
+  const end = careDate(request, 'end');
+  if (start !== undefined || end !== undefined) {
+    const dated = `SELECT 1 FROM search_date d
+        JOIN unnest(${bind(Object.keys(CLINICAL_DATE_PARAMS))}::text[], ${bind(Object.values(CLINICAL_DATE_PARAMS))}::text[]) AS c(resource_type, param)
+          ON d.resource_type = c.resource_type AND d.param = c.param
+       WHERE d.sid = r.sid`;
+    // Overlap with [start of start, end of end); an open end of the resource's period overlaps.
+    const overlap = [
+      ...(end !== undefined ? [`(d.start_at IS NULL OR d.start_at < ${bind(end.end.toISOString())})`] : []),
+      ...(start !== undefined ? [`(d.end_at IS NULL OR d.end_at >= ${bind(start.start.toISOString())})`] : []),
+    ].join(' AND ');
+    where.push(`(r.resource_type = 'Patient' AND r.id = $1) OR NOT EXISTS (${dated}) OR EXISTS (${dated} AND ${overlap})`);
   }
   const since = queryValue(request.query, '_since');
   if (since !== undefined) {
@@ -69,17 +107,21 @@ async function everything(ctx: FhirContext, request: FhirRequest): Promise<FhirR
     }
     where.push(`r.last_updated >= ${bind(range.start.toISOString())}`);
   }
-  const cursor = queryValue(request.query, '_cursor');
-  if (cursor !== undefined) {
-    if (!/^\d+$/.test(cursor)) {
-      throw badRequest('_cursor is not a cursor this server handed out', '_cursor');
-    }
-    where.push(`r.sid > ${bind(cursor)}::bigint`);
-  }
   const narrowing = ctx.access?.filter({ alias: 'r', bind });
   if (narrowing !== undefined) {
     where.push(narrowing);
   }
+  const record = `(r.resource_type, r.id) IN (SELECT p.resource_type, p.id FROM resource_patient p WHERE p.patient_id = $1)
+        AND ${where.map((c) => `(${c})`).join(' AND ')}`;
+  const counted = await ctx.repo.queryable.query<{ n: string | number }>(`SELECT count(*) AS n FROM resource r WHERE ${record}`, [...params]);
+  const total = Number(counted[0]?.n ?? 0);
+  const cursor = queryValue(request.query, '_cursor');
+  if (cursor !== undefined) {
+    if (!/^\d{1,18}$/.test(cursor)) {
+      throw badRequest('_cursor is not a cursor this server handed out', '_cursor');
+    }
+  }
+  const after = cursor === undefined ? '' : bind(cursor);
   const countRaw = queryValue(request.query, '_count');
   if (countRaw !== undefined && !/^\d+$/.test(countRaw)) {
     throw badRequest(`_count must be a whole number, got "${countRaw}"`, '_count');
@@ -87,8 +129,7 @@ async function everything(ctx: FhirContext, request: FhirRequest): Promise<FhirR
   const count = Math.min(countRaw === undefined ? ctx.config.defaultPageSize : Number(countRaw), ctx.config.maxPageSize);
   const rows = await ctx.repo.queryable.query<{ sid: string | number; content: string }>(
     `SELECT r.sid, r.content FROM resource r
-      WHERE (r.resource_type, r.id) IN (SELECT p.resource_type, p.id FROM resource_patient p WHERE p.patient_id = $1)
-        AND ${where.map((c) => `(${c})`).join(' AND ')}
+      WHERE ${record}${cursor !== undefined ? ` AND r.sid > ${after}::bigint` : ''}
       ORDER BY r.sid LIMIT ${bind(count + 1)}`,
     params
   );
@@ -96,6 +137,10 @@ async function everything(ctx: FhirContext, request: FhirRequest): Promise<FhirR
   const echo: Array<[string, string]> = [
     ...(types.length > 0 ? [['_type', types.join(',')] as [string, string]] : []),
     ...(since !== undefined ? [['_since', since] as [string, string]] : []),
+    ...(['start', 'end'] as const).flatMap((name) => {
+      const value = queryValue(request.query, name);
+      return value === undefined ? [] : [[name, value] as [string, string]];
+    }),
     ['_count', String(count)],
   ];
   const links: BundleLink[] = [{ relation: 'self', url: link(request, cursor === undefined ? echo : [...echo, ['_cursor', cursor]]) }];
@@ -106,7 +151,7 @@ async function everything(ctx: FhirContext, request: FhirRequest): Promise<FhirR
   const bundle: Bundle = {
     resourceType: 'Bundle',
     type: 'searchset',
-    ...(cursor === undefined && rows.length <= count ? { total: page.length } : {}),
+    total,
     link: links,
     // A Binary of the patient's with its bytes (repository/binary-content.ts).
     entry: (await withBinaryData(ctx.repo.queryable, page.map((row) => JSON.parse(row.content) as Resource))).map((resource) => ({

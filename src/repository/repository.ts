@@ -15,6 +15,7 @@ import { writeVersionRows } from './version-rows.js';
 import { asBuffer, fullJson, storedJson } from './binary-content.js';
 import { anchored, DeferredIntegrityChecks, type LocateResource } from './deferred-checks.js';
 import { PendingWrites } from './pending-writes.js';
+import { isUnchanged } from './unchanged.js';
 import { hasIdentifierReferences, resolveIdentifierReferences } from './identifier-references.js';
 import { assertNotReferenced, assertTargetsExist, localReferences, replaceReferences } from './references.js';
 import type {
@@ -36,6 +37,11 @@ export interface RepositoryOptions {
   readonly resolveCriteria: CriteriaResolver;
   readonly checkReferencesOnWrite: boolean;
   readonly checkReferencesOnDelete: boolean;
+  /**
+   * Write a new version also for an update that changes nothing (repository/unchanged.ts). Off by
+   * default: such an update answers the current version and history keeps only real changes.
+   */
+  readonly versionUnchangedUpdates?: boolean;
 }
 
 export interface WriteOptions {
@@ -58,6 +64,8 @@ export interface WriteResult {
   readonly version: StoredVersion;
   readonly resource: Resource;
   readonly created: boolean;
+  /** False when the update changed nothing and the current version stands (repository/unchanged.ts). */
+  readonly changed: boolean;
   /** Warnings of the write hooks, for the write's OperationOutcome. */
   readonly warnings: OperationOutcomeIssue[];
 }
@@ -366,8 +374,35 @@ export class Repository {
             : `Version conflict: If-Match ${etagOf(options.ifMatch)} but ${resource.resourceType}/${resource.id} has no current version`
         );
       }
+      if (previous && !previous.deleted && !this.options.versionUnchangedUpdates && isUnchanged(previous.json, resource)) {
+        const unchanged = await repo.unchangedResult(previous);
+        if (unchanged) {
+          return unchanged;
+        }
+      }
       return repo.write(resource, resource.id, previous, options.method ?? 'PUT', options);
     });
+  }
+
+  /**
+   * The answer to an update that changes nothing: the current version, with nothing written (no
+   * version, no Provenance, no notification). Only for a caller who may change the resource
+   * (scope.writeAccess): anyone else takes the ordinary write path, whose guards answer them as
+   * they answer any update (a hidden resource is 404 there), so the shortcut discloses nothing.
+   */
+  private async unchangedResult(previous: StoredVersion): Promise<WriteResult | undefined> {
+    const filter = this.scope.writeAccess ?? this.scope.access;
+    if (filter !== undefined) {
+      const params: unknown[] = [previous.resourceType, previous.id];
+      const rows = await this.queryable.query(
+        `SELECT 1 FROM resource r WHERE resource_type = $1 AND id = $2${visibleIn(filter, 'r', params)}`,
+        params
+      );
+      if (rows.length === 0) {
+        return undefined;
+      }
+    }
+    return { version: previous, resource: JSON.parse(previous.json as string) as Resource, created: false, changed: false, warnings: [] };
   }
 
   /**
@@ -485,7 +520,7 @@ export class Repository {
       }
     }
     warnings.push(...(await this.runHooks('afterWrite', change)));
-    return { version, resource, created, warnings };
+    return { version, resource, created, changed: true, warnings };
   }
 
   private async resolveIdentifiers(resource: Resource): Promise<Resource> {

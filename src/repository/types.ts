@@ -65,6 +65,8 @@ export type AccessFilter = (resource: { readonly alias: string; readonly bind: (
 export interface RepositoryScope {
   readonly actor?: unknown;
   readonly access?: AccessFilter;
+  /** What the actor may change, where that is narrower than what it may read (read grants). */
+  readonly writeAccess?: AccessFilter;
 }
 
 /** Resolves search criteria to the ids of current resources (conditional interactions). */

@@ -18,6 +18,7 @@ import { createIndexer } from './indexer.js';
 import { cursorValue, decodeCursor, encodeCursor, pageStatement, type Cursor } from './paging.js';
 import { ignored, parseSearchRequest, type RequestLimits, type SearchRequest } from './request.js';
 import { orderTerms } from './sort.js';
+import { searchTotal, type TotalPolicy } from './total.js';
 import { accessCondition, and, SqlParams, typeCondition, type SqlContext } from './sql/context.js';
 import { criterionSql } from './sql/criteria.js';
 import type { AccessFilter, SearchInput, SearchService } from './types.js';
@@ -64,13 +65,6 @@ function criteriaCondition(ctx: SqlContext, types: readonly string[] | undefined
   return conditions;
 }
 
-async function estimate(db: Queryable, filter: string, params: readonly unknown[]): Promise<number> {
-  const rows = await db.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) SELECT 1 FROM resource r WHERE ${filter}`, params);
-  const raw = rows[0]?.['QUERY PLAN'];
-  const plan = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Array<{ Plan?: { 'Plan Rows'?: number } }>;
-  return Math.round(plan[0]?.Plan?.['Plan Rows'] ?? 0);
-}
-
 async function contents(db: Queryable, sids: readonly string[]): Promise<Map<string, IncludedRow>> {
   if (sids.length === 0) {
     return new Map();
@@ -79,7 +73,7 @@ async function contents(db: Queryable, sids: readonly string[]): Promise<Map<str
   return new Map(rows.map((row) => [String(row.sid), row]));
 }
 
-export function createSearchService(limits: RequestLimits): SearchService {
+export function createSearchService(limits: RequestLimits, totals: TotalPolicy = { exactLimit: 1000, engine: 'postgres' }): SearchService {
   const indexer = createIndexer();
 
   function baseConditions(ctx: SqlContext, types: readonly string[] | undefined): Array<string | undefined> {
@@ -123,13 +117,7 @@ export function createSearchService(limits: RequestLimits): SearchService {
       const filterParams = [...ctx.params.values];
 
       const totalMode = request.summary === 'count' ? 'accurate' : request.total;
-      let total: number | undefined;
-      if (totalMode === 'accurate') {
-        const rows = await db.query<{ n: string | number }>(`SELECT count(*) AS n FROM resource r WHERE ${filter}`, filterParams);
-        total = Number(rows[0]?.n ?? 0);
-      } else if (totalMode === 'estimate') {
-        total = await estimate(db, filter, filterParams);
-      }
+      let wholeResult = false;
 
       let matches: IncludedRow[] = [];
       const links: PageLinks = {};
@@ -153,11 +141,10 @@ export function createSearchService(limits: RequestLimits): SearchService {
         }
         const byId = await contents(db, page.map((row) => String(row.sid)));
         matches = page.map((row) => byId.get(String(row.sid))).filter((row): row is IncludedRow => row !== undefined);
-        if (total === undefined && totalMode === undefined && !cursor && !more) {
-          // The whole result fits in the first page: its size is the total, at no cost.
-          total = matches.length;
-        }
+        wholeResult = !cursor && !more;
       }
+      // The whole result fits in the first page: its size is the total, at no cost (search/total.ts).
+      const total = wholeResult && totalMode === undefined ? matches.length : await searchTotal(db, totalMode, filter, filterParams, totals);
       const included = await loadIncludes(db, request.includes, matches, input.baseUrl, input.access);
       const parse = (row: IncludedRow): Resource => JSON.parse(row.content) as Resource;
       // Binary matches and includes with their bytes (repository/binary-content.ts); one query.

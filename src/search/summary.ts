@@ -86,3 +86,57 @@ export function shapeResource(resource: Resource, summary: SummaryMode | undefin
   }
   return resource;
 }
+
+let summaryPaths: { summary: Set<string>; parents: Set<string> } | undefined;
+
+function paths(): { summary: Set<string>; parents: Set<string> } {
+  if (!summaryPaths) {
+    const summary = new Set<string>();
+    const parents = new Set<string>();
+    for (const sd of r4StructureDefinitions()) {
+      if (sd.kind !== 'resource') {
+        continue;
+      }
+      for (const element of sd.snapshot?.element ?? []) {
+        const path = element.path.replace('[x]', '');
+        if (element.isSummary) {
+          summary.add(path);
+        }
+        parents.add(path.slice(0, path.lastIndexOf('.')));
+      }
+    }
+    summaryPaths = { summary, parents };
+  }
+  return summaryPaths;
+}
+
+function summaryNode(value: unknown, path: string): unknown {
+  if (Array.isArray(value)) {
+    return value.map((item) => summaryNode(item, path));
+  }
+  const { summary, parents } = paths();
+  // A data type's own elements (Coding, Reference...) are not in the resource's definition: kept whole.
+  if (typeof value !== 'object' || value === null || !parents.has(path)) {
+    return value;
+  }
+  const result: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) {
+    const name = key.startsWith('_') ? key.slice(1) : key;
+    const choice = /^([a-z][A-Za-z]*?)[A-Z]/.exec(name)?.[1];
+    const at = summary.has(`${path}.${name}`) ? `${path}.${name}` : choice !== undefined && summary.has(`${path}.${choice}`) ? `${path}.${choice}` : undefined;
+    if (at !== undefined) {
+      result[key] = summaryNode(child, at);
+    }
+  }
+  return result;
+}
+
+/**
+ * _summary=true at every depth: the elements marked isSummary in the base definition, also inside
+ * backbone elements (CapabilityStatement.rest.resource keeps type and profile, not its
+ * interactions and search parameters). Used where one large resource is answered on its own.
+ */
+export function deepSummary(resource: Resource): Resource {
+  const kept = summaryNode(resource, resource.resourceType) as Resource;
+  return { ...kept, resourceType: resource.resourceType, meta: { ...(resource.meta ?? {}), tag: [...(resource.meta?.tag ?? []), SUBSETTED] } } as Resource;
+}
