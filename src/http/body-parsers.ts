@@ -1,10 +1,13 @@
 /**
  * Request body parsers. Fastify's defaults are replaced so that only the media types FHIR
- * defines are accepted (anything else: 415). Fastify still enforces the body limit (413) before
- * a parser runs; prototype-poisoning keys are refused by each parser.
+ * defines are accepted (anything else: 415). JSON bodies are read into one buffer as they stream
+ * in (body-bytes.ts, 413 over the body limit) and parsed from those bytes (fhir/json-parse.ts);
+ * prototype-poisoning keys are refused by each parser.
  */
-import type { FastifyInstance } from 'fastify';
-import { decodeUtf8, parseFhirJson } from '../fhir/json-parse.js';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { parseFhirJson } from '../fhir/json-parse.js';
+import { readBodyBytes } from './body-bytes.js';
 
 export const FHIR_BODY_TYPES = ['application/fhir+json', 'application/json', 'application/json+fhir'];
 export const JSON_PATCH_TYPE = 'application/json-patch+json';
@@ -20,26 +23,16 @@ export type FormBody = { readonly form: ReadonlyArray<readonly [string, string]>
 
 export function registerBodyParsers(app: FastifyInstance, options: BodyParserOptions): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    FHIR_BODY_TYPES,
-    { parseAs: 'buffer', bodyLimit: options.bodyLimit },
-    (_request, body, done) => {
-      try {
-        done(null, parseFhirJson(decodeUtf8(body as Buffer), { maxDepth: options.maxJsonDepth }));
-      } catch (error) {
-        done(error as Error, undefined);
-      }
-    }
-  );
+  const strictJson =
+    (fhirRules: boolean) =>
+    async (request: FastifyRequest, payload: IncomingMessage): Promise<unknown> => {
+      const bytes = await readBodyBytes(payload, request.headers['content-length'], options.bodyLimit);
+      return parseFhirJson(bytes, { maxDepth: options.maxJsonDepth, fhirRules });
+    };
+  app.addContentTypeParser(FHIR_BODY_TYPES, strictJson(true));
   // JSON Patch documents get the same strict reader as resources: their values become resource
   // content, so duplicate keys, lone surrogates, a BOM or deep nesting are refused alike.
-  app.addContentTypeParser(JSON_PATCH_TYPE, { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_request, body, done) => {
-    try {
-      done(null, parseFhirJson(decodeUtf8(body as Buffer), { maxDepth: options.maxJsonDepth, fhirRules: false }));
-    } catch (error) {
-      done(error as Error, undefined);
-    }
-  });
+  app.addContentTypeParser(JSON_PATCH_TYPE, strictJson(false));
   app.addContentTypeParser(FORM_TYPE, { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, body, done) => {
     const form: FormBody = { form: [...new URLSearchParams(body as string)] };
     done(null, form);
