@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { OUTCOME_STATUS } from '../fhir/outcomes.js';
 import type { FhirResponse } from '../fhir/request.js';
+import { bundleJsonStream, isLargeBundle } from './bundle-stream.js';
 import { FHIR_JSON } from './negotiation.js';
 
 export interface ReplyFormat {
@@ -40,6 +41,10 @@ export function sendFhir(reply: FastifyReply, response: FhirResponse, format: Re
     reply.header('last-modified', response.lastModified);
   }
   let body: string | undefined;
+  if (response.resource && !format.pretty && response.status !== 304 && isLargeBundle(response.resource)) {
+    reply.header('content-type', `${format.mediaType}; charset=utf-8`);
+    return reply.send(bundleJsonStream(response.resource));
+  }
   if (response.resource) {
     body = serialize(response.resource, format.pretty);
   } else if (response.json !== undefined) {
