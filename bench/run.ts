@@ -1,12 +1,14 @@
 /**
  * Benchmarks (not timed tests): `npm run bench [-- search] [--size N] [--iterations N] [--engine pglite|postgres]`,
  * `npm run bench -- transactions [--seconds N] [--concurrency N] [--sizes 20,100]`,
- * `npm run bench -- measures [--patients N] [--iterations N]`.
+ * `npm run bench -- measures [--patients N] [--iterations N]`,
+ * `npm run bench -- patient-history [--entries N]` (one large transaction: time and memory).
  * Without --engine it runs on PGlite, and on PostgreSQL too when DATABASE_URL is set.
  */
 import { parseArgs } from 'node:util';
 import type { EngineName } from '../src/storage/database.js';
 import { measuresBench } from './measures.js';
+import { patientHistoryBench } from './patient-history.js';
 import { searchBench } from './search.js';
 import { transactionBench } from './transactions.js';
 
@@ -20,6 +22,7 @@ const { values, positionals } = parseArgs({
     concurrency: { type: 'string', default: '1' },
     sizes: { type: 'string', default: '20,100' },
     patients: { type: 'string', default: '5000' },
+    entries: { type: 'string', default: '5000' },
   },
 });
 
@@ -49,6 +52,9 @@ switch (command) {
   case 'measures':
     await measuresBench({ patients: Number(values.patients), iterations: Math.min(Number(values.iterations), 50), engines });
     break;
+  case 'patient-history':
+    await patientHistoryBench({ entries: Number(values.entries), engines });
+    break;
   default:
-    throw new Error(`Unknown benchmark "${command}"; try: search, transactions, measures`);
+    throw new Error(`Unknown benchmark "${command}"; try: search, transactions, measures, patient-history`);
 }

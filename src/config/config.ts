@@ -32,7 +32,11 @@ export interface Config {
   /** Folder where PGlite keeps its files; 'memory://' keeps them in memory (tests). */
   readonly dataDir: string;
   readonly logLevel: LogLevel;
-  /** Largest accepted request body, in bytes (413 beyond). */
+  /**
+   * Largest accepted request body, in bytes (413 beyond). 50 MB by default: one patient's full
+   * history as a transaction Bundle (Synthea writes 10-30 MB for a patient with decades of care)
+   * fits with room to spare.
+   */
   readonly bodyLimit: number;
   /** Largest Binary content accepted, in bytes (raw or base64-decoded); 413 beyond it. */
   readonly binaryMaxBytes: number;
@@ -50,7 +54,11 @@ export interface Config {
   readonly maxPageSize: number;
   /** Searches without _total count their matches exactly up to this many; above it they estimate (search/total.ts). */
   readonly searchTotalExactLimit: number;
-  /** Upper bound of entries in a batch or transaction Bundle. */
+  /**
+   * Upper bound of entries in a batch or transaction Bundle (413 beyond). 10,000 by default: a
+   * patient-history Bundle holds 3,000-5,000 entries; at ~6 KB an entry, 10,000 is also about
+   * where the body limit ends.
+   */
   readonly maxBundleEntries: number;
   /** Milliseconds to let in-flight requests finish on shutdown. */
   readonly shutdownGraceMs: number;
@@ -264,7 +272,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseStartupWaitSeconds: integer(env, 'DATABASE_STARTUP_WAIT_SECONDS', 60, 0, 86_400),
     dataDir: env['DATA_DIR'] || './data',
     logLevel,
-    bodyLimit: integer(env, 'BODY_LIMIT', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    bodyLimit: integer(env, 'BODY_LIMIT', 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     binaryMaxBytes: integer(env, 'BINARY_MAX_BYTES', 20 * 1024 * 1024, 1, 1024 * 1024 * 1024),
     maxJsonDepth: integer(env, 'MAX_JSON_DEPTH', 64, 8, 1000),
     seedFixtures: bool(env, 'SEED_FIXTURES', true),
@@ -274,7 +282,7 @@ export function loadConfig(env: Env = process.env): Config {
     defaultPageSize,
     maxPageSize,
     searchTotalExactLimit: integer(env, 'SEARCH_TOTAL_EXACT_LIMIT', 1000, 0, 1_000_000),
-    maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', 1000, 1, 100000),
+    maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', 10_000, 1, 100000),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10000, 0, 600000),
     diskFreeMarginBytes: integer(env, 'DISK_FREE_MARGIN_MB', 64, 0, 1_048_576) * 1024 * 1024,
     profilesDir: env['PROFILES_DIR'] || DEFAULT_PROFILES_DIR,

@@ -3,7 +3,14 @@
  * what FHIR forbids (duplicate keys, nulls, empty values), so bodies are parsed here instead.
  * Syntax errors stop at once; FHIR rule breaches are all collected with their paths.
  * Keys that could poison prototypes are refused, as Fastify's own JSON parser does.
+ *
+ * The parser reads the UTF-8 bytes as they arrived, not a decoded copy of them: a 30 MB
+ * transaction Bundle then costs its bytes and its parsed tree, not also a 30-60 MB string (a
+ * string of non-Latin-1 text takes two bytes a character). The bytes are checked to be UTF-8
+ * once up front; each string value is decoded on its own, and since `"` and `\` never occur
+ * inside a multi-byte UTF-8 sequence, a value is never cut in the middle of a character.
  */
+import { isUtf8 } from 'node:buffer';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { badRequestIssues, issue } from './outcomes.js';
 
@@ -19,9 +26,15 @@ export interface JsonParseOptions {
 }
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-/** RFC 8259 number grammar, matched in place (sticky) without copying the text. */
+/** RFC 8259 number grammar, matched at the start of the candidate text (sticky). */
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const HEX4 = /^[0-9a-fA-F]{4}$/;
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+/** Bytes that may occur in a JSON number: digits, sign, point, exponent. */
+const NUMBER_BYTE = new Uint8Array(256);
+for (const c of '0123456789+-.eE') {
+  NUMBER_BYTE[c.charCodeAt(0)] = 1;
+}
 
 class SyntaxFailure extends Error {}
 
@@ -34,25 +47,42 @@ class StrictParser {
   readonly issues: OperationOutcomeIssue[] = [];
 
   constructor(
-    private readonly text: string,
+    private readonly bytes: Buffer,
     private readonly maxDepth: number,
     private readonly fhirRules: boolean
-  ) {}
+  ) {
+    // A leading byte order mark is dropped, as the decoder of text bodies does (RFC 8259 §8.1).
+    if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+      this.pos = 3;
+    }
+  }
+
+  /** The byte at `p`, or -1 past the end. */
+  private at(p: number): number {
+    return this.bytes[p] ?? -1;
+  }
 
   parse(): unknown {
     this.skipWhitespace();
     const value = this.value();
     this.skipWhitespace();
-    if (this.pos < this.text.length) {
+    if (this.pos < this.bytes.length) {
       this.syntax('Unexpected content after the JSON value');
     }
     return value;
   }
 
   private syntax(message: string): never {
-    const before = this.text.slice(0, this.pos);
-    const line = before.split('\n').length;
-    const column = this.pos - before.lastIndexOf('\n');
+    const b = this.bytes;
+    const pos = Math.min(this.pos, b.length);
+    let line = 1;
+    let lineStart = 0;
+    for (let p = b.indexOf(0x0a); p !== -1 && p < pos; p = b.indexOf(0x0a, p + 1)) {
+      line++;
+      lineStart = p + 1;
+    }
+    // Columns count characters, as an editor shows them, not bytes.
+    const column = b.toString('utf8', lineStart, pos).length + 1;
     throw new SyntaxFailure(`${message} at line ${line}, column ${column}`);
   }
 
@@ -69,10 +99,10 @@ class StrictParser {
   }
 
   private skipWhitespace(): void {
-    const t = this.text;
+    const b = this.bytes;
     let p = this.pos;
     for (;;) {
-      const c = t.charCodeAt(p);
+      const c = b[p];
       if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
         p++;
       } else {
@@ -83,7 +113,7 @@ class StrictParser {
   }
 
   private value(): unknown {
-    const c = this.text.charCodeAt(this.pos);
+    const c = this.at(this.pos);
     switch (c) {
       case 0x7b: // {
         return this.object();
@@ -101,7 +131,7 @@ class StrictParser {
         if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
           return this.number();
         }
-        return this.syntax(Number.isNaN(c) ? 'Unexpected end of JSON' : 'Unexpected character');
+        return this.syntax(c === -1 ? 'Unexpected end of JSON' : 'Unexpected character');
     }
   }
 
@@ -118,7 +148,7 @@ class StrictParser {
     const result: Record<string, unknown> = {};
     const seen = new Set<string>();
     this.skipWhitespace();
-    if (this.text.charCodeAt(this.pos) === 0x7d) {
+    if (this.at(this.pos) === 0x7d) {
       this.pos++;
       this.depth--;
       this.fhirRule('Empty objects are not allowed in FHIR JSON');
@@ -126,12 +156,12 @@ class StrictParser {
     }
     for (;;) {
       this.skipWhitespace();
-      if (this.text.charCodeAt(this.pos) !== 0x22) {
+      if (this.at(this.pos) !== 0x22) {
         this.syntax('Expected a property name');
       }
       const key = this.string(true);
       this.skipWhitespace();
-      if (this.text.charCodeAt(this.pos) !== 0x3a) {
+      if (this.at(this.pos) !== 0x3a) {
         this.syntax('Expected ":" after a property name');
       }
       this.pos++;
@@ -152,7 +182,7 @@ class StrictParser {
       }
       this.path.pop();
       this.skipWhitespace();
-      const c = this.text.charCodeAt(this.pos);
+      const c = this.at(this.pos);
       if (c === 0x2c) {
         this.pos++;
       } else if (c === 0x7d) {
@@ -193,7 +223,7 @@ class StrictParser {
     this.pos++;
     const result: unknown[] = [];
     this.skipWhitespace();
-    if (this.text.charCodeAt(this.pos) === 0x5d) {
+    if (this.at(this.pos) === 0x5d) {
       this.pos++;
       this.depth--;
       this.fhirRule('Empty arrays are not allowed in FHIR JSON');
@@ -205,7 +235,7 @@ class StrictParser {
       result.push(this.value());
       this.path.pop();
       this.skipWhitespace();
-      const c = this.text.charCodeAt(this.pos);
+      const c = this.at(this.pos);
       if (c === 0x2c) {
         this.pos++;
       } else if (c === 0x5d) {
@@ -220,7 +250,7 @@ class StrictParser {
   }
 
   private literal<T>(word: string, value: T): T {
-    if (this.text.startsWith(word, this.pos)) {
+    if (this.bytes.toString('latin1', this.pos, this.pos + word.length) === word) {
       this.pos += word.length;
       return value;
     }
@@ -233,8 +263,13 @@ class StrictParser {
    * keep them). Documented, not worked around: every consumer (@medplum/core, pg) uses doubles.
    */
   private number(): number {
-    NUMBER.lastIndex = this.pos;
-    const match = NUMBER.exec(this.text);
+    const b = this.bytes;
+    let end = this.pos;
+    while (end < b.length && NUMBER_BYTE[b[end] ?? 0] === 1) {
+      end++;
+    }
+    NUMBER.lastIndex = 0;
+    const match = NUMBER.exec(b.toString('latin1', this.pos, end));
     if (!match) {
       this.syntax('Invalid number');
     }
@@ -247,19 +282,19 @@ class StrictParser {
   }
 
   private string(isKey = false): string {
-    const t = this.text;
+    const b = this.bytes;
     const start = ++this.pos;
     let p = start;
-    // Fast path: no escapes.
+    // Fast path: no escapes. Bytes of multi-byte characters are all >= 0x80 and pass through.
     for (;;) {
-      const c = t.charCodeAt(p);
+      const c = this.at(p);
       if (c === 0x22) {
         this.pos = p + 1;
-        const value = t.slice(start, p);
-        this.checkString(value, isKey);
+        const value = b.toString('utf8', start, p);
+        this.checkString(value, isKey, false);
         return value;
       }
-      if (c === 0x5c || Number.isNaN(c)) {
+      if (c === 0x5c || c === -1) {
         break;
       }
       if (c < 0x20) {
@@ -268,10 +303,11 @@ class StrictParser {
       }
       p++;
     }
-    let out = t.slice(start, p);
+    let out = '';
+    let run = start;
     for (;;) {
-      const c = t.charCodeAt(p);
-      if (Number.isNaN(c)) {
+      const c = this.at(p);
+      if (c === -1) {
         this.pos = p;
         this.syntax('Unterminated string');
       }
@@ -283,40 +319,39 @@ class StrictParser {
         this.syntax('Control character in string');
       }
       if (c !== 0x5c) {
-        out += t[p];
         p++;
         continue;
       }
-      const e = t[p + 1];
+      out += b.toString('utf8', run, p);
+      const e = this.at(p + 1);
       p += 2;
       switch (e) {
-        case '"':
-          out += '"';
+        case 0x22: // "
+        case 0x5c: // \
+        case 0x2f: // /
+          out += String.fromCharCode(e);
           break;
-        case '\\':
-          out += '\\';
-          break;
-        case '/':
-          out += '/';
-          break;
-        case 'b':
+        case 0x62: // b
           out += '\b';
           break;
-        case 'f':
+        case 0x66: // f
           out += '\f';
           break;
-        case 'n':
+        case 0x6e: // n
           out += '\n';
           break;
-        case 'r':
+        case 0x72: // r
           out += '\r';
           break;
-        case 't':
+        case 0x74: {
+          // t
           out += '\t';
           break;
-        case 'u': {
-          const hex = t.slice(p, p + 4);
-          if (!/^[0-9a-fA-F]{4}$/.test(hex)) {
+        }
+        case 0x75: {
+          // u
+          const hex = b.toString('latin1', p, p + 4);
+          if (!HEX4.test(hex)) {
             this.pos = p;
             this.syntax('Invalid \\u escape');
           }
@@ -328,18 +363,27 @@ class StrictParser {
           this.pos = p - 2;
           this.syntax('Invalid escape sequence');
       }
+      run = p;
     }
+    out += b.toString('utf8', run, p);
     this.pos = p + 1;
-    this.checkString(out, isKey);
+    this.checkString(out, isKey, true);
     return out;
   }
 
-  private checkString(value: string, isKey: boolean): void {
+  /**
+   * NUL and lone surrogates can only come from \u escapes: valid UTF-8 encodes neither a
+   * surrogate, and a raw NUL byte is a control character, refused above.
+   */
+  private checkString(value: string, isKey: boolean, escaped: boolean): void {
     if (value.length === 0) {
       if (isKey) {
         this.syntax('Empty property name');
       }
       this.fhirRule('Empty strings are not allowed in FHIR JSON');
+      return;
+    }
+    if (!escaped) {
       return;
     }
     if (value.includes('\u0000')) {
@@ -368,16 +412,35 @@ export function decodeUtf8(body: Uint8Array): string {
   try {
     return decoder.decode(body);
   } catch {
-    throw badRequestIssues([issue({ code: 'structure', text: 'Request body is not valid UTF-8' })]);
+    throw notUtf8();
   }
 }
 
+const notUtf8 = () => badRequestIssues([issue({ code: 'structure', text: 'Request body is not valid UTF-8' })]);
+
 /**
- * Parses a FHIR JSON text. Throws an OperationOutcomeError (400) on a syntax error or on any breach
+ * The UTF-8 bytes of a body (checked, not copied), or of a text (whose lone surrogates, which
+ * UTF-8 cannot carry, are refused rather than replaced).
+ */
+function utf8Bytes(input: string | Uint8Array): Buffer {
+  if (typeof input === 'string') {
+    if (!input.isWellFormed()) {
+      throw badRequestIssues([issue({ code: 'structure', text: 'String holds a lone surrogate (invalid Unicode)' })]);
+    }
+    return Buffer.from(input, 'utf8');
+  }
+  if (!isUtf8(input)) {
+    throw notUtf8();
+  }
+  return Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+}
+
+/**
+ * Parses a FHIR JSON body (its bytes, as received) or text. Throws an OperationOutcomeError (400) on a syntax error or on any breach
  * of the FHIR JSON rules, with the JSON path of each breach as expression (rooted at resourceType).
  */
-export function parseFhirJson(text: string, options: JsonParseOptions): unknown {
-  const parser = new StrictParser(text, options.maxDepth, options.fhirRules ?? true);
+export function parseFhirJson(input: string | Uint8Array, options: JsonParseOptions): unknown {
+  const parser = new StrictParser(utf8Bytes(input), options.maxDepth, options.fhirRules ?? true);
   let value: unknown;
   try {
     value = parser.parse();

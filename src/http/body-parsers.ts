@@ -2,13 +2,15 @@
  * Request body parsers. Fastify's defaults are replaced so that only the media types FHIR
  * defines (FHIR JSON, FHIR XML, JSON Patch, forms for search) are parsed; a body of any other type
  * is kept as raw bytes (RawBody), which only a Binary create or update accepts
- * (https://hl7.org/fhir/R4/binary.html#rest; 415 elsewhere, fhir-routes.ts). Fastify still
- * enforces the route's body limit (413) before a parser runs; prototype-poisoning keys are refused
- * by each parser.
+ * (https://hl7.org/fhir/R4/binary.html#rest; 415 elsewhere, fhir-routes.ts). JSON and XML bodies
+ * are read into one buffer as they stream in (body-bytes.ts, 413 over the body limit) and parsed
+ * from those bytes; prototype-poisoning keys are refused by each parser.
  */
-import type { FastifyInstance } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { decodeUtf8, parseFhirJson } from '../fhir/json-parse.js';
 import { parseFhirXml } from '../fhir/xml/parse.js';
+import { readBodyBytes } from './body-bytes.js';
 import { XML_MEDIA_TYPES } from './negotiation.js';
 
 export const FHIR_BODY_TYPES = ['application/fhir+json', 'application/json', 'application/json+fhir'];
@@ -34,34 +36,21 @@ export type FormBody = { readonly form: ReadonlyArray<readonly [string, string]>
 
 export function registerBodyParsers(app: FastifyInstance, options: BodyParserOptions): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    FHIR_BODY_TYPES,
-    { parseAs: 'buffer', bodyLimit: options.bodyLimit },
-    (_request, body, done) => {
-      try {
-        done(null, parseFhirJson(decodeUtf8(body as Buffer), { maxDepth: options.maxJsonDepth }));
-      } catch (error) {
-        done(error as Error, undefined);
-      }
-    }
-  );
-  // FHIR XML bodies become the same JSON a FHIR JSON body would (fhir/xml/parse.ts); the
-  // interactions never see which format arrived. The XML nesting limit is the JSON one.
-  app.addContentTypeParser([...XML_MEDIA_TYPES], { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_request, body, done) => {
-    try {
-      done(null, parseFhirXml(decodeUtf8(body as Buffer), { maxDepth: options.maxJsonDepth }));
-    } catch (error) {
-      done(error as Error, undefined);
-    }
-  });
+  const strictJson =
+    (fhirRules: boolean) =>
+    async (request: FastifyRequest, payload: IncomingMessage): Promise<unknown> => {
+      const bytes = await readBodyBytes(payload, request.headers['content-length'], options.bodyLimit);
+      return parseFhirJson(bytes, { maxDepth: options.maxJsonDepth, fhirRules });
+    };
+  app.addContentTypeParser(FHIR_BODY_TYPES, strictJson(true));
   // JSON Patch documents get the same strict reader as resources: their values become resource
   // content, so duplicate keys, lone surrogates, a BOM or deep nesting are refused alike.
-  app.addContentTypeParser(JSON_PATCH_TYPE, { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_request, body, done) => {
-    try {
-      done(null, parseFhirJson(decodeUtf8(body as Buffer), { maxDepth: options.maxJsonDepth, fhirRules: false }));
-    } catch (error) {
-      done(error as Error, undefined);
-    }
+  app.addContentTypeParser(JSON_PATCH_TYPE, strictJson(false));
+  // FHIR XML bodies become the same JSON a FHIR JSON body would (fhir/xml/parse.ts); the
+  // interactions never see which format arrived. The XML nesting limit is the JSON one.
+  app.addContentTypeParser([...XML_MEDIA_TYPES], async (request: FastifyRequest, payload: IncomingMessage): Promise<unknown> => {
+    const bytes = await readBodyBytes(payload, request.headers['content-length'], options.bodyLimit);
+    return parseFhirXml(decodeUtf8(bytes), { maxDepth: options.maxJsonDepth });
   });
   // Any other media type, and a body without Content-Type (Fastify hands those to the catch-all).
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {

@@ -4,6 +4,7 @@ import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { OUTCOME_STATUS } from '../fhir/outcomes.js';
 import type { FhirResponse } from '../fhir/request.js';
 import { sendBinaryContent } from './binary-reply.js';
+import { bundleJsonStream, isLargeBundle } from './bundle-stream.js';
 import { serialiseFhirXml } from '../fhir/xml/serialise.js';
 import { isXmlMediaType, type ReplyFormat } from './negotiation.js';
 
@@ -52,6 +53,10 @@ export function sendFhir(reply: FastifyReply, response: FhirResponse, format: Re
     return sendBinaryContent(reply, response.binary);
   }
   let body: string | undefined;
+  if (response.resource && !format.pretty && !isXmlMediaType(format.mediaType) && response.status !== 304 && isLargeBundle(response.resource)) {
+    reply.header('content-type', `${format.mediaType}; charset=utf-8`);
+    return reply.send(bundleJsonStream(response.resource));
+  }
   if (response.resource) {
     body = serialize(response.resource, format);
   } else if (response.json !== undefined) {

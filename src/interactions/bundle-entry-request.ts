@@ -55,9 +55,9 @@ function patchBody(ctx: FhirContext, resource: Resource | undefined, at: string)
   if (binary.contentType !== JSON_PATCH || typeof binary.data !== 'string') {
     return { body: resource, contentType: binary.contentType ?? FHIR_JSON };
   }
-  const text = Buffer.from(binary.data, 'base64').toString('utf8');
+  const bytes = Buffer.from(binary.data, 'base64');
   try {
-    return { body: parseFhirJson(text, { maxDepth: ctx.config.maxJsonDepth, fhirRules: false }), contentType: JSON_PATCH };
+    return { body: parseFhirJson(bytes, { maxDepth: ctx.config.maxJsonDepth, fhirRules: false }), contentType: JSON_PATCH };
   } catch {
     throw badRequest('Binary.data is not a JSON Patch document', `${at}.resource.data`);
   }

@@ -1,9 +1,13 @@
 /**
  * New resources of a transaction Bundle written in bulk. Inside a deferred transaction the
  * repository collects the rows of every created resource and writes them when asked (at the end of
- * a processing step, and before commit): one statement for all current, history and reference
- * rows, and one call per WriteListener (onWrites, when the listener can take many changes at
+ * a processing step, and before commit): a statement for the current, history and reference rows
+ * of many resources at once, and one call per WriteListener (onWrites, when the listener can take many changes at
  * once). A 100-entry transaction then costs a handful of statements instead of two per entry.
+ *
+ * The rows go to the database in statements of at most WRITE_BATCH_CHARS of resource JSON: the
+ * driver turns each array parameter into one text literal and then one protocol message, so a
+ * single statement for a 30 MB Bundle would hold two more copies of all its JSON at once.
  *
  * Only creates are collected: no earlier row of theirs needs replacing, and no other entry of the
  * same transaction may touch them (http.html#trules), so nothing reads them before the flush except
@@ -30,6 +34,9 @@ const WRITE_VERSIONS = `
   INSERT INTO resource_history (resource_type, id, version_id, last_updated, method, deleted, content)
   SELECT resource_type, id, version_id, last_updated, method, false, content FROM v ORDER BY n`;
 
+/** Resource JSON per statement: big enough that a statement's round trip is noise, small next to the body limit. */
+const WRITE_BATCH_CHARS = 4 * 1024 * 1024;
+
 interface PendingCreate {
   readonly change: ResourceChange;
   readonly references: readonly ResolvedReference[];
@@ -37,16 +44,18 @@ interface PendingCreate {
 
 export class PendingWrites {
   private creates: PendingCreate[] = [];
+  /** `Type/id` -> its pending version: looked up on every read inside the transaction. */
+  private byIdentity = new Map<string, StoredVersion>();
 
   /** A created resource (no previous version, or a deleted one) to write at the next flush. */
   add(change: ResourceChange, references: readonly ResolvedReference[]): void {
     this.creates.push({ change, references });
+    this.byIdentity.set(`${change.version.resourceType}/${change.version.id}`, change.version);
   }
 
   /** A resource created earlier in this transaction and not yet written, as its stored version. */
   find(resourceType: string, id: string): StoredVersion | undefined {
-    return this.creates.find((c) => c.change.version.resourceType === resourceType && c.change.version.id === id)?.change
-      .version;
+    return this.byIdentity.get(`${resourceType}/${id}`);
   }
 
   /** Writes everything collected so far, in the order it was collected (history order). */
@@ -56,20 +65,18 @@ export class PendingWrites {
       return;
     }
     this.creates = [];
-    const versions = creates.map((c) => c.change.version);
-    const references = creates.flatMap((c) => c.references.map((r) => [c.change.version, r] as const));
-    await tx.query(WRITE_VERSIONS, [
-      versions.map((v) => v.resourceType),
-      versions.map((v) => v.id),
-      versions.map((v) => v.versionId),
-      versions.map((v) => v.lastUpdated),
-      versions.map((v) => v.method),
-      versions.map((v) => v.json),
-      references.map(([v]) => v.resourceType),
-      references.map(([v]) => v.id),
-      references.map(([, r]) => r.resourceType),
-      references.map(([, r]) => r.id),
-    ]);
+    this.byIdentity = new Map();
+    let start = 0;
+    while (start < creates.length) {
+      let end = start;
+      let chars = 0;
+      while (end < creates.length && (end === start || chars < WRITE_BATCH_CHARS)) {
+        chars += creates[end]?.change.version.json?.length ?? 0;
+        end++;
+      }
+      await writeRows(tx, creates.slice(start, end));
+      start = end;
+    }
     const changes = creates.map((c) => c.change);
     for (const listener of listeners) {
       if (listener.onWrites) {
@@ -81,4 +88,22 @@ export class PendingWrites {
       }
     }
   }
+}
+
+/** One statement for the current, history and reference rows of some creates. */
+async function writeRows(tx: Queryable, creates: readonly PendingCreate[]): Promise<void> {
+  const versions = creates.map((c) => c.change.version);
+  const references = creates.flatMap((c) => c.references.map((r) => [c.change.version, r] as const));
+  await tx.query(WRITE_VERSIONS, [
+    versions.map((v) => v.resourceType),
+    versions.map((v) => v.id),
+    versions.map((v) => v.versionId),
+    versions.map((v) => v.lastUpdated),
+    versions.map((v) => v.method),
+    versions.map((v) => v.json),
+    references.map(([v]) => v.resourceType),
+    references.map(([v]) => v.id),
+    references.map(([, r]) => r.resourceType),
+    references.map(([, r]) => r.id),
+  ]);
 }
