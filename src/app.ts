@@ -148,6 +148,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     return503OnClosing: true,
+    // Errors the router raises before any route or hook (a malformed path) become OperationOutcomes too.
+    frameworkErrors: (error, request, reply) => {
+      errorHandler(error, request, reply);
+    },
   });
 
   app.addHook('onRequest', async (request, reply) => {
