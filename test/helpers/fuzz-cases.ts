@@ -425,6 +425,40 @@ function bundleCases(f: FuzzFixture): fc.Arbitrary<FuzzCase> {
   });
 }
 
+/** Bundles that are wrong as Bundles: type, entry requests, references between entries. */
+function bundleShapeCases(f: FuzzFixture): fc.Arbitrary<FuzzCase> {
+  const patient = '{"resourceType":"Patient","name":[{"family":"Bundel"}]}';
+  const entry = (request: string, resource?: string, fullUrl?: string) =>
+    `{${fullUrl ? `"fullUrl":${JSON.stringify(fullUrl)},` : ''}${resource ? `"resource":${resource},` : ''}"request":${request}}`;
+  const shapes: Array<[string, string, boolean]> = [
+    ['searchset posted', `{"resourceType":"Bundle","type":"searchset","entry":[${entry('{"method":"POST","url":"Patient"}', patient)}]}`, true],
+    ['collection posted', `{"resourceType":"Bundle","type":"collection"}`, true],
+    ['unknown type', `{"resourceType":"Bundle","type":"fuzz"}`, true],
+    ['no type', `{"resourceType":"Bundle","entry":[${entry('{"method":"POST","url":"Patient"}', patient)}]}`, true],
+    ['method junk', `{"resourceType":"Bundle","type":"transaction","entry":[${entry('{"method":"FUZZ","url":"Patient"}', patient)}]}`, true],
+    ['method missing', `{"resourceType":"Bundle","type":"transaction","entry":[${entry('{"url":"Patient"}', patient)}]}`, true],
+    ['absolute foreign url', `{"resourceType":"Bundle","type":"transaction","entry":[${entry('{"method":"POST","url":"http://elders.example/fhir/Patient"}', patient)}]}`, true],
+    ['dot-dot url', `{"resourceType":"Bundle","type":"transaction","entry":[${entry('{"method":"GET","url":"../Patient"}')}]}`, true],
+    ['url with huge version', `{"resourceType":"Bundle","type":"transaction","entry":[${entry(`{"method":"GET","url":"Patient/${f.patientId}/_history/99999999999999999999"}`)}]}`, true],
+    ['url with NUL', `{"resourceType":"Bundle","type":"transaction","entry":[${entry('{"method":"GET","url":"Patient?name=a%00b"}')}]}`, true],
+    ['invalid date in a GET', `{"resourceType":"Bundle","type":"transaction","entry":[${entry('{"method":"GET","url":"Patient?birthdate=2023-02-30"}')}]}`, true],
+    ['duplicate fullUrl', `{"resourceType":"Bundle","type":"transaction","entry":[${entry('{"method":"POST","url":"Patient"}', patient, 'urn:uuid:11111111-1111-4111-8111-111111111111')},${entry('{"method":"POST","url":"Patient"}', patient, 'urn:uuid:11111111-1111-4111-8111-111111111111')}]}`, true],
+    ['fullUrl junk', `{"resourceType":"Bundle","type":"transaction","entry":[${entry('{"method":"POST","url":"Patient"}', patient, 'urn:uuid:not-a-uuid')}]}`, false],
+    ['reference to a missing urn', `{"resourceType":"Bundle","type":"transaction","entry":[${entry('{"method":"POST","url":"Observation"}', '{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"urn:uuid:22222222-2222-4222-8222-222222222222"}}')}]}`, true],
+    ['conditional reference with an invalid date', `{"resourceType":"Bundle","type":"transaction","entry":[${entry('{"method":"POST","url":"Observation"}', '{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient?birthdate=2023-02-30"}}')}]}`, true],
+    ['conditional reference to nothing', `{"resourceType":"Bundle","type":"transaction","entry":[${entry('{"method":"POST","url":"Observation"}', '{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient?identifier=urn:fuzz|none"}}')}]}`, true],
+    ['ifNoneExist with an invalid date', `{"resourceType":"Bundle","type":"transaction","entry":[${entry('{"method":"POST","url":"Patient","ifNoneExist":"birthdate=2023-02-30"}', patient)}]}`, true],
+    ['ifMatch junk', `{"resourceType":"Bundle","type":"transaction","entry":[${entry(`{"method":"PUT","url":"Patient/${f.patchTargetId}","ifMatch":"W/\\"abc\\""}`, `{"resourceType":"Patient","id":"${f.patchTargetId}"}`)}]}`, true],
+    ['PATCH without Binary', `{"resourceType":"Bundle","type":"transaction","entry":[${entry(`{"method":"PATCH","url":"Patient/${f.patchTargetId}"}`, patient)}]}`, true],
+    ['PATCH Binary with junk', `{"resourceType":"Bundle","type":"transaction","entry":[${entry(`{"method":"PATCH","url":"Patient/${f.patchTargetId}"}`, '{"resourceType":"Binary","contentType":"application/json-patch+json","data":"bm90IGpzb24="}')}]}`, true],
+    ['nested Bundle entry', `{"resourceType":"Bundle","type":"transaction","entry":[${entry('{"method":"POST","url":"Bundle"}', '{"resourceType":"Bundle","type":"transaction"}')}]}`, false],
+    ['empty transaction', '{"resourceType":"Bundle","type":"transaction"}', false],
+    ['entry without request', `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":${patient}}]}`, true],
+    ['many entries', `{"resourceType":"Bundle","type":"batch","entry":[${Array.from({ length: 40 }, () => entry('{"method":"GET","url":"Patient?_count=1"}')).join(',')}]}`, false],
+  ];
+  return anyOf(shapes).map(([what, payload, refuse]): FuzzCase => ({ category: 'bundles', label: `Bundle: ${what}`, method: 'POST', url: '/fhir', headers: FHIR_JSON, payload, mustRefuse: refuse }));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Search URLs.
 
@@ -599,7 +633,34 @@ function pathCases(f: FuzzFixture): fc.Arbitrary<FuzzCase> {
     ['/fhir/ValueSet/$expand', '[]', true],
     [measure, '{"resourceType":"Patient"}', true],
   ] as Array<[string, string, boolean]>).map(([url, payload, refuse]): FuzzCase => ({ category: 'paths', label: `POST ${url} ${payload}`, method: 'POST', url, headers: FHIR_JSON, payload, mustRefuse: refuse }));
-  return fc.oneof({ weight: 4, arbitrary: random }, { weight: 1, arbitrary: vread }, { weight: 2, arbitrary: badId }, { weight: 1, arbitrary: unknownType }, { weight: 2, arbitrary: operations }, { weight: 1, arbitrary: opBodies });
+  const history = fc.tuple(
+    anyOf(['/fhir/_history', '/fhir/Patient/_history', `/fhir/Patient/${f.patientId}/_history`]),
+    anyOf<[string, boolean]>([
+      ['_since=2023-02-30T10:00:00Z', true], ['_since=2023-13-01', true], ['_since=2023-05-17T25:00:00Z', true], ['_since=fuzz', true],
+      ['_at=2023-02-29', true], ['_at=ge2023-01-01', false], ['_since=0001-01-01T00:00:00Z', false], ['_since=9999-12-31T23:59:59Z', false],
+      ['_count=-1', false], ['_count=abc', false], ['_count=99999999999999999999', false], ['_since=2024-02-29T10:00:00%2B14:00', false],
+    ])
+  ).map(([url, [query, refuse]]): FuzzCase => ({ category: 'paths', label: `history ${query}`, method: 'GET', url: `${url}?${query}`, headers: {}, mustRefuse: refuse }));
+  const conditional = fc.tuple(
+    anyOf(['PUT', 'DELETE', 'PATCH'] as const),
+    anyOf<[string, boolean]>([
+      ['birthdate=2023-02-30', true], ['birthdate=2023-13-01', true], ['fuzz=1', true], ['identifier=urn:x|%00', true], ['', true],
+      ['_id=does-not-exist', false], ['name:fuzz=x', true], ['_lastUpdated=gt2023-02-29', true], ['identifier=urn:fuzz|none', false],
+    ])
+  ).map(([method, [query, refuse]]): FuzzCase => ({
+    category: 'paths',
+    label: `conditional ${method} ${query}`,
+    method,
+    url: `/fhir/Patient?${query}`,
+    headers: method === 'PATCH' ? { 'content-type': 'application/json-patch+json' } : method === 'PUT' ? FHIR_JSON : {},
+    ...(method === 'PUT' ? { payload: '{"resourceType":"Patient","name":[{"family":"Voorwaarde"}]}' } : method === 'PATCH' ? { payload: '[{"op":"add","path":"/gender","value":"male"}]' } : {}),
+    // A DELETE or PATCH whose criteria match nothing may succeed (http.html#cdelete); only criteria that cannot be read must fail.
+    mustRefuse: refuse,
+  }));
+  const compartment = anyOf<[string, boolean]>([
+    ['Observation?date=2023-02-30', true], ['Observation?date=ge2023-01-01', false], ['Foo', true], ['Observation?fuzz=1', true], ['Task?_count=-1', false], ['*', true], ['Observation?_include=Observation:subject', false],
+  ]).map(([tail, refuse]): FuzzCase => ({ category: 'paths', label: `compartment ${tail}`, method: 'GET', url: `/fhir/Patient/${f.patientId}/${tail}`, headers: {}, mustRefuse: refuse }));
+  return fc.oneof({ weight: 4, arbitrary: random }, { weight: 1, arbitrary: vread }, { weight: 2, arbitrary: badId }, { weight: 1, arbitrary: unknownType }, { weight: 2, arbitrary: operations }, { weight: 1, arbitrary: opBodies }, { weight: 1, arbitrary: history }, { weight: 1, arbitrary: conditional }, { weight: 1, arbitrary: compartment });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -737,6 +798,7 @@ export function fuzzCase(f: FuzzFixture): fc.Arbitrary<FuzzCase> {
   return fc.oneof(
     { weight: 5, arbitrary: resourceCases(f) },
     { weight: 2, arbitrary: bundleCases(f) },
+    { weight: 1, arbitrary: bundleShapeCases(f) },
     { weight: 4, arbitrary: searchCases(f) },
     { weight: 3, arbitrary: pathCases(f) },
     { weight: 3, arbitrary: patchCases(f) },

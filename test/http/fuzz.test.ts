@@ -9,7 +9,7 @@ import { createTestApp, engine } from '../helpers/app.js';
 import { fuzzCase, judge, type FuzzCase, type FuzzFixture } from '../helpers/fuzz-cases.js';
 
 const seed = Number(process.env['FUZZ_SEED'] ?? 20_261_205);
-const numRuns = Number(process.env['FUZZ_RUNS'] ?? 1_000);
+const numRuns = Number(process.env['FUZZ_RUNS'] ?? 700);
 const survey = process.env['FUZZ_SURVEY'] === '1';
 
 t.test(`seeded fuzz of the HTTP API on ${engine} (seed ${seed}, ${numRuns} cases)`, async (t) => {
