@@ -113,6 +113,7 @@ t.test(`hostile input gets a 4xx OperationOutcome, never a 500, on ${engine}`, a
       ['replace into __proto__', [{ op: 'replace', path: '/__proto__/x', value: 1 }]],
       ['add into constructor.prototype', [{ op: 'add', path: '/constructor/prototype/x', value: 1 }]],
       ['move a value into itself', [{ op: 'move', from: '/name', path: '/name/0' }]],
+      ['move the whole resource into itself', [{ op: 'move', from: '', path: '/name/99' }]],
       ['copy from nowhere', [{ op: 'copy', from: '/nothing', path: '/name' }]],
       ['a failing test', [{ op: 'test', path: '/name/0/family', value: 'Anders' }]],
       ['an index past the end', [{ op: 'add', path: '/name/7', value: { family: 'X' } }]],
