@@ -161,6 +161,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     },
     // http/drain.ts answers requests that arrive while closing with a FHIR OperationOutcome.
     return503OnClosing: false,
+    // Errors the router raises before any route or hook (a malformed path) become OperationOutcomes too.
+    frameworkErrors: (error, request, reply) => {
+      errorHandler(error, request, reply);
+    },
   });
   // First of all hooks: during shutdown nothing else (authentication, rate limit) runs.
   // A second of the grace period is left for closing the database (server.ts exits at its end).

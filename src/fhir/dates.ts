@@ -106,3 +106,39 @@ function parseRange(value: string): TimeRange | undefined {
 export function httpDate(iso: string): string {
   return new Date(iso).toUTCString();
 }
+
+/** Gregorian leap years, proleptic before 1582 as ISO 8601 reads them. */
+function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * Whether the date a FHIR date, dateTime or instant starts with (YYYY, YYYY-MM or YYYY-MM-DD) is
+ * on the calendar: "Dates SHALL be valid dates" (https://hl7.org/fhir/R4/datatypes.html#date), so
+ * no year 0000, no month 13 and no 2023-02-29. The rest of the value is not looked at.
+ */
+export function isCalendarDate(value: string): boolean {
+  const match = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?/.exec(value);
+  if (!match) {
+    return false;
+  }
+  const year = Number(match[1]);
+  if (year === 0) {
+    return false;
+  }
+  if (match[2] === undefined) {
+    return true;
+  }
+  const month = Number(match[2]);
+  if (month < 1 || month > 12) {
+    return false;
+  }
+  if (match[3] === undefined) {
+    return true;
+  }
+  const day = Number(match[3]);
+  const last = month === 2 && isLeapYear(year) ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
+  return day >= 1 && day <= last;
+}

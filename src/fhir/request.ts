@@ -3,6 +3,7 @@
  * in interactions/batch.ts; every interaction handler sees only these.
  */
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { badRequest } from './outcomes.js';
 
 /** RESTful interaction codes of https://hl7.org/fhir/R4/http.html, plus the server's own routes. */
 export type InteractionCode =
@@ -108,4 +109,15 @@ export function queryValues(query: QueryParams, name: string): string[] {
 
 export function queryValue(query: QueryParams, name: string): string | undefined {
   return query.find(([k]) => k === name)?.[1];
+}
+
+/**
+ * Refuses parameters holding a NUL character (400): PostgreSQL text cannot hold NUL, and no FHIR
+ * string may contain it (json-parse.ts refuses it in bodies). Every source of search criteria
+ * passes here: the URL, a form body, a Bundle entry's request.url, an If-None-Exist header.
+ */
+export function assertNoNul(params: QueryParams, where: string, expression?: string): void {
+  if (params.some(([k, v]) => k.includes('\u0000') || v.includes('\u0000'))) {
+    throw badRequest(`${where} contains a NUL character`, expression);
+  }
 }

@@ -12,6 +12,7 @@ import { decodeUtf8, parseFhirJson } from '../fhir/json-parse.js';
 import { parseFhirXml } from '../fhir/xml/parse.js';
 import { readBodyBytes } from './body-bytes.js';
 import { XML_MEDIA_TYPES } from './negotiation.js';
+import { unsupportedMediaType } from '../fhir/outcomes.js';
 
 export const FHIR_BODY_TYPES = ['application/fhir+json', 'application/json', 'application/json+fhir'];
 export const JSON_PATCH_TYPE = 'application/json-patch+json';
@@ -34,11 +35,24 @@ export class RawBody {
 /** A form-encoded body as ordered pairs (POST [type]/_search). */
 export type FormBody = { readonly form: ReadonlyArray<readonly [string, string]> };
 
+/**
+ * JSON is UTF-8 (RFC 8259 section 8.1) and so is every FHIR JSON body
+ * (https://hl7.org/fhir/R4/http.html#mime-type): a body declared in another charset would be read
+ * as something it is not, so it is refused (415) rather than decoded as UTF-8 regardless.
+ */
+function assertUtf8Charset(request: FastifyRequest): void {
+  const match = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(request.headers['content-type'] ?? '');
+  if (match && !/^utf-?8$/i.test(match[1] ?? '')) {
+    throw unsupportedMediaType(`Bodies are UTF-8; charset ${match[1] ?? ''} is not supported`);
+  }
+}
+
 export function registerBodyParsers(app: FastifyInstance, options: BodyParserOptions): void {
   app.removeAllContentTypeParsers();
   const strictJson =
     (fhirRules: boolean) =>
     async (request: FastifyRequest, payload: IncomingMessage): Promise<unknown> => {
+      assertUtf8Charset(request);
       const bytes = await readBodyBytes(payload, request.headers['content-length'], options.bodyLimit);
       return parseFhirJson(bytes, { maxDepth: options.maxJsonDepth, fhirRules });
     };
@@ -49,6 +63,7 @@ export function registerBodyParsers(app: FastifyInstance, options: BodyParserOpt
   // FHIR XML bodies become the same JSON a FHIR JSON body would (fhir/xml/parse.ts); the
   // interactions never see which format arrived. The XML nesting limit is the JSON one.
   app.addContentTypeParser([...XML_MEDIA_TYPES], async (request: FastifyRequest, payload: IncomingMessage): Promise<unknown> => {
+    assertUtf8Charset(request);
     const bytes = await readBodyBytes(payload, request.headers['content-length'], options.bodyLimit);
     return parseFhirXml(decodeUtf8(bytes), { maxDepth: options.maxJsonDepth });
   });

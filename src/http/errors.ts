@@ -18,7 +18,10 @@ import { DEFAULT_FORMAT, sendOutcome, type ReplyFormat } from './reply.js';
 const PROGRAM_LIMIT_EXCEEDED = '54000';
 
 /** Fastify error codes with the outcome they stand for. */
-const FASTIFY_ERRORS: Record<string, { kind: OutcomeKind; code: 'not-supported' | 'too-costly' | 'invalid' | 'structure' }> = {
+const FASTIFY_ERRORS: Record<string, { kind: OutcomeKind; code: 'not-supported' | 'too-costly' | 'invalid' | 'structure'; text?: string }> = {
+  // A path that is not percent-encoded UTF-8 (`%ff`, an encoded lone surrogate); the router's own
+  // message repeats the URL, which may hold a BSN, so a fixed text answers instead.
+  FST_ERR_BAD_URL: { kind: 'bad-request', code: 'invalid', text: 'The request path is not valid percent-encoded UTF-8' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { kind: 'unsupported-media-type', code: 'not-supported' },
   FST_ERR_CTP_INVALID_TYPE: { kind: 'unsupported-media-type', code: 'not-supported' },
   FST_ERR_CTP_BODY_TOO_LARGE: { kind: 'payload-too-large', code: 'too-costly' },
@@ -124,7 +127,7 @@ export function toOutcome(error: unknown): MappedError {
     const text =
       known.kind === 'unsupported-media-type'
         ? 'Unsupported media type: send application/fhir+json or application/fhir+xml (application/json-patch+json for PATCH)'
-        : (fastifyError.message ?? 'Bad request');
+        : (known.text ?? fastifyError.message ?? 'Bad request');
     const result = outcome(known.kind, [issue({ code: known.code, text })]);
     return { status: statusOf(result), outcome: result, unexpected: false };
   }

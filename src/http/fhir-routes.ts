@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest, unsupportedMediaType } from '../fhir/outcomes.js';
-import type { FhirRequest, HttpMethod, InteractionCode, QueryParams } from '../fhir/request.js';
+import { assertNoNul, type FhirRequest, type HttpMethod, type InteractionCode, type QueryParams } from '../fhir/request.js';
 import { matchRoute, pathSegments } from '../fhir/routes.js';
 import type { FhirContext } from '../interactions/context.js';
 import { dispatch } from '../interactions/dispatch.js';
@@ -70,10 +70,10 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOpti
     const q = rawUrl.indexOf('?');
     const pathname = q === -1 ? rawUrl : rawUrl.slice(0, q);
     const allParams = [...new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1))];
-    // PostgreSQL text cannot hold NUL, and no FHIR string may contain it (json-parse.ts refuses it in bodies).
-    if (pathname.includes('%00') || allParams.some(([k, v]) => k.includes('\u0000') || v.includes('\u0000'))) {
+    if (pathname.includes('%00')) {
       throw badRequest('The request URL contains a NUL character');
     }
+    assertNoNul(allParams, 'The request URL');
     const pretty = allParams.find(([k]) => k === '_pretty')?.[1] === 'true';
     const format = allParams.find(([k]) => k === '_format')?.[1];
     const accept = header(request, 'accept');
@@ -97,6 +97,7 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOpti
       if (!SEARCH_INTERACTIONS.has(route.interaction) && route.interaction !== 'operation') {
         throw unsupportedMediaType('A form-encoded body is only accepted by POST [type]/_search');
       }
+      assertNoNul(body.form, 'The form body');
       query = [...query, ...body.form.filter(([k]) => !HTTP_ONLY_PARAMETERS.has(k))];
       body = undefined;
     }

@@ -6,7 +6,7 @@
 import type { BundleEntry, Resource } from '@medplum/fhirtypes';
 import { parseFhirJson } from '../fhir/json-parse.js';
 import { badRequest, isOperationOutcomeError } from '../fhir/outcomes.js';
-import type { FhirRequest, HttpMethod } from '../fhir/request.js';
+import { assertNoNul, type FhirRequest, type HttpMethod } from '../fhir/request.js';
 import { matchRoute, pathSegments } from '../fhir/routes.js';
 import type { FhirContext } from './context.js';
 import { JSON_PATCH } from './patch.js';
@@ -89,6 +89,10 @@ export function entryRequest(ctx: FhirContext, outer: FhirRequest, entry: Bundle
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   const query = [...new URLSearchParams(q === -1 ? '' : url.slice(q + 1))].filter(([k]) => !HTTP_ONLY_PARAMETERS.has(k));
+  if (path.includes('%00')) {
+    throw badRequest('request.url contains a NUL character', `${at}.request.url`);
+  }
+  assertNoNul(query, 'request.url', `${at}.request.url`);
   let route;
   try {
     route = matchRoute(method as HttpMethod, pathSegments(path));

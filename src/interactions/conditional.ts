@@ -3,7 +3,7 @@
  * #cond-update, #cdelete): criteria parsing, serialisation under a lock, and the 0 / 1 / many outcome.
  */
 import { badRequest, preconditionFailed } from '../fhir/outcomes.js';
-import type { QueryParams } from '../fhir/request.js';
+import { assertNoNul, type QueryParams } from '../fhir/request.js';
 import type { Repository } from '../repository/repository.js';
 
 /** Parameters that shape a response, not a match; they do not count as criteria. */
@@ -20,7 +20,9 @@ export function parseCriteria(text: string, resourceType: string): QueryParams {
   if (query === '') {
     throw badRequest('Conditional criteria are empty');
   }
-  return [...new URLSearchParams(query)];
+  const criteria = [...new URLSearchParams(query)];
+  assertNoNul(criteria, 'The conditional criteria');
+  return criteria;
 }
 
 export function criteriaOnly(query: QueryParams): QueryParams {

@@ -7,6 +7,7 @@
  * is a Parameters resource (domain/care-bridge/progress-parameters.ts).
  */
 import type { CarePlan, CodeableConcept, OperationDefinition, PractitionerRole } from '@medplum/fhirtypes';
+import { isCalendarDate } from '../fhir/dates.js';
 import { badRequest } from '../fhir/outcomes.js';
 import { queryValue, type FhirRequest, type FhirResponse } from '../fhir/request.js';
 import type { FhirContext } from '../interactions/context.js';
@@ -59,7 +60,7 @@ async function disciplines(ctx: DomainSearch, performers: readonly string[]): Pr
 async function progress(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
   const id = request.id as string;
   const asOf = queryValue(operationParameters(request), 'date') ?? new Date().toISOString().slice(0, 10);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(asOf)) {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(asOf) || !isCalendarDate(asOf)) {
     throw badRequest(`date must be a full date (YYYY-MM-DD), got "${asOf}"`, 'date');
   }
   const domain: DomainSearch = { search: ctx.search, db: ctx.repo.queryable, baseUrl: request.baseUrl };

