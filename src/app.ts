@@ -20,11 +20,12 @@ import { registerAuthRoutes } from './http/auth-routes.js';
 import { registerAuthentication } from './http/authenticate.js';
 import { registerBodyParsers } from './http/body-parsers.js';
 import { registerTransportSecurity } from './http/security-headers.js';
-import { errorHandler } from './http/errors.js';
+import { createErrorHandler } from './http/errors.js';
 import { registerFhirRoutes } from './http/fhir-routes.js';
 import { registerHealthRoutes } from './http/health.js';
 import { notFound } from './fhir/outcomes.js';
 import type { FhirContext } from './interactions/context.js';
+import { FaultLogLimiter } from './logging/fault-log-limiter.js';
 import { loggerOptions } from './logging/logger.js';
 import { carePlanLogbookOperation, patientLogbookOperation } from './operations/logbook.js';
 import { carePlanProgressOperation } from './operations/careplan-progress.js';
@@ -173,7 +174,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.decorate('fhirContext', services.context);
   app.decorate('auth', auth);
   registerBodyParsers(app, { bodyLimit: config.bodyLimit, maxJsonDepth: config.maxJsonDepth });
-  app.setErrorHandler(errorHandler);
+  const faultLog = new FaultLogLimiter(app.log, config.databaseFaultLogIntervalSeconds * 1000);
+  app.addHook('onClose', async () => faultLog.flush());
+  app.setErrorHandler(createErrorHandler(faultLog));
   app.setNotFoundHandler(async () => {
     throw notFound('Unknown path');
   });
