@@ -87,6 +87,14 @@ export class Schakel {
     }
   }
 
+  /** Ends the process at once with `signal` (SIGKILL: a crash, no shutdown code runs). */
+  async kill(signal: NodeJS.Signals): Promise<void> {
+    if (this.alive) {
+      this.child.kill(signal);
+      await this.exited;
+    }
+  }
+
   waitForExit(timeoutMs: number): Promise<boolean> {
     return Promise.race([this.exited.then(() => true), sleep(timeoutMs).then(() => false)]);
   }
