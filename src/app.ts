@@ -24,11 +24,12 @@ import { registerAuthentication } from './http/authenticate.js';
 import { registerBodyParsers } from './http/body-parsers.js';
 import { registerDrain } from './http/drain.js';
 import { registerTransportSecurity } from './http/security-headers.js';
-import { errorHandler } from './http/errors.js';
+import { createErrorHandler } from './http/errors.js';
 import { registerFhirRoutes, registerFormatNegotiation } from './http/fhir-routes.js';
 import { registerHealthRoutes } from './http/health.js';
 import { notFound } from './fhir/outcomes.js';
 import type { FhirContext } from './interactions/context.js';
+import { FaultLogLimiter } from './logging/fault-log-limiter.js';
 import { loggerOptions } from './logging/logger.js';
 import { carePlanLogbookOperation, patientLogbookOperation } from './operations/logbook.js';
 import { carePlanProgressOperation } from './operations/careplan-progress.js';
@@ -162,8 +163,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     // http/drain.ts answers requests that arrive while closing with a FHIR OperationOutcome.
     return503OnClosing: false,
     // Errors the router raises before any route or hook (a malformed path) become OperationOutcomes too.
+    // The handler is the one setErrorHandler installs below (requests arrive only after that).
     frameworkErrors: (error, request, reply) => {
-      errorHandler(error, request, reply);
+      app.errorHandler(error, request, reply);
     },
   });
   // First of all hooks: during shutdown nothing else (authentication, rate limit) runs.
@@ -194,7 +196,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.decorate('auth', auth);
   registerFormatNegotiation(app, config.basePath);
   registerBodyParsers(app, { bodyLimit: config.bodyLimit, maxJsonDepth: config.maxJsonDepth });
-  app.setErrorHandler(errorHandler);
+  const faultLog = new FaultLogLimiter(app.log, config.databaseFaultLogIntervalSeconds * 1000);
+  app.addHook('onClose', async () => faultLog.flush());
+  app.setErrorHandler(createErrorHandler(faultLog));
   app.setNotFoundHandler(async () => {
     throw notFound('Unknown path');
   });

@@ -29,6 +29,11 @@ export interface Config {
    * PostgreSQL server, retrying with backoff and a log line per attempt; 0 fails at once.
    */
   readonly databaseStartupWaitSeconds: number;
+  /**
+   * DATABASE_FAULT_LOG_INTERVAL_SECONDS (default 30): while the database is away, the first 503 of
+   * each fault kind is logged with its request id, the rest as one count per interval.
+   */
+  readonly databaseFaultLogIntervalSeconds: number;
   /** Folder where PGlite keeps its files; 'memory://' keeps them in memory (tests). */
   readonly dataDir: string;
   readonly logLevel: LogLevel;
@@ -270,6 +275,7 @@ export function loadConfig(env: Env = process.env): Config {
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 500),
     databaseConnectTimeoutMs: integer(env, 'DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
     databaseStartupWaitSeconds: integer(env, 'DATABASE_STARTUP_WAIT_SECONDS', 60, 0, 86_400),
+    databaseFaultLogIntervalSeconds: integer(env, 'DATABASE_FAULT_LOG_INTERVAL_SECONDS', 30, 1, 3600),
     dataDir: env['DATA_DIR'] || './data',
     logLevel,
     bodyLimit: integer(env, 'BODY_LIMIT', 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

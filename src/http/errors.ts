@@ -10,6 +10,7 @@ import { capacityFault, type CapacityReason } from '../storage/capacity-faults.j
 import { DatabaseUnavailableError, isConnectionFault } from '../storage/connection-faults.js';
 import { isOperationOutcomeError, issue, outcome, statusOf, type OutcomeKind } from '../fhir/outcomes.js';
 import { DEFAULT_FORMAT, sendOutcome, type ReplyFormat } from './reply.js';
+import type { FaultLogLimiter } from '../logging/fault-log-limiter.js';
 
 /**
  * SQLSTATE program_limit_exceeded: PostgreSQL refuses a btree index entry over about 2.7 KB. Strings
@@ -148,11 +149,21 @@ export function toOutcome(error: unknown): MappedError {
   return { status: 500, outcome: result, unexpected: true };
 }
 
-export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+/**
+ * The error handler of the app. Database faults are logged through `faults`: the first of each
+ * kind in full, with the request id; the rest as a count (logging/fault-log-limiter.ts).
+ */
+export function createErrorHandler(faults: FaultLogLimiter) {
+  return (error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => handleError(faults, error, request, reply);
+}
+
+function handleError(faults: FaultLogLimiter, error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const { status, outcome: body, unexpected, retryAfter } = toOutcome(error);
   if (retryAfter !== undefined) {
     const reason = capacityFault(error) ?? (error instanceof DatabaseUnavailableError ? error.reason : 'connection lost');
-    request.log.warn({ reason }, 'database unavailable');
+    if (faults.admit(reason)) {
+      request.log.warn({ reason }, 'database unavailable');
+    }
     reply.header('retry-after', String(retryAfter));
   }
   if (unexpected) {

@@ -1,10 +1,11 @@
 /**
  * Shared rules of the conditional interactions (https://hl7.org/fhir/R4/http.html#ccreate,
- * #cond-update, #cdelete): criteria parsing, serialisation under a lock, and the 0 / 1 / many outcome.
+ * #cond-update, #cdelete): criteria parsing, serialisation under locks, and the 0 / 1 / many outcome.
  */
 import { badRequest, preconditionFailed } from '../fhir/outcomes.js';
 import { assertNoNul, type QueryParams } from '../fhir/request.js';
 import type { Repository } from '../repository/repository.js';
+import { conditionalLocks } from './conditional-lock.js';
 
 /** Parameters that shape a response, not a match; they do not count as criteria. */
 const RESULT_PARAMETERS = new Set(['_format', '_pretty', '_summary', '_elements', '_count', '_sort']);
@@ -30,19 +31,22 @@ export function criteriaOnly(query: QueryParams): QueryParams {
 }
 
 /**
- * Matches of the criteria, found after taking a lock on them, so that concurrent conditional
- * writes with the same criteria see each other's result instead of both creating.
- * Must run inside a transaction.
+ * Matches of the criteria, found after taking the locks of conditional-lock.ts, so that concurrent
+ * conditional writes that can match the same resource see each other's result instead of both
+ * creating. The advisory locks last until the transaction ends, so the creating writer holds them
+ * until its commit; the search runs as a statement after the lock is granted and therefore, under
+ * READ COMMITTED, sees what the previous holder committed. `resource` is the body the interaction
+ * may write (conditional create and update). Must run inside a transaction.
  */
-export async function lockAndMatch(repo: Repository, resourceType: string, criteria: QueryParams): Promise<string[]> {
+export async function lockAndMatch(repo: Repository, resourceType: string, criteria: QueryParams, resource?: unknown): Promise<string[]> {
   if (criteria.length === 0) {
     throw badRequest('Conditional interaction without search criteria');
   }
-  const key = `${resourceType}?${[...criteria]
-    .map(([k, v]) => `${k}=${v}`)
-    .sort()
-    .join('&')}`;
-  await repo.lock(key);
+  const locks = conditionalLocks(resourceType, criteria, resource);
+  await repo.lock(locks.typeKey, locks.typeShared ? 'shared' : 'exclusive');
+  for (const key of locks.valueKeys) {
+    await repo.lock(key);
+  }
   // Two ids are enough to tell one match from many.
   return repo.findIds(resourceType, criteria);
 }

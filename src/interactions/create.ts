@@ -15,7 +15,7 @@ export async function create(ctx: FhirContext, request: FhirRequest): Promise<Fh
   const warnings = ctx.validator.validate(resource);
   return ctx.repo.transaction(async (repo) => {
     if (request.ifNoneExist !== undefined) {
-      const matches = await lockAndMatch(repo, resourceType, parseCriteria(request.ifNoneExist, resourceType));
+      const matches = await lockAndMatch(repo, resourceType, parseCriteria(request.ifNoneExist, resourceType), resource);
       assertNotMany(matches, resourceType, 'conditional create');
       if (matches.length === 1) {
         const existing = await repo.read(resourceType, matches[0] as string);

@@ -2,8 +2,8 @@
  * Planning a transaction inside its database transaction, before any entry runs
  * (https://hl7.org/fhir/R4/http.html#trules):
  * - every POST gets its server id first, so references to it resolve wherever they are;
- * - conditional creates, updates, patches and deletes are matched (under the same criteria lock
- *   their handlers take again), so their identities are known too;
+ * - conditional creates, updates, patches and deletes are matched (under the same locks their
+ *   handlers take again, conditional-lock.ts), so their identities are known too;
  * - "A resource can only appear in a transaction once (by identity)": overlaps fail with 400;
  * - conditional references are resolved to their single match;
  * - every link to an entry's fullUrl is replaced by that entry's `Type/id`.
@@ -88,7 +88,9 @@ async function matchConditional(ctx: FhirContext, entry: PlannedEntry, targets: 
   await at(entry.index, undefined, async () => {
     const raw = conditionalCreate ? parseCriteria(r.ifNoneExist, type) : criteriaOnly(r.query);
     const criteria = resolveQueryLinks(raw, targets);
-    const matches = await lockAndMatch(ctx.repo, type, criteria);
+    // The body joins the lock when the entry may write it (conditional-lock.ts).
+    const writes = conditionalCreate || r.interaction === 'conditional-update' ? r.body : undefined;
+    const matches = await lockAndMatch(ctx.repo, type, criteria, writes);
     assertNotMany(matches, type, r.interaction);
     entry.conditionalKey = criteriaKey(type, criteria);
     const match = matches[0];

@@ -60,7 +60,7 @@ export async function conditionalUpdate(ctx: FhirContext, request: FhirRequest):
   const body = request.body;
   const criteria = criteriaOnly(request.query);
   return ctx.repo.transaction(async (repo) => {
-    const matches = await lockAndMatch(repo, resourceType, criteria);
+    const matches = await lockAndMatch(repo, resourceType, criteria, body);
     assertNotMany(matches, resourceType, 'conditional update');
     const match = matches[0];
     if (match !== undefined && body.id !== undefined && body.id !== match) {

@@ -251,13 +251,15 @@ export class Repository {
 
   /**
    * Serialises writers on a key until the transaction ends (pg_advisory_xact_lock). Used for
-   * per-resource writes and for conditional interactions on the same criteria.
+   * per-resource writes and for conditional interactions (interactions/conditional-lock.ts).
+   * A shared lock queues only behind exclusive holders of the same key.
    */
-  async lock(key: string): Promise<void> {
+  async lock(key: string, mode: 'exclusive' | 'shared' = 'exclusive'): Promise<void> {
     if (!this.tx) {
       throw new Error('lock() needs an open transaction');
     }
-    await this.tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
+    const fn = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
+    await this.tx.query(`SELECT ${fn}(hashtextextended($1, 0))`, [key]);
   }
 
   /** Current ids matching search criteria (conditional create, update, patch and delete). */

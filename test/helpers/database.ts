@@ -32,7 +32,7 @@ function templateDir(): string {
   return join(tmpdir(), `schakel-pglite-template-${hash.digest('hex').slice(0, 16)}`);
 }
 
-/** A migrated PGlite folder to copy (built once per set of migrations). */
+/** A migrated PGlite data folder to copy from (built once per set of migrations). */
 export async function pgliteTemplate(): Promise<string> {
   const dir = templateDir();
   if (existsSync(join(dir, 'PG_VERSION'))) {

@@ -27,7 +27,7 @@ export function freePort(): Promise<number> {
 }
 
 /** This process's environment without the test runner's hooks (NODE_OPTIONS, TAP_*) and database. */
-function ownEnvironment(): Record<string, string> {
+export function ownEnvironment(): Record<string, string> {
   return Object.fromEntries(
     Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !/^(NODE_OPTIONS|TAP|_TAPJS|DATABASE_)/.test(e[0]))
   );
@@ -96,6 +96,14 @@ export class ServerProcess {
     }
     if (this.alive) {
       this.child.kill('SIGKILL');
+      await this.exited;
+    }
+  }
+
+  /** Ends the process at once with `signal` (SIGKILL: a crash, no shutdown code runs). */
+  async kill(signal: NodeJS.Signals): Promise<void> {
+    if (this.alive) {
+      this.child.kill(signal);
       await this.exited;
     }
   }

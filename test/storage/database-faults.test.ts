@@ -9,21 +9,17 @@
  * Only in the PostgreSQL pass of CI (DATABASE_URL set): PGlite has no server to restart. The
  * shared CI server is never restarted; this file starts its own (scripts/throwaway-postgres.sh).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { importJWK, SignJWT } from 'jose';
 import t from 'tap';
-import type { DemoAuthFile } from '../../src/auth/demo-clients.js';
-import { CLIENT_ASSERTION_TYPE } from '../../src/auth/token-endpoint.js';
+import { adminToken, freePort, probe, ServerProcess, sleep } from '../helpers/server-process.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The newest installed PostgreSQL's bin folder, found as scripts/throwaway-postgres.sh does. */
 function pgBin(): string {
@@ -71,116 +67,6 @@ async function pgCtl(pg: Throwaway, ...args: string[]): Promise<void> {
  */
 function pgOptions(pg: Throwaway): string[] {
   return ['-o', `-p ${pg.port} -c listen_addresses=127.0.0.1 -k ${pg.dir} -c max_connections=300 -c fsync=off -c synchronous_commit=on`];
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-/** This process's environment without the test runner's hooks (NODE_OPTIONS, TAP_*) and database. */
-function ownEnvironment(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !/^(NODE_OPTIONS|TAP|_TAPJS|DATABASE_)/.test(e[0]))
-  );
-}
-
-/** The real server process (src/server.ts), configured through its environment. */
-class Schakel {
-  readonly base: string;
-  readonly log: string[] = [];
-  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  private readonly child: ChildProcess;
-  private readonly exited: Promise<void>;
-
-  constructor(port: number, env: Record<string, string>) {
-    this.base = `http://127.0.0.1:${port}`;
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      cwd: ROOT,
-      env: { ...ownEnvironment(), HOST: '127.0.0.1', PORT: String(port), SEED_FIXTURES: 'false', LOG_LEVEL: 'warn', AUTH_TOKEN_LIFETIME: '3600', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const collect = (chunk: Buffer): void => {
-      this.log.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
-    };
-    this.child.stdout?.on('data', collect);
-    this.child.stderr?.on('data', collect);
-    this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => {
-        this.exit = { code, signal };
-        resolve();
-      });
-    });
-  }
-
-  get alive(): boolean {
-    return this.exit === undefined;
-  }
-
-  /** Waits until /healthz answers (the server listens only once its database is open). */
-  async listening(timeoutMs: number): Promise<boolean> {
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until && this.alive) {
-      if ((await probe(`${this.base}/healthz`)) === 200) {
-        return true;
-      }
-      await sleep(200);
-    }
-    return false;
-  }
-
-  async stop(): Promise<void> {
-    if (this.alive) {
-      this.child.kill('SIGTERM');
-      await Promise.race([this.exited, sleep(15_000)]);
-    }
-    if (this.alive) {
-      this.child.kill('SIGKILL');
-      await this.exited;
-    }
-  }
-
-  waitForExit(timeoutMs: number): Promise<boolean> {
-    return Promise.race([this.exited.then(() => true), sleep(timeoutMs).then(() => false)]);
-  }
-}
-
-async function probe(url: string): Promise<number> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-    await response.arrayBuffer();
-    return response.status;
-  } catch {
-    return 0;
-  }
-}
-
-/** An access token of the demo integration engine (system/*.cruds), as `npm run token` gets one. */
-async function adminToken(base: string, dataDir: string): Promise<string> {
-  const demo = JSON.parse(readFileSync(join(dataDir, 'demo-auth.json'), 'utf8')) as DemoAuthFile;
-  const client = demo.clients.find((c) => c.registration.clientId === 'admin');
-  if (!client) {
-    throw new Error('no admin demo client');
-  }
-  const jwk = client.privateJwk;
-  const alg = jwk.alg ?? 'ES384';
-  const tokenUrl = `${base}/auth/token`;
-  const now = Math.floor(Date.now() / 1000);
-  const assertion = await new SignJWT({ iss: 'admin', sub: 'admin', aud: tokenUrl, iat: now, exp: now + 240, jti: randomUUID() })
-    .setProtectedHeader({ alg, kid: jwk.kid, typ: 'JWT' })
-    .sign(await importJWK(jwk, alg));
-  const form = new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: assertion, scope: 'system/*.cruds' });
-  const response = await fetch(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
-  const body = (await response.json()) as { access_token?: string };
-  if (!body.access_token) {
-    throw new Error(`no token: ${response.status}`);
-  }
-  return body.access_token;
 }
 
 interface Sample {
@@ -313,8 +199,8 @@ if (!process.env['DATABASE_URL'] || !pgBin()) {
     // The server under load is one started while the database was down: it must wait, not exit.
     await pgCtl(pg, '-m', 'fast', 'stop');
     const away = Date.now();
-    const impatient = new Schakel(await freePort(), { ...env, DATABASE_STARTUP_WAIT_SECONDS: '0' });
-    const server = new Schakel(await freePort(), env);
+    const impatient = new ServerProcess(await freePort(), { ...env, DATABASE_STARTUP_WAIT_SECONDS: '0' });
+    const server = new ServerProcess(await freePort(), env);
     t.teardown(async () => {
       await server.stop();
       await impatient.stop();
