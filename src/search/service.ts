@@ -4,9 +4,9 @@
  * keyset, adds includes and builds the searchset Bundle. Conditional interactions reuse the same
  * parser and planner through findIds.
  */
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { isR4ResourceType } from '../fhir/definitions.js';
-import { badRequest, isOperationOutcomeError } from '../fhir/outcomes.js';
+import { badRequest, isOperationOutcomeError, issue } from '../fhir/outcomes.js';
 import { queryValues, type QueryParams } from '../fhir/request.js';
 import type { Queryable } from '../storage/database.js';
 import { buildBundle, type PageLinks } from './bundle.js';
@@ -76,6 +76,16 @@ async function contents(db: Queryable, sids: readonly string[]): Promise<Map<str
   }
   const rows = await db.query<IncludedRow>('SELECT sid, resource_type, id, content FROM resource WHERE sid = ANY($1::bigint[])', [sids]);
   return new Map(rows.map((row) => [String(row.sid), row]));
+}
+
+/** The warning of a page whose _include / _revinclude resources were cut off at SEARCH_MAX_INCLUDES. */
+function includesCut(max: number): OperationOutcomeIssue {
+  return issue({
+    severity: 'warning',
+    code: 'too-costly',
+    text: `Only ${max} resources were included in this page (_include, _revinclude); ask for a smaller _count to get all included resources of each match`,
+    expression: ['_include', '_revinclude'],
+  });
 }
 
 export function createSearchService(limits: RequestLimits): SearchService {
@@ -157,7 +167,10 @@ export function createSearchService(limits: RequestLimits): SearchService {
           total = matches.length;
         }
       }
-      const included = await loadIncludes(db, request.includes, matches, input.baseUrl, input.access);
+      const included = await loadIncludes(db, request.includes, matches, input.baseUrl, input.access, limits.maxIncludes);
+      if (!included.complete) {
+        request.issues.push(includesCut(limits.maxIncludes ?? included.rows.length));
+      }
       const parse = (row: IncludedRow): Resource => JSON.parse(row.content) as Resource;
       return buildBundle({
         input,
@@ -165,7 +178,7 @@ export function createSearchService(limits: RequestLimits): SearchService {
         total,
         links,
         matches: matches.map(parse),
-        included: included.map(parse),
+        included: included.rows.map(parse),
       });
     },
   };

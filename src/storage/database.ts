@@ -21,5 +21,11 @@ export interface Database extends Queryable {
    * On PostgreSQL a deadlock or serialization failure retries fn from the start.
    */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Statements and transactions waiting for a connection (PostgreSQL) or for the one session
+   * (PGlite) right now: the load shedding watches it (http/load-shedding.ts). Optional, so that
+   * wrappers of a Database (tests, bench) need not forward it.
+   */
+  queuedStatements?(): number;
   close(): Promise<void>;
 }
