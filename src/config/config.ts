@@ -44,7 +44,7 @@ export interface Config {
   readonly enforceReferentialIntegrityOnWrite: boolean;
   readonly defaultPageSize: number;
   /**
-   * MAX_PAGE_SIZE (default 200): the largest `_count` a search or history page answers; a larger
+   * MAX_PAGE_SIZE (default 100): the largest `_count` a search or history page answers; a larger
    * ask is reduced, and a search says so in an OperationOutcome entry (search.mode `outcome`).
    */
   readonly maxPageSize: number;
@@ -96,7 +96,7 @@ export interface OverloadConfig {
    * interrupt a statement (no timer signals in WASM); there the page and include caps bound a search.
    */
   readonly searchStatementTimeoutMs: number;
-  /** SEARCH_MAX_INCLUDES (default 500): resources _include and _revinclude add to one page; the rest is cut and said so. */
+  /** SEARCH_MAX_INCLUDES (default 200): resources _include and _revinclude add to one page; the rest is cut and said so. */
   readonly maxIncludes: number;
 }
 
@@ -275,7 +275,7 @@ function overloadConfig(env: Env, activeRequests: number): OverloadConfig {
     maxWaitMs: integer(env, 'OVERLOAD_MAX_WAIT_MS', 5000, 1, 600_000),
     retryAfterSeconds: integer(env, 'OVERLOAD_RETRY_AFTER_SECONDS', 5, 1, 3600),
     searchStatementTimeoutMs: integer(env, 'SEARCH_STATEMENT_TIMEOUT_MS', 10_000, 0, 3_600_000),
-    maxIncludes: integer(env, 'SEARCH_MAX_INCLUDES', 500, 1, 100_000),
+    maxIncludes: integer(env, 'SEARCH_MAX_INCLUDES', 200, 1, 100_000),
   };
 }
 
@@ -294,7 +294,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
   const defaultPageSize = integer(env, 'DEFAULT_PAGE_SIZE', 20, 1, 1000);
-  const maxPageSize = integer(env, 'MAX_PAGE_SIZE', 200, 1, 10000);
+  const maxPageSize = integer(env, 'MAX_PAGE_SIZE', 100, 1, 10000);
   if (defaultPageSize > maxPageSize) {
     throw new ConfigError('DEFAULT_PAGE_SIZE must not exceed MAX_PAGE_SIZE');
   }

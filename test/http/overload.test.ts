@@ -11,6 +11,12 @@ import { tokenFor } from '../helpers/auth.js';
 const PATIENTS = 300;
 const OBSERVATIONS_PER_PATIENT = 2;
 const HEAVY = 600;
+/**
+ * The p99 bound of /healthz during the burst. 100 ms on a quiet machine; CI and shared machines
+ * set OVERLOAD_TEST_HEALTHZ_P99_MS, since the client runs in the same process and a starved CPU
+ * adds its own scheduling delay to every probe. Before load shedding it was 8.8 to 134 s.
+ */
+const HEALTHZ_P99_MS = Number(process.env['OVERLOAD_TEST_HEALTHZ_P99_MS'] ?? '100');
 
 interface Answer {
   readonly status: number;
@@ -91,7 +97,9 @@ t.test(`600 concurrent heavy searches are shed while /healthz stays fast on ${en
   }
 
   const authorization = `Bearer ${await tokenFor(app, 'admin')}`;
-  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  // 600 connections at once overflow the default listen backlog (511): the kernel drops SYNs and
+  // the client retries them after 1, 3, 7 s, which would measure TCP, not the server.
+  const address = await app.listen({ port: 0, host: '127.0.0.1', backlog: 1024 });
   const heavyUrls = [
     '/fhir/Observation?_count=1000&_include=Observation:subject',
     '/fhir/Patient?_count=1000&_revinclude=Observation:subject',
@@ -105,6 +113,8 @@ t.test(`600 concurrent heavy searches are shed while /healthz stays fast on ${en
     probeAgent.destroy();
   });
 
+  // The probe's connection is open before the burst, as a load balancer's would be.
+  t.equal((await get(probeAgent, `${address}/healthz`)).status, 200);
   let rssPeak = process.memoryUsage().rss;
   const sampler = setInterval(() => {
     rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
@@ -161,7 +171,7 @@ t.test(`600 concurrent heavy searches are shed while /healthz stays fast on ${en
 
   t.same(resets, [], 'no connection resets or failed requests');
   t.same(probeFailures, [], 'every /healthz probe answered 200');
-  t.ok(healthP99 < 100, `/healthz p99 under 100 ms (was ${healthP99.toFixed(1)} ms)`);
+  t.ok(healthP99 < HEALTHZ_P99_MS, `/healthz p99 under ${HEALTHZ_P99_MS} ms (was ${healthP99.toFixed(1)} ms)`);
   t.ok((byStatus.get(200) ?? 0) > 0, 'some heavy searches succeeded');
   t.same(
     fulfilled.filter((a) => a.status >= 500 && a.status !== 503).map((a) => a.status),
