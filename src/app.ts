@@ -27,6 +27,7 @@ import { registerTransportSecurity } from './http/security-headers.js';
 import { createErrorHandler } from './http/errors.js';
 import { registerFhirRoutes, registerFormatNegotiation } from './http/fhir-routes.js';
 import { registerHealthRoutes } from './http/health.js';
+import { registerLoadShedding } from './http/load-shedding.js';
 import { notFound } from './fhir/outcomes.js';
 import type { FhirContext } from './interactions/context.js';
 import { FaultLogLimiter } from './logging/fault-log-limiter.js';
@@ -96,7 +97,7 @@ export function createServices(
 ): Services {
   loadR4Definitions();
   const search = createSearchService(
-    { defaultCount: config.defaultPageSize, maxCount: config.maxPageSize },
+    { defaultCount: config.defaultPageSize, maxCount: config.maxPageSize, maxIncludes: config.overload.maxIncludes },
     { exactLimit: config.searchTotalExactLimit, engine: db.engine }
   );
   const operations = new OperationRegistry()
@@ -207,7 +208,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const auditTrail = services.context.auditTrail;
   registerAuthRoutes(app, { auth, db, auditTrail, basePath: config.basePath, publicBaseUrl: config.publicBaseUrl });
   // The protected scope: every FHIR route but the CapabilityStatement needs a bearer token.
+  // Load shedding comes first in it, before any token check or database work; the health routes
+  // above stay outside it, answered even when the node sheds everything else.
   await app.register(async (scope) => {
+    await registerLoadShedding(scope, { overload: config.overload, db });
     registerAuthentication(scope, { auth, db, auditTrail, basePath: config.basePath });
     registerFhirRoutes(scope, {
       basePath: config.basePath,

@@ -56,9 +56,15 @@ export interface Config {
   /** An update that changes nothing but meta.versionId/lastUpdated writes a new version anyway (repository/unchanged.ts). */
   readonly updateNoopNewVersion: boolean;
   readonly defaultPageSize: number;
+  /**
+   * MAX_PAGE_SIZE (default 100): the largest `_count` a search or history page answers; a larger
+   * ask is reduced, and a search says so in an OperationOutcome entry (search.mode `outcome`).
+   */
   readonly maxPageSize: number;
   /** Searches without _total count their matches exactly up to this many; above it they estimate (search/total.ts). */
   readonly searchTotalExactLimit: number;
+  /** Bounds on what one search may cost, and when the node sheds new work (docs/configuration.md, "Overload"). */
+  readonly overload: OverloadConfig;
   /**
    * Upper bound of entries in a batch or transaction Bundle (413 beyond). 10,000 by default: a
    * patient-history Bundle holds 3,000-5,000 entries; at ~6 KB an entry, 10,000 is also about
@@ -81,6 +87,41 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   /** Requests per minute per client (per address before authentication). */
   readonly rateLimitPerMinute: number;
+}
+
+/**
+ * Load shedding and per-search limits. Each `0` switches its check off. Under pressure a FHIR
+ * request answers 503 with Retry-After and an OperationOutcome; /healthz and /readyz never do.
+ */
+export interface OverloadConfig {
+  /** OVERLOAD_MAX_EVENT_LOOP_DELAY_MS (default 500): mean event-loop delay above which new FHIR work is shed. */
+  readonly maxEventLoopDelayMs: number;
+  /** OVERLOAD_MAX_HEAP_MB (default 1024): V8 heap in use above which new FHIR work is shed. */
+  readonly maxHeapMb: number;
+  /** OVERLOAD_MAX_RSS_MB (default 1536): resident memory above which new FHIR work is shed. */
+  readonly maxRssMb: number;
+  /** OVERLOAD_MAX_QUEUED_QUERIES (default 32): statements waiting for a database connection above which new FHIR work is shed. */
+  readonly maxQueuedQueries: number;
+  /**
+   * OVERLOAD_MAX_ACTIVE_REQUESTS: FHIR requests that do database work at the same time. Default:
+   * DATABASE_POOL_SIZE - 1 on PostgreSQL (one connection stays free for /readyz and the token
+   * endpoint), 2 on PGlite (one session: more in parallel only lengthen its queue).
+   */
+  readonly maxActiveRequests: number;
+  /** OVERLOAD_MAX_WAITING_REQUESTS (default 64): FHIR requests that may wait for a turn; beyond, 503 at once. */
+  readonly maxWaitingRequests: number;
+  /** OVERLOAD_MAX_WAIT_MS (default 5000): longest wait for a turn before a request answers 503. */
+  readonly maxWaitMs: number;
+  /** OVERLOAD_RETRY_AFTER_SECONDS (default 5): the Retry-After of a shed request. */
+  readonly retryAfterSeconds: number;
+  /**
+   * SEARCH_STATEMENT_TIMEOUT_MS (default 10000): longest a search statement may run on PostgreSQL
+   * (SET LOCAL statement_timeout); past it the search answers 503 `too-costly`. PGlite cannot
+   * interrupt a statement (no timer signals in WASM); there the page and include caps bound a search.
+   */
+  readonly searchStatementTimeoutMs: number;
+  /** SEARCH_MAX_INCLUDES (default 200): resources _include and _revinclude add to one page; the rest is cut and said so. */
+  readonly maxIncludes: number;
 }
 
 /** Authentication and access settings (docs/security.md). */
@@ -247,6 +288,21 @@ function authConfig(env: Env, mode: 'development' | 'production'): AuthConfig {
   };
 }
 
+function overloadConfig(env: Env, activeRequests: number): OverloadConfig {
+  return {
+    maxEventLoopDelayMs: integer(env, 'OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 500, 0, 600_000),
+    maxHeapMb: integer(env, 'OVERLOAD_MAX_HEAP_MB', 1024, 0, 1_048_576),
+    maxRssMb: integer(env, 'OVERLOAD_MAX_RSS_MB', 1536, 0, 1_048_576),
+    maxQueuedQueries: integer(env, 'OVERLOAD_MAX_QUEUED_QUERIES', 32, 0, 100_000),
+    maxActiveRequests: integer(env, 'OVERLOAD_MAX_ACTIVE_REQUESTS', activeRequests, 1, 10_000),
+    maxWaitingRequests: integer(env, 'OVERLOAD_MAX_WAITING_REQUESTS', 64, 0, 100_000),
+    maxWaitMs: integer(env, 'OVERLOAD_MAX_WAIT_MS', 5000, 1, 600_000),
+    retryAfterSeconds: integer(env, 'OVERLOAD_RETRY_AFTER_SECONDS', 5, 1, 3600),
+    searchStatementTimeoutMs: integer(env, 'SEARCH_STATEMENT_TIMEOUT_MS', 10_000, 0, 3_600_000),
+    maxIncludes: integer(env, 'SEARCH_MAX_INCLUDES', 200, 1, 100_000),
+  };
+}
+
 function mode(env: Env): 'development' | 'production' {
   const raw = env['SCHAKEL_MODE'] || (env['NODE_ENV'] === 'production' ? 'production' : 'development');
   if (raw !== 'development' && raw !== 'production') {
@@ -262,17 +318,19 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
   const defaultPageSize = integer(env, 'DEFAULT_PAGE_SIZE', 20, 1, 1000);
-  const maxPageSize = integer(env, 'MAX_PAGE_SIZE', 1000, 1, 10000);
+  const maxPageSize = integer(env, 'MAX_PAGE_SIZE', 100, 1, 10000);
   if (defaultPageSize > maxPageSize) {
     throw new ConfigError('DEFAULT_PAGE_SIZE must not exceed MAX_PAGE_SIZE');
   }
+  const dbUrl = databaseUrl(env['DATABASE_URL']);
+  const poolSize = integer(env, 'DATABASE_POOL_SIZE', 10, 1, 500);
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),
     host: env['HOST'] || '0.0.0.0',
     basePath: basePath(env['BASE_PATH']),
     publicBaseUrl: publicBaseUrl(env['PUBLIC_BASE_URL']),
-    databaseUrl: databaseUrl(env['DATABASE_URL']),
-    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 500),
+    databaseUrl: dbUrl,
+    databasePoolSize: poolSize,
     databaseConnectTimeoutMs: integer(env, 'DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
     databaseStartupWaitSeconds: integer(env, 'DATABASE_STARTUP_WAIT_SECONDS', 60, 0, 86_400),
     databaseFaultLogIntervalSeconds: integer(env, 'DATABASE_FAULT_LOG_INTERVAL_SECONDS', 30, 1, 3600),
@@ -288,6 +346,7 @@ export function loadConfig(env: Env = process.env): Config {
     defaultPageSize,
     maxPageSize,
     searchTotalExactLimit: integer(env, 'SEARCH_TOTAL_EXACT_LIMIT', 1000, 0, 1_000_000),
+    overload: overloadConfig(env, dbUrl === undefined ? 2 : Math.max(1, poolSize - 1)),
     maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', 10_000, 1, 100000),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10000, 0, 600000),
     diskFreeMarginBytes: integer(env, 'DISK_FREE_MARGIN_MB', 64, 0, 1_048_576) * 1024 * 1024,

@@ -101,6 +101,28 @@ export class RefusedAccessError extends OperationOutcomeError {
   }
 }
 
+/**
+ * A refusal to take on work now, not a fault of the request: 503 with Retry-After (RFC 9110
+ * section 10.2.3), so that a client or load balancer tries again later or elsewhere.
+ */
+export class RetryLaterError extends OperationOutcomeError {
+  constructor(
+    value: OperationOutcome,
+    readonly retryAfterSeconds: number
+  ) {
+    super(value);
+  }
+}
+
+/**
+ * 503 for shed work. Issue types (https://hl7.org/fhir/R4/valueset-issue-type.html): `transient`
+ * (the node is busy), `throttled` (a bound on concurrent work was reached), `too-costly` (this
+ * request needed more than one request may use).
+ */
+export function retryLater(code: 'transient' | 'throttled' | 'too-costly', text: string, retryAfterSeconds: number): RetryLaterError {
+  return new RetryLaterError(outcome('unavailable', [issue({ code, text })]), retryAfterSeconds);
+}
+
 /** 422: the content is well-formed FHIR JSON but breaks the rules of the resource. */
 export function unprocessable(issues: OperationOutcomeIssue[]): OperationOutcomeError {
   return new OperationOutcomeError(outcome('unprocessable', issues));

@@ -8,7 +8,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { capacityFault, type CapacityReason } from '../storage/capacity-faults.js';
 import { DatabaseUnavailableError, isConnectionFault } from '../storage/connection-faults.js';
-import { isOperationOutcomeError, issue, outcome, statusOf, type OutcomeKind } from '../fhir/outcomes.js';
+import { isOperationOutcomeError, issue, outcome, RetryLaterError, statusOf, type OutcomeKind } from '../fhir/outcomes.js';
 import { DEFAULT_FORMAT, sendOutcome, type ReplyFormat } from './reply.js';
 import type { FaultLogLimiter } from '../logging/fault-log-limiter.js';
 
@@ -17,6 +17,12 @@ import type { FaultLogLimiter } from '../logging/fault-log-limiter.js';
  * are indexed by a bounded prefix (search/text.ts); a code, identifier or URI that long is refused.
  */
 const PROGRAM_LIMIT_EXCEEDED = '54000';
+
+/**
+ * SQLSTATE query_canceled: a statement ran past its statement_timeout. Searches turn it into their
+ * own outcome (interactions/search.ts); any other statement that meets it is still no server fault.
+ */
+const QUERY_CANCELED = '57014';
 
 /** Fastify error codes with the outcome they stand for. */
 const FASTIFY_ERRORS: Record<string, { kind: OutcomeKind; code: 'not-supported' | 'too-costly' | 'invalid' | 'structure'; text?: string }> = {
@@ -119,8 +125,15 @@ export function toOutcome(error: unknown): MappedError {
   if (capacity) {
     return capacityOutcome(capacity);
   }
+  if (error instanceof RetryLaterError) {
+    return { status: 503, outcome: error.outcome, unexpected: false, retryAfter: error.retryAfterSeconds };
+  }
   if (isOperationOutcomeError(error)) {
     return { status: statusOf(error.outcome), outcome: error.outcome, unexpected: false };
+  }
+  if ((error as { code?: unknown }).code === QUERY_CANCELED) {
+    const result = outcome('unavailable', [issue({ code: 'too-costly', text: 'The request took longer than the server allows; narrow it or try again later' })]);
+    return { status: 503, outcome: result, unexpected: false, retryAfter: DATABASE_RETRY_AFTER_SECONDS };
   }
   const fastifyError = error as Partial<FastifyError>;
   const known = fastifyError.code ? FASTIFY_ERRORS[fastifyError.code] : undefined;
@@ -160,9 +173,9 @@ export function createErrorHandler(faults: FaultLogLimiter) {
 function handleError(faults: FaultLogLimiter, error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const { status, outcome: body, unexpected, retryAfter } = toOutcome(error);
   if (retryAfter !== undefined) {
-    const reason = capacityFault(error) ?? (error instanceof DatabaseUnavailableError ? error.reason : 'connection lost');
-    if (faults.admit(reason)) {
-      request.log.warn({ reason }, 'database unavailable');
+    const databaseFault = capacityFault(error) ?? (isConnectionFault(error) ? (error instanceof DatabaseUnavailableError ? error.reason : 'connection lost') : undefined);
+    if (databaseFault !== undefined && faults.admit(databaseFault)) {
+      request.log.warn({ reason: databaseFault }, 'database unavailable');
     }
     reply.header('retry-after', String(retryAfter));
   }

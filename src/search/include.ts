@@ -59,7 +59,8 @@ async function includeRound(
   spec: IncludeSpec,
   from: readonly IncludedRow[],
   baseUrl: string,
-  access: AccessFilter | undefined
+  access: AccessFilter | undefined,
+  limit: number
 ): Promise<IncludedRow[]> {
   const sources = spec.sourceType === undefined ? from : from.filter((row) => spec.reverse || row.resource_type === spec.sourceType);
   if (sources.length === 0) {
@@ -77,7 +78,8 @@ async function includeRound(
     return db.query<IncludedRow>(
       `SELECT t.sid, t.resource_type, t.id, t.content FROM resource t
         WHERE (t.resource_type, t.id) IN (SELECT x.target_type, x.target_id FROM search_reference x WHERE ${where})
-          AND ${and(['NOT t.deleted', accessCondition(ctx, 't')])}`,
+          AND ${and(['NOT t.deleted', accessCondition(ctx, 't')])}
+        ORDER BY t.sid LIMIT ${bind(limit)}`,
       ctx.params.values
     );
   }
@@ -86,7 +88,8 @@ async function includeRound(
       WHERE t.sid IN (SELECT x.sid
                FROM unnest(${bind(sources.map((r) => r.resource_type))}::text[], ${bind(sources.map((r) => r.id))}::text[]) AS m(type, id)
                JOIN search_reference x ON x.target_id = m.id AND x.target_type = m.type WHERE ${and(common)})
-        AND ${and([accessCondition(ctx, 't')])}`,
+        AND ${and([accessCondition(ctx, 't')])}
+      ORDER BY t.sid LIMIT ${bind(limit)}`,
     ctx.params.values
   );
 }
@@ -102,19 +105,28 @@ function mergeSpecs(specs: readonly IncludeSpec[]): IncludeSpec[] {
   return [...merged.values()];
 }
 
+export interface Included {
+  readonly rows: IncludedRow[];
+  /** False when `limit` cut resources off: the page then carries a warning (search.ts). */
+  readonly complete: boolean;
+}
+
 /**
  * Resources that the include specs add to the matches: non-iterating specs apply to the matches,
- * iterating ones also to whatever was included before, until nothing new turns up.
+ * iterating ones also to whatever was included before, until nothing new turns up. At most
+ * `limit` of them, so that one page of `_revinclude` cannot pull in a whole table: each query asks
+ * for one more row than still fits, which tells whether anything was cut.
  */
 export async function loadIncludes(
   db: Queryable,
   requested: readonly IncludeSpec[],
   matches: readonly IncludedRow[],
   baseUrl: string,
-  access: AccessFilter | undefined
-): Promise<IncludedRow[]> {
+  access: AccessFilter | undefined,
+  limit = Number.MAX_SAFE_INTEGER
+): Promise<Included> {
   if (requested.length === 0 || matches.length === 0) {
-    return [];
+    return { rows: [], complete: true };
   }
   const specs = mergeSpecs(requested);
   const seen = new Set(matches.map((row) => String(row.sid)));
@@ -127,12 +139,22 @@ export async function loadIncludes(
         continue;
       }
       const source = round === 0 ? matches : frontier;
-      for (const row of await includeRound(db, spec, source, baseUrl, access)) {
+      const ask = Math.min(limit - included.length - found.length + 1, Number.MAX_SAFE_INTEGER);
+      const rows = await includeRound(db, spec, source, baseUrl, access, ask);
+      for (const row of rows) {
         const key = String(row.sid);
-        if (!seen.has(key)) {
-          seen.add(key);
-          found.push(row);
+        if (seen.has(key)) {
+          continue;
         }
+        if (included.length + found.length >= limit) {
+          return { rows: [...included, ...found], complete: false };
+        }
+        seen.add(key);
+        found.push(row);
+      }
+      if (rows.length >= ask) {
+        // The query stopped at its LIMIT: rows it left out may be new ones.
+        return { rows: [...included, ...found], complete: false };
       }
     }
     included.push(...found);
@@ -141,5 +163,5 @@ export async function loadIncludes(
       break;
     }
   }
-  return included;
+  return { rows: included, complete: true };
 }

@@ -32,6 +32,8 @@ export interface SearchRequest {
 export interface RequestLimits {
   readonly defaultCount: number;
   readonly maxCount: number;
+  /** Resources _include and _revinclude may add to one page (SEARCH_MAX_INCLUDES); unlimited when unset. */
+  readonly maxIncludes?: number;
 }
 
 const SUMMARY: readonly string[] = ['true', 'false', 'text', 'data', 'count'];
@@ -77,6 +79,10 @@ export function parseSearchRequest(types: readonly string[] | undefined, query: 
         }
         countSeen = Math.min(Number(value), limits.maxCount);
         request.count = countSeen;
+        if (Number(value) > limits.maxCount) {
+          // search.html#count: the server may return fewer; it says so in the Bundle (search.mode outcome).
+          request.issues.push(pageSizeReduced(limits.maxCount));
+        }
       } else if (name === '_sort') {
         once(sortSeen, name);
         sortSeen = true;
@@ -104,7 +110,8 @@ export function parseSearchRequest(types: readonly string[] | undefined, query: 
       } else {
         request.criteria.push({ criterion: parseCriterion(types, name, value), name, value });
       }
-      request.echo.push([name, value]);
+      // Links repeat the page size in use, so that the next page does not ask too much again.
+      request.echo.push([name, name === '_count' ? String(request.count) : value]);
     } catch (error) {
       if (!lenient || !isOperationOutcomeError(error)) {
         throw error;
@@ -113,6 +120,15 @@ export function parseSearchRequest(types: readonly string[] | undefined, query: 
     }
   }
   return request;
+}
+
+function pageSizeReduced(maxCount: number): OperationOutcomeIssue {
+  return issue({
+    severity: 'warning',
+    code: 'too-costly',
+    text: `_count was reduced to ${maxCount}, the largest page this server answers; follow the next link for more`,
+    expression: '_count',
+  });
 }
 
 /** The warning for a parameter left out under lenient handling. */

@@ -4,9 +4,9 @@
  * keyset, adds includes and builds the searchset Bundle. Conditional interactions reuse the same
  * parser and planner through findIds.
  */
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { isR4ResourceType } from '../fhir/definitions.js';
-import { badRequest, isOperationOutcomeError } from '../fhir/outcomes.js';
+import { badRequest, isOperationOutcomeError, issue } from '../fhir/outcomes.js';
 import { queryValues, type QueryParams } from '../fhir/request.js';
 import { withBinaryData } from '../repository/binary-content.js';
 import type { Queryable } from '../storage/database.js';
@@ -71,6 +71,16 @@ async function contents(db: Queryable, sids: readonly string[]): Promise<Map<str
   }
   const rows = await db.query<IncludedRow>('SELECT sid, resource_type, id, content FROM resource WHERE sid = ANY($1::bigint[])', [sids]);
   return new Map(rows.map((row) => [String(row.sid), row]));
+}
+
+/** The warning of a page whose _include / _revinclude resources were cut off at SEARCH_MAX_INCLUDES. */
+function includesCut(max: number): OperationOutcomeIssue {
+  return issue({
+    severity: 'warning',
+    code: 'too-costly',
+    text: `Only ${max} resources were included in this page (_include, _revinclude); ask for a smaller _count to get all included resources of each match`,
+    expression: ['_include', '_revinclude'],
+  });
 }
 
 export function createSearchService(limits: RequestLimits, totals: TotalPolicy = { exactLimit: 1000, engine: 'postgres' }): SearchService {
@@ -145,10 +155,13 @@ export function createSearchService(limits: RequestLimits, totals: TotalPolicy =
       }
       // The whole result fits in the first page: its size is the total, at no cost (search/total.ts).
       const total = wholeResult && totalMode === undefined ? matches.length : await searchTotal(db, totalMode, filter, filterParams, totals);
-      const included = await loadIncludes(db, request.includes, matches, input.baseUrl, input.access);
+      const included = await loadIncludes(db, request.includes, matches, input.baseUrl, input.access, limits.maxIncludes);
+      if (!included.complete) {
+        request.issues.push(includesCut(limits.maxIncludes ?? included.rows.length));
+      }
       const parse = (row: IncludedRow): Resource => JSON.parse(row.content) as Resource;
       // Binary matches and includes with their bytes (repository/binary-content.ts); one query.
-      const resources = await withBinaryData(db, [...matches.map(parse), ...included.map(parse)]);
+      const resources = await withBinaryData(db, [...matches.map(parse), ...included.rows.map(parse)]);
       return buildBundle({
         input,
         request,

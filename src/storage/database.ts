@@ -25,5 +25,11 @@ export interface Database extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Why writes are refused now without asking the database (PGlite: too little disk space left). */
   writesRefused?(): Promise<CapacityReason | undefined>;
+  /**
+   * Statements and transactions waiting for a connection (PostgreSQL) or for the one session
+   * (PGlite) right now: the load shedding watches it (http/load-shedding.ts). Optional, so that
+   * wrappers of a Database (tests, bench) need not forward it.
+   */
+  queuedStatements?(): number;
   close(): Promise<void>;
 }

@@ -8,6 +8,11 @@
  * grow, plans chosen on default estimates turn into sequential scans. The engine runs ANALYZE
  * itself, at open and again after every ANALYZE_EVERY statements (at most once a minute), in the
  * queue like any statement.
+ *
+ * PGlite runs a statement synchronously on the event loop, and its queue hands the session from
+ * one statement to the next in promise callbacks, which never let the event loop poll for I/O.
+ * Each statement therefore first yields to the event loop (setImmediate), so that /healthz, new
+ * connections and timers get their turn between two statements instead of after the whole queue.
  */
 import { mkdirSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
@@ -71,14 +76,25 @@ export async function openPglite(dataDir: string, options: PgliteOptions = {}): 
   const db = await PGlite.create(dataDir, { extensions: { pg_trgm } });
   const analyze = new Autoanalyze(db);
   await analyze.run();
+  let queued = 0;
+  /** Runs work after a turn of the event loop, counted as queued until it has run. */
+  const inTurn = async <T>(work: () => Promise<T>): Promise<T> => {
+    queued += 1;
+    try {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      return await work();
+    } finally {
+      queued -= 1;
+    }
+  };
   const wrap = (target: PGlite | Transaction): Queryable => ({
     async query<R extends object = Row>(sql: string, params?: readonly unknown[]): Promise<R[]> {
       analyze.note();
-      const result = await target.query<R>(sql, params as unknown[] | undefined);
+      const result = await inTurn(() => target.query<R>(sql, params as unknown[] | undefined));
       return result.rows;
     },
     async exec(sql: string): Promise<void> {
-      await target.exec(sql);
+      await inTurn(() => target.exec(sql));
     },
   });
   const root = wrap(db);
@@ -91,6 +107,9 @@ export async function openPglite(dataDir: string, options: PgliteOptions = {}): 
     },
     async writesRefused() {
       return (await disk?.low()) ? 'disk full' : undefined;
+    },
+    queuedStatements(): number {
+      return queued;
     },
     async close(): Promise<void> {
       await analyze.settle();

@@ -199,6 +199,9 @@ export async function openPostgres(connectionString: string, options: PostgresOp
         }
       }
     },
+    queuedStatements(): number {
+      return pool.waitingCount;
+    },
     async close(): Promise<void> {
       await pool.end();
     },

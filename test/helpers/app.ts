@@ -30,8 +30,17 @@ export interface FhirInject {
 }
 
 export function testConfig(overrides: Record<string, string> = {}): Config {
-  // Tokens minted once per app must outlive the longest test file.
-  return loadConfig({ LOG_LEVEL: 'silent', SEED_FIXTURES: 'false', DATA_DIR: 'memory://', AUTH_TOKEN_LIFETIME: '3600', ...overrides });
+  // Tokens minted once per app must outlive the longest test file. A test process builds apps and
+  // seeds data in long synchronous stretches, which the event-loop check of the load shedding
+  // would take for overload: it is off here, and on in test/http/overload.test.ts.
+  return loadConfig({
+    LOG_LEVEL: 'silent',
+    SEED_FIXTURES: 'false',
+    DATA_DIR: 'memory://',
+    AUTH_TOKEN_LIFETIME: '3600',
+    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+    ...overrides,
+  });
 }
 
 /**
