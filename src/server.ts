@@ -68,7 +68,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
-  await app.listen({ port: config.port, host: config.host });
+  // A burst of new connections beyond the kernel's accept queue would be dropped and retried by
+  // the clients seconds later; 1024 (Linux caps it at net.core.somaxconn) lets load shedding
+  // answer them instead (http/load-shedding.ts).
+  await app.listen({ port: config.port, host: config.host, backlog: 1024 });
   app.log.info({ engine: db.engine, basePath: config.basePath }, 'Schakel is serving FHIR R4');
 }
 

@@ -100,6 +100,16 @@ export class ServerProcess {
     }
   }
 
+  /** The process's resident memory in bytes (Linux /proc), 0 once it has exited. */
+  rss(): number {
+    try {
+      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.child.pid ?? 0}/status`, 'utf8'))?.[1];
+      return kb === undefined ? 0 : Number(kb) * 1024;
+    } catch {
+      return 0;
+    }
+  }
+
   /** Ends the process at once with `signal` (SIGKILL: a crash, no shutdown code runs). */
   async kill(signal: NodeJS.Signals): Promise<void> {
     if (this.alive) {
