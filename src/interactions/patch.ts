@@ -27,13 +27,16 @@ function operations(request: FhirRequest): Operation[] {
   }
   const ops = request.body as Operation[];
   ops.forEach((op, index) => {
+    if (op === null || typeof op !== 'object' || Array.isArray(op)) {
+      throw badRequest('Each JSON Patch operation is an object (RFC 6902 section 4)', `[${String(index)}]`);
+    }
     // RFC 6902 section 4.4: "from" must not be a proper prefix of "path". The library does not
     // check it, and moving the whole document ("from": "") into itself leaves a circular object.
     const from = (op as { from?: unknown }).from;
-    if (op?.op === 'move' && typeof from === 'string' && typeof op.path === 'string' && op.path.startsWith(`${from}/`)) {
+    if (op.op === 'move' && typeof from === 'string' && typeof op.path === 'string' && op.path.startsWith(`${from}/`)) {
       throw badRequest('A JSON Patch move may not move a value into a location inside itself', `[${String(index)}]`);
     }
-    for (const pointer of [op?.path, (op as { from?: unknown })?.from]) {
+    for (const pointer of [op.path, from]) {
       if (typeof pointer === 'string' && pointer.split('/').some((segment) => PROTOTYPE_SEGMENTS.has(segment))) {
         throw badRequest('A JSON Patch path may not name __proto__, constructor or prototype', `[${String(index)}]`);
       }

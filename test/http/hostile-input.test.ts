@@ -122,6 +122,8 @@ t.test(`hostile input gets a 4xx OperationOutcome, never a 500, on ${engine}`, a
       ['an unknown op', [{ op: 'merge', path: '/name', value: [] }]],
       ['remove the id', [{ op: 'remove', path: '/id' }]],
       ['an operation that is not an object', [42]],
+      ['a null operation', [null]],
+      ['an operation that is an array', [[]]],
       ['an object instead of an array', { op: 'add', path: '/gender', value: 'male' }],
     ];
     for (const [label, body] of cases) {
