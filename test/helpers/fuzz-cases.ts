@@ -5,6 +5,7 @@
  * element, or an id that cannot exist. Every case, refused or not, must stay below 500.
  */
 import fc from 'fast-check';
+import { parseFhirXml } from '../../src/fhir/xml/parse.js';
 
 export type FuzzCategory = 'resources' | 'bundles' | 'search' | 'paths' | 'patches' | 'headers';
 
@@ -823,7 +824,8 @@ export function judge(c: FuzzCase, status: number, body: string): string[] {
   }
   let json: { resourceType?: string; entry?: Array<{ response?: { status?: string } }> } | undefined;
   try {
-    json = body === '' ? undefined : (JSON.parse(body) as typeof json);
+    // `_format=xml` or an XML Accept gets the answer, errors included, in FHIR XML.
+    json = body === '' ? undefined : ((body.trimStart().startsWith('<') ? parseFhirXml(body, { maxDepth: 64 }) : JSON.parse(body)) as typeof json);
   } catch {
     json = undefined;
   }

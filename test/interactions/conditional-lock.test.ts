@@ -63,7 +63,10 @@ t.test(`conditional updates (PUT ?criteria) in three spellings at once leave one
     const value = `cu-${round}-${randomUUID()}`;
     const criteria = spellings(value);
     const responses = await Promise.all(
-      Array.from({ length: 30 }, (_, n) => request({ method: 'PUT', url: `/fhir/Patient?${criteria[n % 3] as string}`, body: patient(value) }))
+      // Each body differs (its given name), so that each update is a change and makes a version.
+      Array.from({ length: 30 }, (_, n) =>
+        request({ method: 'PUT', url: `/fhir/Patient?${criteria[n % 3] as string}`, body: { ...patient(value), name: [{ family: 'Gelijktijdig', given: [`W${n}`] }] } })
+      )
     );
     t.same(statuses(responses), { 201: 1, 200: 29 }, `round ${round}: one created, 29 updated it`);
     const ids = await stored(request, value);
