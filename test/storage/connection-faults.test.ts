@@ -45,13 +45,18 @@ t.test('connection faults are told apart from errors of the statement', async (t
     ['23505 unique_violation', serverError('23505')],
     ['40001 serialization_failure', serverError('40001')],
     ['42P01 undefined_table', serverError('42P01')],
-    ['57014 query_canceled', serverError('57014')],
     ['a plain bug', new TypeError('x is undefined')],
   ];
   for (const [name, error] of statementErrors) {
     t.notOk(isConnectionFault(error), `${name} is not a connection fault`);
     t.equal(toOutcome(error).status, 500, `${name}: still a 500 as before`);
   }
+  // A statement past its statement_timeout (the search time limit, docs/configuration.md) is no
+  // fault of the server's either: 503 too-costly, and not a connection fault.
+  const cancelled = serverError('57014');
+  t.notOk(isConnectionFault(cancelled), '57014 query_canceled is not a connection fault');
+  t.equal(toOutcome(cancelled).status, 503, '57014 query_canceled: 503');
+  t.equal(toOutcome(cancelled).outcome.issue?.[0]?.code, 'too-costly', '57014 query_canceled: too-costly');
   const unknownCommit = toOutcome(new DatabaseUnavailableError(new Error('Connection terminated unexpectedly'), 'unknown'));
   t.equal(unknownCommit.status, 503, 'a COMMIT whose answer was lost: 503 as well');
   t.equal(unknownCommit.outcome.issue?.[0]?.code, 'transient');

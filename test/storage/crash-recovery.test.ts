@@ -173,8 +173,8 @@ async function pages<T>(base: string, token: string, path: string): Promise<T[]>
   let next: string | undefined = `${base}${path}`;
   while (next) {
     const response = await fetch(next, { headers: { authorization: `Bearer ${token}` } });
-    const bundle = (await response.json()) as { entry?: Array<{ resource: T }>; link?: Array<{ relation: string; url: string }> };
-    found.push(...(bundle.entry ?? []).map((e) => e.resource));
+    const bundle = (await response.json()) as { entry?: Array<{ resource: T; search?: { mode?: string } }>; link?: Array<{ relation: string; url: string }> };
+    found.push(...(bundle.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource));
     next = bundle.link?.find((l) => l.relation === 'next')?.url;
   }
   return found;
@@ -188,8 +188,8 @@ interface Stored {
 
 /** Acknowledged writes missing or older than acknowledged, and transactions stored in part. */
 async function verify(base: string, token: string, load: WriteLoad): Promise<{ lost: string[]; partial: string[]; whole: number }> {
-  const created = await pages<Stored>(base, token, `/fhir/Patient?identifier=${CREATE_SYSTEM}|&_count=1000&_elements=id,identifier`);
-  const inTransactions = await pages<Stored>(base, token, `/fhir/Patient?identifier=${TX_SYSTEM}|&_count=1000&_elements=id,identifier`);
+  const created = await pages<Stored>(base, token, `/fhir/Patient?identifier=${CREATE_SYSTEM}|&_count=100&_elements=id,identifier`);
+  const inTransactions = await pages<Stored>(base, token, `/fhir/Patient?identifier=${TX_SYSTEM}|&_count=100&_elements=id,identifier`);
   const versions = new Map([...created, ...inTransactions].map((p) => [p.id, Number(p.meta.versionId)]));
   const lost = [...load.acknowledged].filter(([id, ack]) => (versions.get(id) ?? 0) < ack.version).map(([id, ack]) => `${id}@${ack.version}`);
   const perMarker = new Map<string, number>();
