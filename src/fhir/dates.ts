@@ -11,7 +11,7 @@
 const EARLIEST = new Date(0).setUTCFullYear(1, 0, 1);
 const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
-function clamp(range: TimeRange): TimeRange {
+export function clampRange(range: TimeRange): TimeRange {
   const start = Math.min(Math.max(range.start.getTime(), EARLIEST), LATEST);
   const end = Math.min(Math.max(range.end.getTime(), EARLIEST), LATEST);
   return { start: new Date(start), end: new Date(end) };
@@ -48,7 +48,7 @@ function offsetMinutes(zone: string | undefined): number {
 /** Parses a FHIR date/dateTime/instant into the range it denotes, or undefined when malformed. */
 export function parseDateRange(value: string): TimeRange | undefined {
   const range = parseRange(value);
-  return range && clamp(range);
+  return range && clampRange(range);
 }
 
 function parseRange(value: string): TimeRange | undefined {

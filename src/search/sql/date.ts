@@ -8,7 +8,7 @@
  *   sa  the target starts after the value ends  eb  the target ends before the value starts
  *   ap  the target overlaps the value widened by 10% of its distance from now (at least a day)
  */
-import { parseDateRange, type TimeRange } from '../../fhir/dates.js';
+import { clampRange, parseDateRange, type TimeRange } from '../../fhir/dates.js';
 import { badRequest } from '../../fhir/outcomes.js';
 import { or, type SqlContext } from './context.js';
 import { splitPrefix } from './prefix.js';
@@ -29,7 +29,8 @@ function approximate(range: TimeRange): TimeRange {
   const now = Date.now();
   const distance = Math.max(Math.abs(now - range.start.getTime()), Math.abs(now - range.end.getTime()));
   const margin = Math.max(distance * 0.1, DAY_MS);
-  return { start: new Date(range.start.getTime() - margin), end: new Date(range.end.getTime() + margin) };
+  // Widened ranges near year 1 or 9999 stay within what PostgreSQL's timestamptz holds.
+  return clampRange({ start: new Date(range.start.getTime() - margin), end: new Date(range.end.getTime() + margin) });
 }
 
 export function parseDateValue(value: string, name: string): { prefix: ReturnType<typeof splitPrefix>['prefix']; range: TimeRange } {
