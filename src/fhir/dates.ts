@@ -58,6 +58,10 @@ function parseRange(value: string): TimeRange | undefined {
   }
   const [, y, mo, d, h, mi, s, frac, zone] = m;
   const year = Number(y);
+  // The R4 date pattern has no year 0000 (https://hl7.org/fhir/R4/datatypes.html#date).
+  if (year === 0) {
+    return undefined;
+  }
   const month = mo === undefined ? undefined : Number(mo) - 1;
   const day = d === undefined ? undefined : Number(d);
   if (month !== undefined && (month < 0 || month > 11)) {

@@ -55,6 +55,8 @@ t.test(`hostile input gets a 4xx OperationOutcome, never a 500, on ${engine}`, a
     t.not(far.statusCode, 500, 'a date search after year 9999');
     // `ap` widens the range by a tenth of its distance from now: near year 1 or 9999 that would
     // leave what a timestamp holds.
+    const yearZero = await request({ method: 'GET', url: '/fhir/Patient?_lastUpdated=0000-01-01' });
+    t.equal(yearZero.statusCode, 400, 'year 0000 is no FHIR date');
     for (const value of ['ap9999-12-31', 'ap0001-01-01']) {
       const approximate = await request({ method: 'GET', url: `/fhir/Patient?birthdate=${value}` });
       t.equal(approximate.statusCode, 200, `birthdate=${value} is an ordinary search`);
