@@ -135,7 +135,15 @@ export function createServices(
     versionUnchangedUpdates: config.updateNoopNewVersion,
   });
   const auditTrail = new AuditTrail(config.publicBaseUrl ?? 'schakel');
-  const context: FhirContext = { config, repo, validator: createValidator(profiles), search, operations, auditTrail };
+  const context: FhirContext = {
+    config,
+    repo,
+    validator: createValidator(profiles),
+    search,
+    operations,
+    auditTrail,
+    ...(db.reads !== undefined ? { reads: db.reads } : {}),
+  };
   return { context, search, definitions };
 }
 

@@ -20,6 +20,22 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   readonly databasePoolSize: number;
   /**
+   * DATABASE_READ_URL: a streaming read replica of DATABASE_URL (PostgreSQL only). Reads and
+   * searches go to it; writes, audit rows and transactions stay on the primary
+   * (storage/read-routing.ts). Unset: everything runs on the primary.
+   */
+  readonly databaseReadUrl: string | undefined;
+  /**
+   * DATABASE_READ_MAX_LAG_SECONDS (default 30): a replica further behind than this takes no
+   * reads; they go to the primary until it has caught up.
+   */
+  readonly databaseReadMaxLagSeconds: number;
+  /**
+   * READ_YOUR_WRITES_WAIT_MS (default 200): how long a read by a client that has just written
+   * waits for the replica to replay that write before it goes to the primary instead.
+   */
+  readonly readYourWritesWaitMs: number;
+  /**
    * DATABASE_CONNECT_TIMEOUT_MS (default 5000): longest wait for a new PostgreSQL connection.
    * While the server is away a request answers 503 after at most this long instead of hanging.
    */
@@ -191,7 +207,7 @@ function basePath(raw: string | undefined): string {
   return value.replace(/\/$/, '');
 }
 
-function databaseUrl(raw: string | undefined): string | undefined {
+function databaseUrl(raw: string | undefined, name = 'DATABASE_URL'): string | undefined {
   if (raw === undefined || raw === '') {
     return undefined;
   }
@@ -199,12 +215,21 @@ function databaseUrl(raw: string | undefined): string | undefined {
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError('DATABASE_URL is not a valid URL');
+    throw new ConfigError(`${name} is not a valid URL`);
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError(`DATABASE_URL must start with postgres:// or postgresql://, got "${url.protocol}"`);
+    throw new ConfigError(`${name} must start with postgres:// or postgresql://, got "${url.protocol}"`);
   }
   return raw;
+}
+
+/** A replica replicates a PostgreSQL primary: without DATABASE_URL (embedded PGlite) there is none. */
+function databaseReadUrl(env: Env, primary: string | undefined): string | undefined {
+  const url = databaseUrl(env['DATABASE_READ_URL'], 'DATABASE_READ_URL');
+  if (url !== undefined && primary === undefined) {
+    throw new ConfigError('DATABASE_READ_URL needs DATABASE_URL: embedded PGlite has no read replicas');
+  }
+  return url;
 }
 
 function publicBaseUrl(raw: string | undefined): string | undefined {
@@ -331,6 +356,9 @@ export function loadConfig(env: Env = process.env): Config {
     publicBaseUrl: publicBaseUrl(env['PUBLIC_BASE_URL']),
     databaseUrl: dbUrl,
     databasePoolSize: poolSize,
+    databaseReadUrl: databaseReadUrl(env, dbUrl),
+    databaseReadMaxLagSeconds: integer(env, 'DATABASE_READ_MAX_LAG_SECONDS', 30, 0, 86_400),
+    readYourWritesWaitMs: integer(env, 'READ_YOUR_WRITES_WAIT_MS', 200, 0, 10_000),
     databaseConnectTimeoutMs: integer(env, 'DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
     databaseStartupWaitSeconds: integer(env, 'DATABASE_STARTUP_WAIT_SECONDS', 60, 0, 86_400),
     databaseFaultLogIntervalSeconds: integer(env, 'DATABASE_FAULT_LOG_INTERVAL_SECONDS', 30, 1, 3600),

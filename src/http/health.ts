@@ -18,7 +18,9 @@ export function registerHealthRoutes(app: FastifyInstance, db: Database): void {
       if (reason) {
         return reply.code(503).send({ status: 'unavailable', database: db.engine, reason });
       }
-      return { status: 'ready', database: db.engine };
+      // A replica that is down or behind only moves reads to the primary: still ready.
+      const replica = await db.reads?.status();
+      return { status: 'ready', database: db.engine, ...(replica !== undefined ? { replica } : {}) };
     } catch (error) {
       const reason = isConnectionFault(error) ? faultReason(error) : (capacityFault(error) ?? 'database check failed');
       return reply.code(503).send({ status: 'unavailable', database: db.engine, reason });

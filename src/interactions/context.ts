@@ -5,6 +5,7 @@ import type { AuditRecord } from '../audit/audit-record.js';
 import type { AuditTrail } from '../audit/audit-trail.js';
 import type { Repository } from '../repository/repository.js';
 import type { SearchService } from '../search/types.js';
+import type { ReadRoutes } from '../storage/database.js';
 import type { ResourceValidator } from '../validation/validator.js';
 import type { OperationRegistry } from '../operations/registry.js';
 
@@ -20,6 +21,8 @@ export interface FhirContext {
   readonly search: SearchService;
   readonly operations: OperationRegistry;
   readonly auditTrail: AuditTrail;
+  /** Set when reads may run on a read replica (storage/read-routing.ts); dispatch decides which. */
+  readonly reads?: ReadRoutes;
   /** Who is asking; dispatch refuses to run an interaction without one. */
   readonly principal?: Principal;
   /** The client's network address, for the audit trail. */

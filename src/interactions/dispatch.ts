@@ -25,6 +25,7 @@ import { conditionalPatch, patch } from './patch.js';
 import { read } from './read.js';
 import { actionOf, captureFailure, captureIdentifiedPatients, captureRequest, captureResponse, recheckResponse, returned } from './audit-capture.js';
 import { narrowed } from './narrowing.js';
+import { noteCommittedWrite, onReadReplica } from './replica-reads.js';
 import { applyPrefer } from './respond.js';
 import { isConnectionFault } from '../storage/connection-faults.js';
 import { searchCompartment, searchSystem, searchType } from './search.js';
@@ -117,10 +118,10 @@ function inTransaction(ctx: FhirContext, request: FhirRequest): boolean {
 }
 
 async function run(ctx: FhirContext, access: AccessScope, handler: InteractionHandler, request: FhirRequest, record: AuditRecord): Promise<FhirResponse> {
-  const scoped = narrowed(ctx, access);
   const nested = ctx.auditBuffer;
   if (inTransaction(ctx, request)) {
-    return scoped.repo.transaction(async (repo) => {
+    const scoped = narrowed(ctx, access);
+    const committed = await scoped.repo.transaction(async (repo) => {
       // PostgreSQL may retry the transaction from the start (deadlock): begin the record again.
       record.entities.length = 0;
       const buffer: AuditRecord[] = nested ?? [];
@@ -139,7 +140,11 @@ async function run(ctx: FhirContext, access: AccessScope, handler: InteractionHa
       }
       return response;
     });
+    await noteCommittedWrite(ctx);
+    return committed;
   }
+  // Reads may run on a read replica; the audit record below is still written on the primary.
+  const scoped = await onReadReplica(ctx, narrowed(ctx, access), request);
   const answer = await handler(scoped, request);
   const checked = await recheckResponse(scoped.repo.queryable, access, answer, returned(answer));
   const resources = checked.resources;

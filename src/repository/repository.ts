@@ -160,6 +160,17 @@ export class Repository {
     return new Repository(this.db, this.options, this.tx, scope, this.state);
   }
 
+  /**
+   * The same view reading from another handle of the same data (a read replica,
+   * storage/read-routing.ts). Only outside a transaction: a transaction reads what it writes.
+   */
+  readingFrom(reader: Database): Repository {
+    if (this.tx) {
+      throw new Error('readingFrom() outside a transaction only');
+    }
+    return new Repository(reader, this.options, undefined, this.scope);
+  }
+
   /** Runs fn in one database transaction; nested calls join the open transaction. */
   async transaction<T>(fn: (repo: Repository) => Promise<T>): Promise<T> {
     if (this.tx) {

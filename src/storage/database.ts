@@ -31,5 +31,28 @@ export interface Database extends Queryable {
    * wrappers of a Database (tests, bench) need not forward it.
    */
   queuedStatements?(): number;
+  /** Where reads that need no write may run, when a read replica is configured (read-routing.ts). */
+  readonly reads?: ReadRoutes;
   close(): Promise<void>;
+}
+
+/** What /readyz reports of a read replica. */
+export interface ReplicaStatus {
+  readonly state: 'available' | 'lagging' | 'unavailable';
+  /** Why it takes no reads now; never the connection string. */
+  readonly reason?: string;
+}
+
+/** Routing of reads between a read replica and the primary (read-routing.ts). */
+export interface ReadRoutes {
+  /**
+   * The handle for a read by `client` that needs no write: the replica once it has replayed that
+   * client's last write, else the primary. Its statements fall back to the primary by themselves
+   * when the replica fails them.
+   */
+  readerFor(client: string): Promise<Database>;
+  /** Called after a write by `client` committed on the primary: its next reads must see it. */
+  wrote(client: string): Promise<void>;
+  /** Checks the replica now. */
+  status(): Promise<ReplicaStatus>;
 }

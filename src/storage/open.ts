@@ -4,14 +4,27 @@ import type { Database } from './database.js';
 import { migrate } from './migrate.js';
 import { openPglite } from './pglite.js';
 import { openPostgres, type FaultLog } from './postgres.js';
+import { ReadRouting } from './read-routing.js';
 
 export type DatabaseSettings = Pick<Config, 'databaseUrl' | 'databasePoolSize' | 'dataDir'> &
-  Partial<Pick<Config, 'databaseConnectTimeoutMs' | 'databaseStartupWaitSeconds' | 'diskFreeMarginBytes'>>;
+  Partial<
+    Pick<
+      Config,
+      | 'databaseConnectTimeoutMs'
+      | 'databaseStartupWaitSeconds'
+      | 'diskFreeMarginBytes'
+      | 'databaseReadUrl'
+      | 'databaseReadMaxLagSeconds'
+      | 'readYourWritesWaitMs'
+    >
+  >;
 
 /** Backoff between start attempts: 0.5, 1, then every 2 seconds (one cheap connect each). */
 const FIRST_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 2_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+/** A replica that does not answer this fast is passed over: the primary can take the read. */
+const MAX_REPLICA_CONNECT_TIMEOUT_MS = 1_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -22,6 +35,36 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * (bad credentials, a failing migration) fails at once.
  */
 export async function openDatabase(config: DatabaseSettings, log?: FaultLog): Promise<Database> {
+  if (config.databaseReadUrl !== undefined && !config.databaseUrl) {
+    throw new Error('a read replica needs a PostgreSQL primary (DATABASE_URL)');
+  }
+  const primary = await openPrimary(config, log);
+  return config.databaseReadUrl === undefined ? primary : withReadReplica(primary, config.databaseReadUrl, config, log);
+}
+
+/**
+ * The primary with reads routed to a replica (read-routing.ts). The replica is never migrated (a
+ * standby replays the primary's schema) and may be down at start: reads then use the primary.
+ */
+async function withReadReplica(primary: Database, url: string, config: DatabaseSettings, log?: FaultLog): Promise<Database> {
+  const connectTimeoutMs = Math.min(config.databaseConnectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, MAX_REPLICA_CONNECT_TIMEOUT_MS);
+  const reads = new ReadRouting(primary, () => openPostgres(url, { poolSize: config.databasePoolSize, connectTimeoutMs, log }), {
+    maxLagSeconds: config.databaseReadMaxLagSeconds ?? 30,
+    readYourWritesWaitMs: config.readYourWritesWaitMs ?? 200,
+    log,
+  });
+  await reads.status();
+  return {
+    ...primary,
+    reads,
+    async close() {
+      await reads.close();
+      await primary.close();
+    },
+  };
+}
+
+async function openPrimary(config: DatabaseSettings, log?: FaultLog): Promise<Database> {
   if (!config.databaseUrl) {
     return migrated(await openPglite(config.dataDir, { diskFreeMarginBytes: config.diskFreeMarginBytes ?? 0 }));
   }

@@ -33,6 +33,19 @@ t.test('values from the environment', async (t) => {
   t.equal(loadConfig({ BASE_PATH: '/' }).basePath, '');
 });
 
+t.test('a read replica beside a PostgreSQL primary', async (t) => {
+  t.equal(loadConfig({}).databaseReadUrl, undefined, 'none by default');
+  const config = loadConfig({
+    DATABASE_URL: 'postgres://u:p@db:5432/schakel',
+    DATABASE_READ_URL: 'postgres://u:p@replica:5432/schakel',
+    DATABASE_READ_MAX_LAG_SECONDS: '5',
+    READ_YOUR_WRITES_WAIT_MS: '50',
+  });
+  t.equal(config.databaseReadUrl, 'postgres://u:p@replica:5432/schakel');
+  t.equal(config.databaseReadMaxLagSeconds, 5);
+  t.equal(config.readYourWritesWaitMs, 50);
+});
+
 t.test('bad values fail at start with the variable named', async (t) => {
   const cases: Array<[Record<string, string>, RegExp]> = [
     [{ PORT: 'eighty' }, /PORT/],
@@ -47,6 +60,9 @@ t.test('bad values fail at start with the variable named', async (t) => {
     [{ PUBLIC_BASE_URL: 'ftp://x' }, /PUBLIC_BASE_URL/],
     [{ DATABASE_CONNECT_TIMEOUT_MS: '0' }, /DATABASE_CONNECT_TIMEOUT_MS/],
     [{ DATABASE_STARTUP_WAIT_SECONDS: 'forever' }, /DATABASE_STARTUP_WAIT_SECONDS/],
+    [{ DATABASE_READ_URL: 'postgres://u:p@replica:5432/schakel' }, /DATABASE_READ_URL/],
+    [{ DATABASE_URL: 'postgres://u:p@db:5432/schakel', DATABASE_READ_URL: 'mysql://x' }, /DATABASE_READ_URL/],
+    [{ DATABASE_URL: 'postgres://u:p@db:5432/schakel', READ_YOUR_WRITES_WAIT_MS: '-1' }, /READ_YOUR_WRITES_WAIT_MS/],
   ];
   for (const [env, message] of cases) {
     t.throws(() => loadConfig(env), message, JSON.stringify(env));
