@@ -76,6 +76,41 @@ if (bin === undefined) {
     t.equal(ownRead.statusCode, 200, 'and reads it');
     t.equal(ownRead.json<{ id: string }>().id, id);
 
+    // A write in a batch counts as the client's write for the batch's later read entries.
+    const batchFamily = unique();
+    const batch = await request({
+      method: 'POST',
+      url: '/fhir',
+      body: {
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: [
+          { request: { method: 'POST', url: 'Patient' }, resource: { resourceType: 'Patient', name: [{ family: batchFamily }] } },
+          { request: { method: 'GET', url: `Patient?family=${batchFamily}` } },
+        ],
+      },
+    });
+    t.equal(batch.statusCode, 200);
+    const batchEntries = batch.json<{ entry: Array<{ response: { status: string }; resource?: { total?: number } }> }>().entry;
+    t.match(batchEntries[0]?.response.status, /^201/);
+    t.equal(batchEntries[1]?.resource?.total, 1, 'the batch reads its own create');
+    t.equal(await total(batchFamily, asOther), 0, 'which the other client does not see yet');
+
+    // So does a transaction Bundle, once committed.
+    const txFamily = unique();
+    const transaction = await request({
+      method: 'POST',
+      url: '/fhir',
+      body: {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [{ fullUrl: 'urn:uuid:4f1c2b9e-2d7a-4c55-9a61-0c1e5b7d3a10', request: { method: 'POST', url: 'Patient' }, resource: { resourceType: 'Patient', name: [{ family: txFamily }] } }],
+      },
+    });
+    t.equal(transaction.statusCode, 200);
+    t.equal(await total(txFamily), 1, 'the writer finds what its transaction created');
+    t.equal(await total(txFamily, asOther), 0, 'the other client not yet');
+
     await cluster.onReplica('SELECT pg_wal_replay_resume()');
     resumed = true;
     t.ok(await eventually(async () => (await total(family, asOther)) === 1), 'after resume the other client sees it too');
