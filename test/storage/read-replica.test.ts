@@ -170,4 +170,22 @@ if (bin === undefined) {
     t.equal(ready.statusCode, 200, 'the node stays ready: the primary is fine');
     t.match(ready.json(), { status: 'ready', replica: { state: 'unavailable' } });
   });
+
+  await t.test('a replica that is down at start delays nothing', async (t) => {
+    // The replica is still stopped from the subtest before.
+    const downConfig = testConfig({ DATABASE_URL: cluster.primaryUrl, DATABASE_READ_URL: cluster.replicaUrl });
+    const downApp = await buildApp({ config: downConfig, db: await openDatabase(downConfig), auth: await testAuthSetup() });
+    t.teardown(() => downApp.close());
+    const downRequest = injector(downApp);
+    const family = unique();
+    const created = await downRequest({ method: 'POST', url: '/fhir/Patient', body: { resourceType: 'Patient', name: [{ family }] } });
+    t.equal(created.statusCode, 201);
+    const reader = { authorization: `Bearer ${await tokenFor(downApp, { kind: 'system', clientId: 'replica-reader', scopes: ScopeSet.parse('system/*.cruds') })}` };
+    const search = await downRequest({ method: 'GET', url: `/fhir/Patient?family=${family}`, headers: reader });
+    t.equal(search.statusCode, 200);
+    t.equal(search.json<{ total?: number }>().total, 1, 'reads run on the primary');
+    const ready = await downApp.inject({ method: 'GET', url: '/readyz' });
+    t.equal(ready.statusCode, 200);
+    t.match(ready.json(), { status: 'ready', replica: { state: 'unavailable' } });
+  });
 }
