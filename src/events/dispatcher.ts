@@ -134,47 +134,56 @@ export class EventDispatcher {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.enqueue(false);
+      void this.enqueue();
     });
   }
 
   /**
-   * Delivers until every consumer is at the head of the stream or failed (tests, shutdown of
-   * tools): failing consumers are tried once per pass regardless of their backoff.
+   * Delivers until every consumer is at the head of the stream or has failed (tests): a consumer
+   * in backoff is tried at once, and a consumer that fails is tried once per drain.
    */
   async drain(): Promise<void> {
+    const failed = new Set<string>();
     for (;;) {
-      const turns = await this.enqueue(true);
-      if (!turns.includes('delivered')) {
+      const turns = await this.enqueue(failed);
+      for (const [name, turn] of turns) {
+        if (turn === 'failed') {
+          failed.add(name);
+        }
+      }
+      if (![...turns.values()].includes('delivered')) {
         return;
       }
     }
   }
 
-  private enqueue(force: boolean): Promise<Turn[]> {
-    const pass = this.chain.then(() => (this.stopped && !force ? [] : this.pass(force)));
+  /** Queues a pass; `drained` (from drain()) ignores backoff and leaves out the consumers named. */
+  private enqueue(drained?: ReadonlySet<string>): Promise<Map<string, Turn>> {
+    const pass = this.chain.then(() => (this.stopped && !drained ? new Map<string, Turn>() : this.pass(drained)));
     this.chain = pass.catch(() => undefined);
     return pass;
   }
 
-  /** One turn of every consumer; runs again while any of them delivered a full batch. */
-  private async pass(force: boolean): Promise<Turn[]> {
-    const all: Turn[] = [];
+  /** Turns of every consumer due; in the background, again while any of them delivered. */
+  private async pass(drained: ReadonlySet<string> | undefined): Promise<Map<string, Turn>> {
+    const turns = new Map<string, Turn>();
     for (;;) {
-      const turns: Turn[] = [];
+      let delivered = false;
       for (const state of this.consumers.values()) {
-        if (!force && state.retryAt > Date.now()) {
+        const name = state.consumer.name;
+        if (drained ? drained.has(name) : state.retryAt > Date.now()) {
           continue;
         }
-        turns.push(await this.turn(state));
+        const turn = await this.turn(state);
+        turns.set(name, turn);
+        delivered ||= turn === 'delivered';
       }
-      all.push(...turns);
-      if (force || this.stopped || !turns.includes('delivered')) {
+      if (drained || this.stopped || !delivered) {
         break;
       }
     }
     this.scheduleRetry();
-    return all;
+    return turns;
   }
 
   private async turn(state: ConsumerState): Promise<Turn> {
