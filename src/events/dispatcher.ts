@@ -134,7 +134,8 @@ export class EventDispatcher {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.enqueue();
+      // A pass catches each consumer's failure; this only keeps a surprise from ending the process.
+      this.enqueue().catch(() => undefined);
     });
   }
 
