@@ -13,6 +13,8 @@ import { AuthService, type AuthSetup } from './auth/service.js';
 import { writeGuard } from './auth/write-guard.js';
 import { binaryGuard } from './auth/binary-guard.js';
 import { createBinaryContentWriter } from './repository/binary-content.js';
+import { EventDispatcher } from './events/dispatcher.js';
+import { createResourceEventWriter } from './events/resource-event-writer.js';
 import { binarySizeGuard } from './validation/binary-size.js';
 import { AuditTrail } from './audit/audit-trail.js';
 import { provenanceHook } from './audit/provenance.js';
@@ -60,6 +62,8 @@ declare module 'fastify' {
     fhirContext: FhirContext;
     /** Tokens and principals (the token script and tests mint tokens through it). */
     auth: AuthService;
+    /** The change-event dispatcher: consumers register here (none by default; tests, the subscription engine). */
+    resourceEvents: EventDispatcher;
   }
 }
 
@@ -83,6 +87,8 @@ export interface Services {
   readonly search: SearchService;
   /** Questionnaires, PlanDefinitions, Measures… of profiles/ and Schakel's SearchParameters, installed at start. */
   readonly definitions: ReturnType<typeof loadDefinitions>;
+  /** Delivers the change events after commit; not started until the app is (buildApp). */
+  readonly events: EventDispatcher;
 }
 
 /**
@@ -113,10 +119,20 @@ export function createServices(
     .register(versionsOperation);
   const definitions = [...CUSTOM_SEARCH_PARAMETERS.map((sp) => ({ ...sp, id: sp.id as string })), ...loadDefinitions(config.profilesDir)];
   const workflows: CareWorkflowOptions = { ...careWorkflows, referral: { actorOf: referralActorOf, ...careWorkflows.referral } };
+  const events = new EventDispatcher(db, { pollMs: config.eventPollMs });
   const repo = new Repository(db, {
     // Care relations after the search index: they read the index rows of what they reference;
     // read grants after both: they read the patients and Provenance of what the owner wrote.
-    listeners: [search.indexer, createCareRelationIndexer(), createPatientBsnRegister(), createConsentDenialIndexer(), createReadGrantWriter(), createBinaryContentWriter()],
+    // The change events last: their patients are read from what the care relations wrote.
+    listeners: [
+      search.indexer,
+      createCareRelationIndexer(),
+      createPatientBsnRegister(),
+      createConsentDenialIndexer(),
+      createReadGrantWriter(),
+      createBinaryContentWriter(),
+      createResourceEventWriter(() => events.wake()),
+    ],
     // The write guard sees a write before the domain rules do; Provenance is the last word.
     hooks: [
       profileGuard(profiles),
@@ -144,7 +160,7 @@ export function createServices(
     auditTrail,
     ...(db.reads !== undefined ? { reads: db.reads } : {}),
   };
-  return { context, search, definitions };
+  return { context, search, definitions, events };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -203,6 +219,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const auth = new AuthService({ ...deps.auth, config: config.auth, ...tokenIdentity(config) });
   app.decorate('fhirContext', services.context);
   app.decorate('auth', auth);
+  app.decorate('resourceEvents', services.events);
   registerFormatNegotiation(app, config.basePath);
   registerBodyParsers(app, { bodyLimit: config.bodyLimit, maxJsonDepth: config.maxJsonDepth });
   const faultLog = new FaultLogLimiter(app.log, config.databaseFaultLogIntervalSeconds * 1000);
@@ -230,11 +247,16 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     });
   });
 
+  // Before the database closes (onClose hooks run in the order they were added).
+  app.addHook('onClose', async () => {
+    await services.events.stop();
+  });
   if (deps.closeDatabase !== false) {
     app.addHook('onClose', async () => {
       await db.close();
     });
   }
   await app.ready();
+  services.events.start(app.log);
   return app;
 }

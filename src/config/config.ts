@@ -90,6 +90,11 @@ export interface Config {
   /** Milliseconds to let in-flight requests finish on shutdown. */
   readonly shutdownGraceMs: number;
   /**
+   * Milliseconds between two passes of the change-event dispatcher when no commit wakes it
+   * (events/dispatcher.ts): the bound on how late events written by another node are seen. 0: no polling.
+   */
+  readonly eventPollMs: number;
+  /**
    * PGlite: bytes that must stay free under DATA_DIR for a write to be accepted (507 otherwise);
    * 0 turns the check off (storage/disk-space.ts).
    */
@@ -377,6 +382,7 @@ export function loadConfig(env: Env = process.env): Config {
     overload: overloadConfig(env, dbUrl === undefined ? 2 : Math.max(1, poolSize - 1)),
     maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', 10_000, 1, 100000),
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10000, 0, 600000),
+    eventPollMs: integer(env, 'EVENT_POLL_MS', 5000, 0, 3_600_000),
     diskFreeMarginBytes: integer(env, 'DISK_FREE_MARGIN_MB', 64, 0, 1_048_576) * 1024 * 1024,
     profilesDir: env['PROFILES_DIR'] || DEFAULT_PROFILES_DIR,
     mode: mode(env),

@@ -171,12 +171,31 @@ export class Repository {
     return new Repository(reader, this.options, undefined, this.scope);
   }
 
-  /** Runs fn in one database transaction; nested calls join the open transaction. */
+  /**
+   * Runs fn in one database transaction; nested calls join the open transaction. The listeners'
+   * beforeCommit runs after fn, inside the transaction; their afterCommit once it committed.
+   */
   async transaction<T>(fn: (repo: Repository) => Promise<T>): Promise<T> {
     if (this.tx) {
       return fn(this);
     }
-    return (this.db as Database).transaction((tx) => fn(new Repository(tx, this.options, tx, this.scope)));
+    const listeners = this.options.listeners;
+    let committed: Queryable | undefined;
+    const result = await (this.db as Database).transaction(async (tx) => {
+      const value = await fn(new Repository(tx, this.options, tx, this.scope));
+      for (const listener of listeners) {
+        await listener.beforeCommit?.(tx);
+      }
+      // PostgreSQL may run fn again after a serialization failure: the last attempt is the one that commits.
+      committed = tx;
+      return value;
+    });
+    if (committed !== undefined) {
+      for (const listener of listeners) {
+        listener.afterCommit?.(committed);
+      }
+    }
+    return result;
   }
 
   /** The handle statements run on: the open transaction, or the database itself. */

@@ -49,6 +49,13 @@ export interface WriteListener {
    * listeners without it get onWrite per change.
    */
   onWrites?(tx: Queryable, changes: readonly ResourceChange[]): Promise<void>;
+  /**
+   * Once per transaction that wrote, as its last statements, after every write, hook and audit row
+   * of it: work that must come as late as possible (the change-event numbers, events/).
+   */
+  beforeCommit?(tx: Queryable): Promise<void>;
+  /** After that transaction committed (never after a rollback): wakes work that runs after commit. */
+  afterCommit?(tx: Queryable): void;
 }
 
 /**
