@@ -15,6 +15,7 @@ import { binaryGuard } from './auth/binary-guard.js';
 import { createBinaryContentWriter } from './repository/binary-content.js';
 import { binarySizeGuard } from './validation/binary-size.js';
 import { AuditTrail } from './audit/audit-trail.js';
+import { createAuditCommit } from './audit/audit-commit.js';
 import { provenanceHook } from './audit/provenance.js';
 import type { Config } from './config/config.js';
 import { careWorkflowHooks, type CareWorkflowOptions } from './domain/care-workflows.js';
@@ -135,7 +136,8 @@ export function createServices(
     versionUnchangedUpdates: config.updateNoopNewVersion,
   });
   const auditTrail = new AuditTrail(config.publicBaseUrl ?? 'schakel');
-  const context: FhirContext = { config, repo, validator: createValidator(profiles), search, operations, auditTrail };
+  const auditCommit = createAuditCommit(db, auditTrail, config.auditGroupCommit);
+  const context: FhirContext = { config, repo, validator: createValidator(profiles), search, operations, auditTrail, auditCommit };
   return { context, search, definitions };
 }
 
@@ -205,14 +207,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
   await registerTransportSecurity(app, { corsOrigins: config.corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute });
   registerHealthRoutes(app, db);
-  const auditTrail = services.context.auditTrail;
-  registerAuthRoutes(app, { auth, db, auditTrail, basePath: config.basePath, publicBaseUrl: config.publicBaseUrl });
+  const auditCommit = services.context.auditCommit;
+  registerAuthRoutes(app, { auth, db, auditCommit, basePath: config.basePath, publicBaseUrl: config.publicBaseUrl });
   // The protected scope: every FHIR route but the CapabilityStatement needs a bearer token.
   // Load shedding comes first in it, before any token check or database work; the health routes
   // above stay outside it, answered even when the node sheds everything else.
   await app.register(async (scope) => {
     await registerLoadShedding(scope, { overload: config.overload, db });
-    registerAuthentication(scope, { auth, db, auditTrail, basePath: config.basePath });
+    registerAuthentication(scope, { auth, db, auditCommit, basePath: config.basePath });
     registerFhirRoutes(scope, {
       basePath: config.basePath,
       publicBaseUrl: config.publicBaseUrl,
@@ -222,11 +224,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     });
   });
 
-  if (deps.closeDatabase !== false) {
-    app.addHook('onClose', async () => {
+  // Every request has ended (http/drain.ts); the audit records still queued are written before
+  // the database closes. One hook, so the order cannot change with Fastify's hook order.
+  app.addHook('onClose', async () => {
+    await auditCommit.close();
+    if (deps.closeDatabase !== false) {
       await db.close();
-    });
-  }
+    }
+  });
   await app.ready();
   return app;
 }
