@@ -37,8 +37,10 @@ function observed(db: Database) {
   return { db: wrapped, state };
 }
 
-async function appOn(db: Database, overrides: Record<string, string> = {}): Promise<FastifyInstance> {
-  return buildApp({ config: testConfig(overrides), db, closeDatabase: false, auth: await testAuthSetup() });
+async function appOn(db: Database, overrides: Record<string, string> = {}, lines?: string[]): Promise<FastifyInstance> {
+  const config = testConfig(lines ? { ...overrides, LOG_LEVEL: 'info' } : overrides);
+  const logStream = lines ? { write: (line: string) => void lines.push(line) } : undefined;
+  return buildApp({ config, db, closeDatabase: false, auth: await testAuthSetup(), ...(logStream ? { logStream } : {}) });
 }
 
 async function patientIn(t: Test, request: ReturnType<typeof injector>, id: string): Promise<void> {
@@ -60,7 +62,8 @@ async function readsOf(t: Test, request: ReturnType<typeof injector>, id: string
 t.test(`group commit of audit records on ${engine}`, async (t) => {
   const database = await createTestDatabase();
   const { db, state } = observed(database.db);
-  const app = await appOn(db);
+  const lines: string[] = [];
+  const app = await appOn(db, {}, lines);
   t.teardown(async () => {
     await app.close();
     await database.destroy();
@@ -91,6 +94,9 @@ t.test(`group commit of audit records on ${engine}`, async (t) => {
       t.ok(read.headers['retry-after'], 'with Retry-After');
       t.equal(read.json().resourceType, 'OperationOutcome');
       t.notMatch(read.body, /Groepsschrijver|1950-02-03/, 'none of the patient data');
+      const logged = lines.filter((line) => line.includes('audit record not stored'));
+      t.ok(logged.length > 0, 'the refused record is logged');
+      t.notMatch(logged.join('\n'), /Groepsschrijver|1950-02-03|gc-fail/, 'without patient data');
 
       const search = await request({ method: 'GET', url: '/fhir/Patient?family=Groepsschrijver' });
       assertIssue(t, search, 503, 'transient');
