@@ -5,10 +5,13 @@
  * the flush that holds its item: resolved once that flush committed, rejected with its error
  * otherwise, so a caller that must not answer before its item is durable simply awaits it.
  *
- * When a flush starts: `delayMs` after the first item of the queue arrived (0: on the next turn
- * of the event loop, so everything submitted in the same turn goes together), or as soon as
+ * When a flush starts: `delayMs` after the first item of the queue arrived, or as soon as
  * `maxItems` are queued, whichever comes first. At most `maxFlushes` run at the same time; items
  * submitted meanwhile wait for the next one, which then carries all of them (up to `maxItems`).
+ * The delay only applies while a flush is in flight: on an idle batcher nobody is likely to come
+ * along, so waiting would only add latency, and the first item goes on the next turn of the event
+ * loop (with whatever was submitted in the same turn). PostgreSQL's commit_delay likewise waits
+ * only when commit_siblings other transactions are active (runtime-config-wal.html).
  */
 
 export interface GroupCommitOptions<T> {
@@ -86,7 +89,7 @@ export class GroupCommit<T> {
   }
 
   private wait(fire: () => void): { cancel(): void } {
-    if (this.options.delayMs === 0) {
+    if (this.options.delayMs === 0 || this.inFlight.size === 0) {
       const handle = setImmediate(fire);
       return { cancel: () => clearImmediate(handle) };
     }

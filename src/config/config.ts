@@ -129,8 +129,9 @@ export interface OverloadConfig {
 /** How audit records of requests that write nothing are gathered into one INSERT (docs/configuration.md). */
 export interface AuditGroupCommitConfig {
   /**
-   * AUDIT_GROUP_COMMIT_MS (default 2): how long the first queued record waits for others before
-   * the INSERT; 0 writes on the next turn of the event loop (only records of the same turn go together).
+   * AUDIT_GROUP_COMMIT_MS (default 2): while an audit INSERT is in flight, how long the first queued
+   * record waits for others before the next INSERT; 0 (and any idle moment) writes on the next turn
+   * of the event loop, with the records of the same turn (audit/group-commit.ts).
    */
   readonly delayMs: number;
   /** AUDIT_GROUP_COMMIT_MAX_ROWS (default 200): records in one INSERT; a full batch is written at once. */

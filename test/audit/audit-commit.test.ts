@@ -18,7 +18,7 @@ const INSERT = /\binsert\s+into\b/i;
  * makes those fail.
  */
 function observed(db: Database) {
-  const state = { inserts: 0, fail: undefined as (() => Error) | undefined };
+  const state = { inserts: 0, held: 0, fail: undefined as (() => Error) | undefined, hold: undefined as Promise<void> | undefined };
   const wrapped: Database = {
     engine: db.engine,
     async query<R extends object>(sql: string, params?: readonly unknown[]): Promise<R[]> {
@@ -26,6 +26,10 @@ function observed(db: Database) {
         state.inserts += 1;
         if (state.fail) {
           throw state.fail();
+        }
+        if (state.hold) {
+          state.held += 1;
+          await state.hold;
         }
       }
       return db.query<R>(sql, params);
@@ -35,6 +39,12 @@ function observed(db: Database) {
     close: () => db.close(),
   };
   return { db: wrapped, state };
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 async function appOn(db: Database, overrides: Record<string, string> = {}, lines?: string[]): Promise<FastifyInstance> {
@@ -63,7 +73,9 @@ t.test(`group commit of audit records on ${engine}`, async (t) => {
   const database = await createTestDatabase();
   const { db, state } = observed(database.db);
   const lines: string[] = [];
-  const app = await appOn(db, {}, lines);
+  // All 50 reads in flight at once (the admission gate lets 2 through on PGlite by default), so
+  // the test sees how the records of concurrent requests are grouped.
+  const app = await appOn(db, { OVERLOAD_MAX_ACTIVE_REQUESTS: '50' }, lines);
   t.teardown(async () => {
     await app.close();
     await database.destroy();
@@ -123,23 +135,29 @@ t.test(`group commit of audit records on ${engine}`, async (t) => {
   await t.test('records still queued are written when the app closes, before the database does', async (t) => {
     await patientIn(t, request, 'gc-close');
     // A second app on the same database whose records wait a whole second for company.
-    const slow = await appOn(db, { AUDIT_GROUP_COMMIT_MS: '1000' });
+    const slow = await appOn(db, { AUDIT_GROUP_COMMIT_MS: '1000', AUDIT_GROUP_COMMIT_FLUSHES: '1' });
     const slowRequest = injector(slow);
+    // The first read's INSERT is held, so the second read's record queues behind it with its delay.
+    let release: () => void = () => undefined;
+    state.hold = new Promise<void>((resolve) => (release = resolve));
+    const first = slowRequest({ method: 'GET', url: '/fhir/Patient/gc-close' });
+    await until(() => state.held > 0);
     let answered = false;
-    const read = slowRequest({ method: 'GET', url: '/fhir/Patient/gc-close' }).then((r) => {
+    const second = slowRequest({ method: 'GET', url: '/fhir/Patient/gc-close' }).then((r) => {
       answered = true;
       return r;
     });
-    while (slow.fhirContext.auditCommit.queued === 0) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    t.equal(answered, false, 'the read waits for its record');
+    await until(() => slow.fhirContext.auditCommit.queued === 1);
+    state.hold = undefined;
+    release();
+    t.equal((await first).statusCode, 200);
+    t.equal(answered, false, 'the second read waits for its record');
     const started = Date.now();
     await slow.close();
     const closedAfter = Date.now() - started;
     await new Promise((resolve) => setImmediate(resolve));
     t.equal(answered, true, `closing wrote the record without waiting out the delay (closed after ${closedAfter} ms)`);
-    t.equal((await read).statusCode, 200);
-    t.equal(await readsOf(t, request, 'gc-close'), 1, 'the record is stored');
+    t.equal((await second).statusCode, 200);
+    t.equal(await readsOf(t, request, 'gc-close'), 2, 'both records are stored');
   });
 });

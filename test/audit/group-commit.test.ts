@@ -47,22 +47,30 @@ function track(promise: Promise<void>): { state: 'pending' | 'resolved' | 'rejec
 t.beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'setImmediate'] }));
 t.afterEach(() => mock.timers.reset());
 
-t.test('the first record waits the delay for company, then all queued go in one flush', async (t) => {
-  const { commit, flushes } = batcher(5, 100, 1);
-  const a = track(commit.submit(1));
+t.test('idle, a record goes on the next turn; while a flush is in flight, it waits the delay for company', async (t) => {
+  const { commit, flushes } = batcher(5, 100, 2);
+  const first = track(commit.submit(1));
+  t.equal(flushes.length, 0, 'not within the turn that submitted it');
+  mock.timers.tick(0);
+  t.same(flushes[0]?.items, [1], 'an idle batcher does not wait the delay');
+  const a = track(commit.submit(2));
   mock.timers.tick(3);
-  const b = track(commit.submit(2));
+  const b = track(commit.submit(3));
   mock.timers.tick(1);
-  t.equal(flushes.length, 0, 'no flush before the delay of the first record has passed');
+  t.equal(flushes.length, 1, 'no second flush before the delay of its first record has passed');
   mock.timers.tick(1);
-  t.equal(flushes.length, 1);
-  t.same(flushes[0]?.items, [1, 2], 'both records in one flush');
+  t.equal(flushes.length, 2);
+  t.same(flushes[1]?.items, [2, 3], 'both records in one flush');
   await settle();
   t.equal(a.state, 'pending', 'a submitter waits for the commit of its flush');
-  flushes[0]?.finish();
+  flushes[1]?.finish();
   await settle();
   t.equal(a.state, 'resolved');
   t.equal(b.state, 'resolved');
+  t.equal(first.state, 'pending', 'each flush settles only its own submitters');
+  flushes[0]?.finish();
+  await settle();
+  t.equal(first.state, 'resolved');
 });
 
 t.test('a full batch flushes at once, without waiting for the delay', async (t) => {
