@@ -17,6 +17,7 @@ import { EventDispatcher } from './events/dispatcher.js';
 import { createResourceEventWriter } from './events/resource-event-writer.js';
 import { binarySizeGuard } from './validation/binary-size.js';
 import { AuditTrail } from './audit/audit-trail.js';
+import { createAuditCommit } from './audit/audit-commit.js';
 import { provenanceHook } from './audit/provenance.js';
 import type { Config } from './config/config.js';
 import { careWorkflowHooks, type CareWorkflowOptions } from './domain/care-workflows.js';
@@ -151,6 +152,7 @@ export function createServices(
     versionUnchangedUpdates: config.updateNoopNewVersion,
   });
   const auditTrail = new AuditTrail(config.publicBaseUrl ?? 'schakel');
+  const auditCommit = createAuditCommit(db, auditTrail, config.auditGroupCommit);
   const context: FhirContext = {
     config,
     repo,
@@ -158,6 +160,7 @@ export function createServices(
     search,
     operations,
     auditTrail,
+    auditCommit,
     ...(db.reads !== undefined ? { reads: db.reads } : {}),
   };
   return { context, search, definitions, events };
@@ -230,14 +233,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
   await registerTransportSecurity(app, { corsOrigins: config.corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute });
   registerHealthRoutes(app, db);
-  const auditTrail = services.context.auditTrail;
-  registerAuthRoutes(app, { auth, db, auditTrail, basePath: config.basePath, publicBaseUrl: config.publicBaseUrl });
+  const auditCommit = services.context.auditCommit;
+  registerAuthRoutes(app, { auth, db, auditCommit, basePath: config.basePath, publicBaseUrl: config.publicBaseUrl });
   // The protected scope: every FHIR route but the CapabilityStatement needs a bearer token.
   // Load shedding comes first in it, before any token check or database work; the health routes
   // above stay outside it, answered even when the node sheds everything else.
   await app.register(async (scope) => {
     await registerLoadShedding(scope, { overload: config.overload, db });
-    registerAuthentication(scope, { auth, db, auditTrail, basePath: config.basePath });
+    registerAuthentication(scope, { auth, db, auditCommit, basePath: config.basePath });
     registerFhirRoutes(scope, {
       basePath: config.basePath,
       publicBaseUrl: config.publicBaseUrl,
@@ -247,15 +250,16 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     });
   });
 
-  // Before the database closes (onClose hooks run in the order they were added).
+  // Every request has ended (http/drain.ts): the change-event dispatcher stops, then the audit
+  // records still queued are written before the database closes. One hook, so the order cannot
+  // change with Fastify's hook order.
   app.addHook('onClose', async () => {
     await services.events.stop();
-  });
-  if (deps.closeDatabase !== false) {
-    app.addHook('onClose', async () => {
+    await auditCommit.close();
+    if (deps.closeDatabase !== false) {
       await db.close();
-    });
-  }
+    }
+  });
   await app.ready();
   services.events.start(app.log);
   return app;

@@ -87,6 +87,8 @@ export interface Config {
    * where the body limit ends.
    */
   readonly maxBundleEntries: number;
+  /** Group commit of the audit records of reads, searches, refusals and failed logins (audit/audit-commit.ts). */
+  readonly auditGroupCommit: AuditGroupCommitConfig;
   /** Milliseconds to let in-flight requests finish on shutdown. */
   readonly shutdownGraceMs: number;
   /**
@@ -143,6 +145,24 @@ export interface OverloadConfig {
   readonly searchStatementTimeoutMs: number;
   /** SEARCH_MAX_INCLUDES (default 200): resources _include and _revinclude add to one page; the rest is cut and said so. */
   readonly maxIncludes: number;
+}
+
+/** How audit records of requests that write nothing are gathered into one INSERT (docs/configuration.md). */
+export interface AuditGroupCommitConfig {
+  /**
+   * AUDIT_GROUP_COMMIT_MS (default 2): while an audit INSERT is in flight, how long the first queued
+   * record waits for others before the next INSERT; 0 (and any idle moment) writes on the next turn
+   * of the event loop, with the records of the same turn (audit/group-commit.ts).
+   */
+  readonly delayMs: number;
+  /** AUDIT_GROUP_COMMIT_MAX_ROWS (default 200): records in one INSERT; a full batch is written at once. */
+  readonly maxRows: number;
+  /**
+   * AUDIT_GROUP_COMMIT_FLUSHES: INSERTs of audit records in flight at the same time. Default 2 on
+   * PostgreSQL (never more than DATABASE_POOL_SIZE), so one slow INSERT does not hold up every
+   * read, while each batch stays large; 1 on PGlite (one session: a second would only queue).
+   */
+  readonly maxFlushes: number;
 }
 
 /** Authentication and access settings (docs/security.md). */
@@ -381,6 +401,11 @@ export function loadConfig(env: Env = process.env): Config {
     searchTotalExactLimit: integer(env, 'SEARCH_TOTAL_EXACT_LIMIT', 1000, 0, 1_000_000),
     overload: overloadConfig(env, dbUrl === undefined ? 2 : Math.max(1, poolSize - 1)),
     maxBundleEntries: integer(env, 'MAX_BUNDLE_ENTRIES', 10_000, 1, 100000),
+    auditGroupCommit: {
+      delayMs: integer(env, 'AUDIT_GROUP_COMMIT_MS', 2, 0, 1000),
+      maxRows: integer(env, 'AUDIT_GROUP_COMMIT_MAX_ROWS', 200, 1, 10_000),
+      maxFlushes: integer(env, 'AUDIT_GROUP_COMMIT_FLUSHES', dbUrl === undefined ? 1 : Math.min(2, poolSize), 1, poolSize),
+    },
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10000, 0, 600000),
     eventPollMs: integer(env, 'EVENT_POLL_MS', 5000, 0, 3_600_000),
     diskFreeMarginBytes: integer(env, 'DISK_FREE_MARGIN_MB', 64, 0, 1_048_576) * 1024 * 1024,

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { oauthErrorCode } from '../auth/oauth-errors.js';
 import type { AuthService } from '../auth/service.js';
 import { auditRecord } from '../audit/audit-record.js';
-import type { AuditTrail } from '../audit/audit-trail.js';
+import { commitAuditRecord, type AuditCommit } from '../audit/audit-commit.js';
 import { isOperationOutcomeError, statusOf } from '../fhir/outcomes.js';
 import type { Queryable } from '../storage/database.js';
 import type { FormBody } from './body-parsers.js';
@@ -16,7 +16,7 @@ import type { FormBody } from './body-parsers.js';
 export interface AuthRoutesOptions {
   readonly auth: AuthService;
   readonly db: Queryable;
-  readonly auditTrail: AuditTrail;
+  readonly auditCommit: AuditCommit;
   readonly basePath: string;
   readonly publicBaseUrl: string | undefined;
 }
@@ -45,7 +45,7 @@ export function registerAuthRoutes(app: FastifyInstance, options: AuthRoutesOpti
     const record = auditRecord({ event: 'login', action: 'E', principal: undefined, address: request.ip });
     try {
       const { answer, principal } = await auth.token(options.db, form, auth.tokenUrls(origin(request, options.publicBaseUrl)));
-      await options.auditTrail.write(options.db, [{ ...record, principal, status: 200 }]);
+      await commitAuditRecord(options.auditCommit, { ...record, principal, status: 200 });
       return reply.code(200).send(answer);
     } catch (error) {
       const code = isOperationOutcomeError(error) ? oauthErrorCode(error.outcome) : undefined;
@@ -53,7 +53,7 @@ export function registerAuthRoutes(app: FastifyInstance, options: AuthRoutesOpti
         throw error;
       }
       const status = statusOf(error.outcome);
-      await options.auditTrail.write(options.db, [{ ...record, status, failure: code }]);
+      await commitAuditRecord(options.auditCommit, { ...record, status, failure: code });
       return reply.code(status).send({ error: code, error_description: error.outcome.issue?.[0]?.details?.text ?? code });
     }
   });

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal.js';
 import type { AuthService } from '../auth/service.js';
 import { auditRecord } from '../audit/audit-record.js';
-import type { AuditTrail } from '../audit/audit-trail.js';
+import { commitAuditRecord, type AuditCommit } from '../audit/audit-commit.js';
 import { isOperationOutcomeError } from '../fhir/outcomes.js';
 import type { Queryable } from '../storage/database.js';
 
@@ -21,7 +21,8 @@ declare module 'fastify' {
 export interface AuthenticateOptions {
   readonly auth: AuthService;
   readonly db: Queryable;
-  readonly auditTrail: AuditTrail;
+  /** Failed logins are recorded with the group commit of audit records; 503 if that fails. */
+  readonly auditCommit: AuditCommit;
   readonly basePath: string;
 }
 
@@ -44,7 +45,7 @@ export function registerAuthentication(scope: FastifyInstance, options: Authenti
         const record = auditRecord({ event: 'login', action: 'E', principal: undefined, address: request.ip });
         record.status = 401;
         record.failure = error.outcome.issue?.[0]?.code ?? 'security';
-        await options.auditTrail.write(options.db, [record]);
+        await commitAuditRecord(options.auditCommit, record);
       }
       throw error;
     }

@@ -6,6 +6,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { OperationOutcome } from '@medplum/fhirtypes';
+import { AuditUnavailableError } from '../audit/audit-commit.js';
 import { capacityFault, type CapacityReason } from '../storage/capacity-faults.js';
 import { DatabaseUnavailableError, isConnectionFault } from '../storage/connection-faults.js';
 import { isOperationOutcomeError, issue, outcome, RetryLaterError, statusOf, type OutcomeKind } from '../fhir/outcomes.js';
@@ -178,6 +179,11 @@ function handleError(faults: FaultLogLimiter, error: unknown, request: FastifyRe
       request.log.warn({ reason: databaseFault }, 'database unavailable');
     }
     reply.header('retry-after', String(retryAfter));
+  }
+  if (error instanceof AuditUnavailableError) {
+    // A 503 that is no database fault above: the audit trail refused the record. The cause goes
+    // through the error serializer (logging/logger.ts), which keeps a database error's data out.
+    request.log.error({ err: error.cause }, 'audit record not stored');
   }
   if (unexpected) {
     request.log.error({ err: error }, 'unhandled error');

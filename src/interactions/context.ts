@@ -3,6 +3,7 @@ import type { AccessScope } from '../auth/access-scope.js';
 import type { Principal } from '../auth/principal.js';
 import type { AuditRecord } from '../audit/audit-record.js';
 import type { AuditTrail } from '../audit/audit-trail.js';
+import type { AuditCommit } from '../audit/audit-commit.js';
 import type { Repository } from '../repository/repository.js';
 import type { SearchService } from '../search/types.js';
 import type { ReadRoutes } from '../storage/database.js';
@@ -20,9 +21,12 @@ export interface FhirContext {
   readonly validator: ResourceValidator;
   readonly search: SearchService;
   readonly operations: OperationRegistry;
+  /** Writes audit records inside a write's transaction. */
   readonly auditTrail: AuditTrail;
   /** Set when reads may run on a read replica (storage/read-routing.ts); dispatch decides which. */
   readonly reads?: ReadRoutes;
+  /** Group commit of the audit records of everything else (audit/audit-commit.ts). */
+  readonly auditCommit: AuditCommit;
   /** Who is asking; dispatch refuses to run an interaction without one. */
   readonly principal?: Principal;
   /** The client's network address, for the audit trail. */

@@ -11,6 +11,7 @@ import { authorizeInteraction } from '../auth/authorize.js';
 import { withoutForeignClaimCodes } from '../auth/claim-code-visibility.js';
 import { auditRecord, type AuditRecord } from '../audit/audit-record.js';
 import { assertAuditSearch } from '../audit/audit-trail.js';
+import { auditFailure, AuditUnavailableError, commitAuditRecord } from '../audit/audit-commit.js';
 import { isOperationOutcomeError, OperationOutcomeError, outcome, issue, RefusedAccessError, serverError, statusOf } from '../fhir/outcomes.js';
 import { WRITE_INTERACTIONS, type FhirRequest, type FhirResponse, type InteractionCode } from '../fhir/request.js';
 import { batchOrTransaction } from './bundle-envelope.js';
@@ -155,8 +156,9 @@ async function run(ctx: FhirContext, access: AccessScope, handler: InteractionHa
   if (nested) {
     nested.push(record);
   } else {
-    // Awaited: a read whose audit record cannot be written fails (docs/security.md).
-    await ctx.auditTrail.write(ctx.repo.queryable, [record]);
+    // Awaited: a read whose audit record cannot be written answers 503 without data
+    // (docs/security.md). Nothing was written, so the record joins other requests' in one INSERT.
+    await commitAuditRecord(ctx.auditCommit, record);
   }
   return response;
 }
@@ -210,18 +212,23 @@ export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<
     if (error instanceof RefusedAccessError) {
       noteRefusedTargets(record, error.targets);
     }
+    if (error instanceof AuditUnavailableError) {
+      // The record of this very request could not be stored; a second try in the same breath
+      // would meet the same store.
+      throw error;
+    }
     if (ctx.auditBuffer) {
       ctx.auditBuffer.push(record);
     } else {
-      // After the rollback, on its own: refusals and failures are recorded too.
+      // After the rollback, with the group commit: refusals and failures are recorded too.
       try {
         await captureFailure(ctx.repo.queryable, record, request);
-        await ctx.auditTrail.write(ctx.repo.queryable, [record]);
+        await ctx.auditCommit.submit(record);
       } catch (auditError) {
         // With the database away the record cannot be written either; the caller must still
         // learn the original fault (whether its COMMIT may have landed), not the audit's.
         if (!fault || !isConnectionFault(auditError)) {
-          throw auditError;
+          throw auditFailure(auditError);
         }
       }
     }
