@@ -85,7 +85,7 @@ run_engine() {
   done
   local token
   token=$(cd "$ROOT" && env DATA_DIR="$data" LOG_LEVEL=silent node --import tsx "$HERE/scripts/token.ts" --as admin --url "http://127.0.0.1:$port")
-  echo "== $engine, $(cd "$ROOT" && git rev-parse --short HEAD) ($ROOT)" >&2
+  echo "== $engine, $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo "not a git checkout") ($ROOT)" >&2
   node "$HARNESS" run --base "http://127.0.0.1:$port/fhir" --label "$engine" --duration "$DURATION" --ops "$OPS" \
     --patients "$PATIENTS" --obs-per-patient 4 \
     --header "Authorization: Bearer $token" "${cpu[@]}" ${OUT:+--out "$OUT"}
