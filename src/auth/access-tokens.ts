@@ -13,6 +13,7 @@ import { invalidToken } from './oauth-errors.js';
 import { formatIdentifier, ORGANIZATION_SYSTEMS, parseIdentifier, PRACTITIONER_SYSTEMS, type ActingUser, type Principal } from './principal.js';
 import { ScopeSet, grantScopes } from './scopes.js';
 import { BREAK_THE_GLASS } from './token-endpoint.js';
+import { VerifiedTokens } from './verified-tokens.js';
 
 const EXTERNAL_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
@@ -23,6 +24,8 @@ export interface AccessTokenSettings {
   readonly signingKey: SigningKey;
   readonly clients: ClientRegistry;
   readonly external: { readonly issuer: string; readonly audience: string; readonly jwksUrl: string } | undefined;
+  /** How many verified tokens are remembered (verified-tokens.ts); 0 checks every token every time. */
+  readonly verifiedTokenCache?: number;
 }
 
 function userClaims(user: ActingUser): Record<string, string> {
@@ -58,8 +61,10 @@ function userFrom(claim: unknown): ActingUser | undefined {
 export class AccessTokens {
   private readonly ownKeys: JWTVerifyGetKey;
   private readonly externalKeys: JWTVerifyGetKey | undefined;
+  private readonly verified: VerifiedTokens;
 
   constructor(private readonly settings: AccessTokenSettings) {
+    this.verified = new VerifiedTokens(settings.verifiedTokenCache);
     this.ownKeys = createLocalJWKSet({ keys: [settings.signingKey.publicJwk] });
     this.externalKeys = settings.external ? createRemoteJWKSet(new URL(settings.external.jwksUrl)) : undefined;
   }
@@ -87,6 +92,11 @@ export class AccessTokens {
 
   /** The principal a bearer token stands for; 401 invalid_token when it does not verify. */
   async verify(token: string): Promise<Principal> {
+    const key = VerifiedTokens.key(token);
+    const remembered = this.verified.get(key);
+    if (remembered !== undefined) {
+      return remembered;
+    }
     let issuer: unknown;
     try {
       issuer = decodeJwt(token).iss;
@@ -114,7 +124,10 @@ export class AccessTokens {
     } catch (error) {
       throw invalidToken(true, `The bearer token was not accepted (${error instanceof errors.JOSEError ? error.code : 'invalid'})`);
     }
-    return own ? this.ownPrincipal(payload) : this.externalPrincipal(payload, external.issuer);
+    const principal = own ? this.ownPrincipal(payload) : this.externalPrincipal(payload, external.issuer);
+    // requiredClaims makes exp present; jose has checked it is a number in the future.
+    this.verified.set(key, principal, payload.exp ?? 0);
+    return principal;
   }
 
   private ownPrincipal(payload: JWTPayload): Principal {

@@ -48,7 +48,44 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
+/**
+ * Server-side prepared statements: a statement text the pool has seen before is sent by name, so
+ * PostgreSQL parses and analyses it once per connection instead of on every call (the extended
+ * protocol's Parse is skipped; https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-EXT-QUERY),
+ * and after a few calls may keep a generic plan (plan_cache_mode, PREPARE). The texts are the
+ * fixed shapes of the repository and search SQL; the number of names is bounded, so that a
+ * stream of distinct texts (searches with many parameter combinations) cannot grow what every
+ * connection holds: beyond the bound a text runs unnamed, as before.
+ */
+export const MAX_NAMED_STATEMENTS = 500;
+
+export class StatementNames {
+  private readonly names = new Map<string, string>();
+
+  constructor(private readonly capacity = MAX_NAMED_STATEMENTS) {}
+
+  /** The name a text is prepared under; undefined for a text sent unnamed. */
+  nameOf(sql: string, params: readonly unknown[] | undefined): string | undefined {
+    // Without parameters: scripts (several statements, which cannot be prepared) and BEGIN/COMMIT.
+    if (params === undefined) {
+      return undefined;
+    }
+    const known = this.names.get(sql);
+    if (known !== undefined || this.names.size >= this.capacity) {
+      return known;
+    }
+    const name = `schakel_${this.names.size + 1}`;
+    this.names.set(sql, name);
+    return name;
+  }
+}
+
 export async function openPostgres(connectionString: string, options: PostgresOptions): Promise<Database> {
+  const names = new StatementNames();
+  const send = <R extends object>(client: pg.PoolClient, sql: string, params: readonly unknown[] | undefined): Promise<pg.QueryResult<R>> => {
+    const name = names.nameOf(sql, params);
+    return name === undefined ? client.query<R>(sql, params as unknown[] | undefined) : client.query<R>({ name, text: sql, values: params as unknown[] });
+  };
   const pool = new pg.Pool({
     connectionString,
     max: options.poolSize,
@@ -94,7 +131,7 @@ export async function openPostgres(connectionString: string, options: PostgresOp
       }
       const wasBroken = broken.has(client);
       try {
-        const result = await client.query<R>(sql, params as unknown[] | undefined);
+        const result = await send<R>(client, sql, params);
         release(client);
         return result;
       } catch (error) {
@@ -125,7 +162,7 @@ export async function openPostgres(connectionString: string, options: PostgresOp
   function wrapClient(client: pg.PoolClient): Queryable {
     const run = async <R extends object>(sql: string, params?: readonly unknown[]): Promise<pg.QueryResult<R>> => {
       try {
-        return await client.query<R>(sql, params as unknown[] | undefined);
+        return await send<R>(client, sql, params);
       } catch (error) {
         if (isConnectionFault(error)) {
           broken.add(client);
