@@ -14,6 +14,7 @@ import { writeGuard } from './auth/write-guard.js';
 import { binaryGuard } from './auth/binary-guard.js';
 import { createBinaryContentWriter } from './repository/binary-content.js';
 import { binarySizeGuard } from './validation/binary-size.js';
+import { scheduleAuditLogMaintenance } from './audit/audit-retention.js';
 import { AuditTrail } from './audit/audit-trail.js';
 import { provenanceHook } from './audit/provenance.js';
 import type { Config } from './config/config.js';
@@ -222,6 +223,12 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     });
   });
 
+  const auditUpkeep = scheduleAuditLogMaintenance(
+    db,
+    { retentionMonths: config.auditRetentionMonths, intervalSeconds: config.auditMaintenanceIntervalSeconds },
+    app.log
+  );
+  app.addHook('onClose', async () => auditUpkeep.stop());
   if (deps.closeDatabase !== false) {
     app.addHook('onClose', async () => {
       await db.close();
