@@ -182,21 +182,22 @@ function dateCondition(sql: Sql, leaf: Leaf): string {
     if (!range) {
       throw badRequest(`${leaf.name}: "${raw}" is no FHIR date`, leaf.name);
     }
-    const start = sql.bind(range.start.toISOString(), 'timestamptz');
-    const end = sql.bind(range.end.toISOString(), 'timestamptz');
+    // Bound only where used: a parameter the statement does not mention has no type.
+    const start = (): string => sql.bind(range.start.toISOString(), 'timestamptz');
+    const end = (): string => sql.bind(range.end.toISOString(), 'timestamptz');
     switch (prefix) {
       case 'ne':
-        return `NOT (recorded >= ${start} AND recorded < ${end})`;
+        return `NOT (recorded >= ${start()} AND recorded < ${end()})`;
       case 'lt':
       case 'eb':
-        return `recorded < ${start}`;
+        return `recorded < ${start()}`;
       case 'le':
-        return `recorded < ${end}`;
+        return `recorded < ${end()}`;
       case 'gt':
       case 'sa':
-        return `recorded >= ${end}`;
+        return `recorded >= ${end()}`;
       case 'ge':
-        return `recorded >= ${start}`;
+        return `recorded >= ${start()}`;
       case 'ap': {
         // search.html#prefix leaves "approximately" to the server: 10% of the distance to now.
         const margin = Math.abs(Date.now() - range.start.getTime()) / 10;
@@ -205,7 +206,7 @@ function dateCondition(sql: Sql, leaf: Leaf): string {
         return `(recorded >= ${low} AND recorded < ${high})`;
       }
       default:
-        return `(recorded >= ${start} AND recorded < ${end})`;
+        return `(recorded >= ${start()} AND recorded < ${end()})`;
     }
   });
   return `(${alternatives.join(' OR ')})`;
