@@ -119,6 +119,17 @@ t.test(`AuditEvent read and search over the audit log on ${engine}`, async (t) =
     assertIssue(t, await app.request({ method: 'GET', url: '/fhir/AuditEvent?patient:identifier=x', as: 'auditor' }), 400, 'not-supported');
   });
 
+  t.test('the CapabilityStatement lists what the audit log answers', async (t) => {
+    const statement = (await app.request({ method: 'GET', url: '/fhir/metadata' })).json();
+    const entry = statement.rest[0].resource.find((r: any) => r.type === 'AuditEvent');
+    t.same(entry.interaction.map((i: any) => i.code).sort(), ['history-instance', 'read', 'search-type', 'vread']);
+    const names = entry.searchParam.map((p: any) => p.name);
+    for (const name of ['date', 'patient', 'entity', 'agent', 'type', 'subtype', 'action', 'outcome']) {
+      t.ok(names.includes(name), name);
+    }
+    t.notOk(names.includes('agent-name'), 'not what it answers 400 to');
+  });
+
   t.test('failed logins are searchable', async (t) => {
     const since = new Date().toISOString();
     const refused = await app.request({ method: 'GET', url: '/fhir/Patient/p-kok', headers: { authorization: 'Bearer not-a-token' } });
