@@ -1,7 +1,8 @@
 /**
  * Bytes of audit storage per read: writes N audit records shaped like a professional's reads
  * (half Patient, half Observation, over 500 patients; one INSERT each, as a read does) into a
- * scratch database and reports the growth of the audit log, indexes included.
+ * scratch database and reports the growth of the audit log (partitions and audit_agent), indexes
+ * included.
  *   npx tsx scripts/audit-storage.ts [N]           (PGlite; DATABASE_URL set: PostgreSQL)
  */
 import { randomUUID } from 'node:crypto';
@@ -30,7 +31,8 @@ const principal: Principal = {
 
 async function auditBytes(): Promise<number> {
   const [row] = await db.query<{ bytes: string }>(
-    `SELECT coalesce(sum(pg_total_relation_size(relid)), 0)::text AS bytes FROM pg_partition_tree('audit_log') WHERE isleaf`
+    `SELECT (coalesce(sum(pg_total_relation_size(relid)), 0) + pg_total_relation_size('audit_agent'))::text AS bytes
+       FROM pg_partition_tree('audit_log') WHERE isleaf`
   );
   return Number(row?.bytes ?? 0);
 }

@@ -35,10 +35,13 @@ export interface AuditLogRow {
   readonly query: string | null;
 }
 
+/** Where a rendering reads from: the record with its agent (storage/migrations/013_audit_log.sql). */
+export const AUDIT_LOG_FROM = 'audit_log JOIN audit_agent ON audit_agent.agent_id = audit_log.agent';
+
 /** The columns a rendering needs (request_id stays in the log for correlation with the server logs). */
 export const AUDIT_LOG_COLUMNS =
-  'id::text AS id, recorded, event, operation, action::text AS action, outcome, failure, client_id, user_system, user_value, user_name, ' +
-  'user_role, user_reference, organization_system, organization_value, organization_reference, responsible_system, ' +
+  'audit_log.id::text AS id, recorded, event, operation, action::text AS action, outcome, failure, client_id, user_system, user_value, ' +
+  'user_name, user_role, user_reference, organization_system, organization_value, organization_reference, responsible_system, ' +
   'responsible_value, btg_reason, address, patients, resources, resource_type, query';
 
 /** An HTTP status with the AuditEvent.outcome a status gives (audit-trail.ts outcomeOf). */

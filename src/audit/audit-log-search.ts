@@ -10,7 +10,7 @@ import { parseDateRange } from '../fhir/dates.js';
 import type { SearchRequest } from '../search/request.js';
 import type { Queryable } from '../storage/database.js';
 import { ACT_REASON, CLIENT_ID_SYSTEM, DCM, SUBTYPE } from './audit-event.js';
-import { AUDIT_LOG_COLUMNS, type AuditLogRow } from './audit-log-row.js';
+import { AUDIT_LOG_COLUMNS, AUDIT_LOG_FROM, type AuditLogRow } from './audit-log-row.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EVENT_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-event-type';
@@ -22,7 +22,7 @@ export async function readAuditLog(db: Queryable, id: string): Promise<AuditLogR
   if (!UUID.test(id)) {
     return undefined;
   }
-  const [row] = await db.query<AuditLogRow>(`SELECT ${AUDIT_LOG_COLUMNS} FROM audit_log WHERE id = $1::uuid`, [id]);
+  const [row] = await db.query<AuditLogRow>(`SELECT ${AUDIT_LOG_COLUMNS} FROM ${AUDIT_LOG_FROM} WHERE audit_log.id = $1::uuid`, [id]);
   return row;
 }
 
@@ -105,11 +105,11 @@ function agentCondition(sql: Sql, leaf: Leaf): string {
       const client = system === CLIENT_ID_SYSTEM ? ` OR client_id = ${value}` : '';
       return `((user_system = ${sys} AND user_value = ${value}) OR (organization_system = ${sys} AND organization_value = ${value}) OR (responsible_system = ${sys} AND responsible_value = ${value})${client})`;
     });
-    return `(${alternatives.join(' OR ')})`;
+    return `agent IN (SELECT agent_id FROM audit_agent WHERE ${alternatives.join(' OR ')})`;
   }
   noModifier(leaf);
   const refs = sql.bind(leaf.values.map((v) => reference(unescape(v), 'Practitioner')), 'text[]');
-  return `(user_reference = ANY(${refs}) OR organization_reference = ANY(${refs}))`;
+  return `agent IN (SELECT agent_id FROM audit_agent WHERE user_reference = ANY(${refs}) OR organization_reference = ANY(${refs}))`;
 }
 
 function typeCondition(leaf: Leaf): string {
@@ -293,7 +293,7 @@ export async function searchAuditLog(db: Queryable, request: SearchRequest): Pro
   const order = descending ? 'DESC' : 'ASC';
   const limit = page.bind(request.count + 1, 'integer');
   const rows = await db.query<AuditLogRow>(
-    `SELECT ${AUDIT_LOG_COLUMNS} FROM audit_log WHERE ${where}${keyset} ORDER BY recorded ${order}, id ${order} LIMIT ${limit}`,
+    `SELECT ${AUDIT_LOG_COLUMNS} FROM ${AUDIT_LOG_FROM} WHERE ${where}${keyset} ORDER BY recorded ${order}, id ${order} LIMIT ${limit}`,
     page.params
   );
   const more = rows.length > request.count;

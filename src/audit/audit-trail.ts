@@ -1,8 +1,9 @@
 /**
  * Writes audit records into the audit log (storage/migrations/013_audit_log.sql): one multi-row
  * INSERT per batch, whatever its size, one compact row per record with the NEN 7513 fields as
- * columns. No resource, history or search-index rows: AuditEvent is rendered from the row when it
- * is read (audit-log-search.ts). Nothing may change a record afterwards.
+ * columns and the acting user, organisation and client once in audit_agent. No resource, history
+ * or search-index rows: AuditEvent is rendered from the row when it is read
+ * (audit-log-search.ts). Nothing may change a record afterwards.
  */
 import { notSupported, retryLater } from '../fhir/outcomes.js';
 import { newId } from '../fhir/ids.js';
@@ -46,14 +47,24 @@ export function outcomeOf(status: number): 0 | 4 | 8 {
   return status >= 500 ? 8 : status >= 400 ? 4 : 0;
 }
 
-/** Column, SQL array type, value of a record: the INSERT binds one array per column. */
-const COLUMNS: ReadonlyArray<readonly [string, string, (r: AuditRecord) => unknown]> = [
+type Column = readonly [string, string, (r: AuditRecord) => unknown];
+
+/** Columns of audit_log: name, SQL type, value of a record. The INSERT binds one array per column. */
+const LOG_COLUMNS: readonly Column[] = [
   ['request_id', 'text', (r) => r.requestId ?? null],
   ['event', 'text', (r) => r.event],
   ['operation', 'text', (r) => r.operation ?? null],
   ['action', '"char"', (r) => r.action],
   ['outcome', 'smallint', (r) => outcomeOf(r.status)],
   ['failure', 'text', (r) => r.failure ?? null],
+  ['btg_reason', 'text', (r) => r.principal?.emergency?.reason ?? null],
+  ['address', 'text', (r) => r.address ?? null],
+  ['resource_type', 'text', (r) => r.resourceType ?? null],
+  ['query', 'text', (r) => r.query ?? null],
+];
+
+/** Columns of audit_agent: who acted, the same for every request of one token (013_audit_log.sql). */
+const AGENT_COLUMNS: readonly Column[] = [
   ['client_id', 'text', (r) => r.principal?.clientId ?? r.claimedClient ?? null],
   ['user_system', 'text', (r) => r.principal?.user?.identifier.system ?? null],
   ['user_value', 'text', (r) => r.principal?.user?.identifier.value ?? null],
@@ -65,10 +76,6 @@ const COLUMNS: ReadonlyArray<readonly [string, string, (r: AuditRecord) => unkno
   ['organization_reference', 'text', (r) => (r.principal?.user ? (r.principal.organizationRef ?? null) : null)],
   ['responsible_system', 'text', (r) => r.principal?.user?.responsible?.system ?? null],
   ['responsible_value', 'text', (r) => r.principal?.user?.responsible?.value ?? null],
-  ['btg_reason', 'text', (r) => r.principal?.emergency?.reason ?? null],
-  ['address', 'text', (r) => r.address ?? null],
-  ['resource_type', 'text', (r) => r.resourceType ?? null],
-  ['query', 'text', (r) => r.query ?? null],
 ];
 
 /**
@@ -78,12 +85,28 @@ const COLUMNS: ReadonlyArray<readonly [string, string, (r: AuditRecord) => unkno
  */
 const SEPARATOR = ' ';
 
+const COLUMNS: readonly Column[] = [...LOG_COLUMNS, ...AGENT_COLUMNS];
+
+/**
+ * One statement: the agents not yet known join audit_agent (ON CONFLICT DO NOTHING takes no lock
+ * on an existing row), then the records join audit_log.
+ */
 const INSERT_SQL = (() => {
   const names = ['id', 'recorded', ...COLUMNS.map(([name]) => name), 'patients', 'resources'];
   const arrays = ['$1::uuid[]', '$2::timestamptz[]', ...COLUMNS.map(([, type], i) => `$${i + 3}::${type}[]`), `$${COLUMNS.length + 3}::text[]`, `$${COLUMNS.length + 4}::text[]`];
-  const values = names.map((name) => (name === 'patients' || name === 'resources' ? `string_to_array(v.${name}, '${SEPARATOR}')` : `v.${name}`));
-  return `INSERT INTO audit_log (${names.join(', ')})
-SELECT ${values.join(', ')} FROM unnest(${arrays.join(', ')}) AS v(${names.join(', ')})`;
+  const agentNames = AGENT_COLUMNS.map(([name]) => name);
+  const logNames = ['id', 'recorded', ...LOG_COLUMNS.map(([name]) => name)];
+  return `WITH v AS (
+  SELECT x.*, audit_agent_id(${agentNames.map((n) => `x.${n}`).join(', ')}) AS agent
+    FROM unnest(${arrays.join(', ')}) WITH ORDINALITY AS x(${names.join(', ')}, n)
+), a AS (
+  INSERT INTO audit_agent (agent_id, ${agentNames.join(', ')})
+  SELECT DISTINCT ON (agent) agent, ${agentNames.join(', ')} FROM v ORDER BY agent
+  ON CONFLICT (agent_id) DO NOTHING
+)
+INSERT INTO audit_log (${logNames.join(', ')}, agent, patients, resources)
+SELECT ${logNames.map((n) => `v.${n}`).join(', ')}, v.agent, string_to_array(v.patients, '${SEPARATOR}'), string_to_array(v.resources, '${SEPARATOR}')
+  FROM v ORDER BY v.n`;
 })();
 
 /** SQLSTATE classes the callers handle themselves: 40 (retry the transaction), 57 (cancelled, shutdown). */

@@ -185,7 +185,7 @@ t.test(`AuditEvent read and search over the audit log on ${engine}`, async (t) =
     const now = new Date();
     await db.query(`SELECT audit_log_partition('2019-01-10')`);
     await db.query(
-      `INSERT INTO audit_log (id, recorded, event, action, outcome, patients, resources) VALUES (gen_random_uuid(), '2019-01-15T10:00:00Z', 'read', 'R', 0, '{p-ret}', '{}')`
+      `INSERT INTO audit_log (id, recorded, event, action, outcome, agent, patients, resources) VALUES (gen_random_uuid(), '2019-01-15T10:00:00Z', 'read', 'R', 0, 0, '{p-ret}', '{}')`
     );
     t.equal((await read(app, 'Patient/p-vis', 'physio')).statusCode, 200);
     const current = async (): Promise<number> =>

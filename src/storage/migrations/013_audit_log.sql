@@ -2,26 +2,24 @@
 -- the fields of src/audit/audit-record.ts as columns. AuditEvent is its FHIR view
 -- (src/audit/audit-log-search.ts renders rows with src/audit/audit-event.ts); there are no
 -- resource, history or search-index rows for audit records.
---   id          the AuditEvent id
+--   id          the AuditEvent id; request_id the HTTP request id (x-request-id)
 --   event       interaction code (http.html), `operation`, or `login`
 --   action      C/R/U/D/E; outcome 0/4/8 (AuditEvent.outcome) and failure (the first issue code)
---   client_id   the client system (for a failed login: the client the request claimed to be)
---   user_*      the professional (UZI/BIG/AGB) with name, role and Practitioner reference
---   organization_*, responsible_*: the care provider and the responsible user (NEN 7513)
+--   agent       who acted: a row of audit_agent (below)
 --   btg_reason  the reason given for break-the-glass access (purposeOfUse BTG), else null
+--   address     the client's network address
 --   patients    ids of the patients concerned; resources: Type/id[/_history/v] read or written
+--   resource_type, query: the type and query of a search
 -- Month partitions on recorded: retention drops a whole month at once (src/audit/audit-retention.ts);
 -- audit_log_partition() creates a month ahead, the default partition takes anything else so an
 -- insert never fails for want of a partition.
-CREATE TABLE audit_log (
-  id uuid NOT NULL,
-  recorded timestamptz NOT NULL,
-  request_id text,
-  event text NOT NULL,
-  operation text,
-  action "char" NOT NULL,
-  outcome smallint NOT NULL,
-  failure text,
+--
+-- The user fields (NEN 7513 "gebruiker") repeat in every request of a token: the client system,
+-- the professional (UZI/BIG/AGB system and value, name, role, Practitioner reference), the
+-- organisation (URA/AGB, Organization reference) and the responsible user. They are kept once
+-- in audit_agent, keyed by a hash of all of them, which halves the bytes of a read's record.
+CREATE TABLE audit_agent (
+  agent_id bigint PRIMARY KEY,
   client_id text,
   user_system text,
   user_value text,
@@ -32,7 +30,26 @@ CREATE TABLE audit_log (
   organization_value text,
   organization_reference text,
   responsible_system text,
-  responsible_value text,
+  responsible_value text
+);
+CREATE INDEX audit_agent_user_idx ON audit_agent (user_value);
+CREATE INDEX audit_agent_client_idx ON audit_agent (client_id);
+
+-- The key of an agent: 64 bits of the md5 of its fields (nulls marked), the same for the same fields.
+CREATE FUNCTION audit_agent_id(VARIADIC parts text[]) RETURNS bigint
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$ SELECT ('x' || left(md5(array_to_string(parts, chr(31), chr(30))), 16))::bit(64)::bigint $$;
+
+CREATE TABLE audit_log (
+  id uuid NOT NULL,
+  recorded timestamptz NOT NULL,
+  request_id text,
+  event text NOT NULL,
+  operation text,
+  action "char" NOT NULL,
+  outcome smallint NOT NULL,
+  failure text,
+  agent bigint NOT NULL,
   btg_reason text,
   address text,
   patients text[] NOT NULL,
@@ -52,8 +69,7 @@ CREATE INDEX audit_log_recorded_idx ON audit_log (recorded);
 CREATE INDEX audit_log_id_idx ON audit_log (id);
 CREATE INDEX audit_log_patients_idx ON audit_log USING gin (patients);
 CREATE INDEX audit_log_resources_idx ON audit_log USING gin (audit_log_unversioned(resources));
-CREATE INDEX audit_log_user_idx ON audit_log (user_value) WHERE user_value IS NOT NULL;
-CREATE INDEX audit_log_client_idx ON audit_log (client_id) WHERE user_value IS NULL;
+CREATE INDEX audit_log_agent_idx ON audit_log (agent);
 
 -- Append-only: nothing changes or removes a record but retention, which drops whole partitions,
 -- and the move of rows out of the default partition below (which sets schakel.audit_maintenance).
@@ -109,29 +125,42 @@ BEGIN
       (SELECT a FROM jsonb_array_elements(e->'agent') a WHERE (a->>'requestor')::boolean) AS requestor,
       (SELECT x FROM jsonb_array_elements(e->'entity') x WHERE x->'role'->>'code' = '24') AS q
     FROM old
+  ), rows AS (
+    SELECT id, e,
+      client->'who'->'identifier'->>'value' AS client_id,
+      usr->'who'->'identifier'->>'system' AS user_system, usr->'who'->'identifier'->>'value' AS user_value, usr->>'name' AS user_name,
+      CASE WHEN usr->'role'->0->'coding'->0 ? 'system'
+        THEN (usr->'role'->0->'coding'->0->>'system') || '|' || (usr->'role'->0->'coding'->0->>'code')
+        ELSE usr->'role'->0->'coding'->0->>'code' END AS user_role,
+      usr->'who'->>'reference' AS user_reference,
+      org->'who'->'identifier'->>'system' AS organization_system, org->'who'->'identifier'->>'value' AS organization_value,
+      org->'who'->>'reference' AS organization_reference,
+      resp->'who'->'identifier'->>'system' AS responsible_system, resp->'who'->'identifier'->>'value' AS responsible_value,
+      usr->'purposeOfUse'->0->>'text' AS btg_reason, requestor->'network'->>'address' AS address, q
+    FROM parts
+  ), keyed AS (
+    SELECT *, audit_agent_id(client_id, user_system, user_value, user_name, user_role, user_reference, organization_system,
+      organization_value, organization_reference, responsible_system, responsible_value) AS agent
+    FROM rows
+  ), agents AS (
+    INSERT INTO audit_agent
+    SELECT DISTINCT ON (agent) agent, client_id, user_system, user_value, user_name, user_role, user_reference, organization_system,
+      organization_value, organization_reference, responsible_system, responsible_value
+    FROM keyed ON CONFLICT (agent_id) DO NOTHING
   ), inserted AS (
     INSERT INTO audit_log
     SELECT id::uuid, (e->>'recorded')::timestamptz, NULL,
       CASE WHEN e->'type'->>'code' = '110114' THEN 'login' ELSE e->'subtype'->0->>'code' END,
       (SELECT s->>'code' FROM jsonb_array_elements(e->'subtype') s WHERE s->>'system' = 'http://hl7.org/fhir/OperationDefinition'),
       (e->>'action')::"char", (e->>'outcome')::smallint, e->>'outcomeDesc',
-      client->'who'->'identifier'->>'value',
-      usr->'who'->'identifier'->>'system', usr->'who'->'identifier'->>'value', usr->>'name',
-      CASE WHEN usr->'role'->0->'coding'->0 ? 'system'
-        THEN (usr->'role'->0->'coding'->0->>'system') || '|' || (usr->'role'->0->'coding'->0->>'code')
-        ELSE usr->'role'->0->'coding'->0->>'code' END,
-      usr->'who'->>'reference',
-      org->'who'->'identifier'->>'system', org->'who'->'identifier'->>'value', org->'who'->>'reference',
-      resp->'who'->'identifier'->>'system', resp->'who'->'identifier'->>'value',
-      usr->'purposeOfUse'->0->>'text',
-      requestor->'network'->>'address',
+      agent, btg_reason, address,
       ARRAY(SELECT substr(x->'what'->>'reference', 9) FROM jsonb_array_elements(e->'entity') WITH ORDINALITY AS t(x, n)
              WHERE x->'role'->>'code' = '1' ORDER BY n),
       ARRAY(SELECT x->'what'->>'reference' FROM jsonb_array_elements(e->'entity') WITH ORDINALITY AS t(x, n)
              WHERE x->'role'->>'code' = '4' ORDER BY n),
       q->>'name',
       CASE WHEN q IS NULL THEN NULL ELSE convert_from(decode(q->>'query', 'base64'), 'UTF8') END
-    FROM parts
+    FROM keyed
     RETURNING 1
   )
   SELECT count(*) INTO moved FROM inserted;
