@@ -16,6 +16,7 @@ import { createBinaryContentWriter } from './repository/binary-content.js';
 import { EventDispatcher } from './events/dispatcher.js';
 import { createResourceEventWriter } from './events/resource-event-writer.js';
 import { binarySizeGuard } from './validation/binary-size.js';
+import { scheduleAuditLogMaintenance } from './audit/audit-retention.js';
 import { AuditTrail } from './audit/audit-trail.js';
 import { createAuditCommit } from './audit/audit-commit.js';
 import { provenanceHook } from './audit/provenance.js';
@@ -250,10 +251,16 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     });
   });
 
+  const auditUpkeep = scheduleAuditLogMaintenance(
+    db,
+    { retentionMonths: config.auditRetentionMonths, intervalSeconds: config.auditMaintenanceIntervalSeconds },
+    app.log
+  );
   // Every request has ended (http/drain.ts): the change-event dispatcher stops, then the audit
   // records still queued are written before the database closes. One hook, so the order cannot
   // change with Fastify's hook order.
   app.addHook('onClose', async () => {
+    await auditUpkeep.stop();
     await services.events.stop();
     await auditCommit.close();
     if (deps.closeDatabase !== false) {

@@ -7,12 +7,12 @@
  * A request awaits its own record (docs/security.md: no data leaves without its audit record);
  * when the record cannot be written the request answers 503 with Retry-After, without data.
  */
-import { issue, outcome, RetryLaterError } from '../fhir/outcomes.js';
 import { isConnectionFault } from '../storage/connection-faults.js';
 import type { Queryable } from '../storage/database.js';
 import type { AuditRecord } from './audit-record.js';
-import type { AuditTrail } from './audit-trail.js';
+import { AuditUnavailableError, type AuditTrail } from './audit-trail.js';
 import { GroupCommit } from './group-commit.js';
+
 
 export type AuditCommit = GroupCommit<AuditRecord>;
 
@@ -23,24 +23,6 @@ export interface AuditCommitSettings {
   readonly maxRows: number;
   /** AUDIT_GROUP_COMMIT_FLUSHES */
   readonly maxFlushes: number;
-}
-
-/** Seconds to wait after an audit write failed: as for a database fault (http/errors.ts). */
-const AUDIT_RETRY_AFTER_SECONDS = 5;
-
-/**
- * The audit record of a request could not be stored for a reason other than a lost connection
- * (those keep their own 503, storage/connection-faults.ts). The request is answered 503 without
- * its data: the data may not leave unrecorded, and the client may try again.
- */
-export class AuditUnavailableError extends RetryLaterError {
-  constructor(cause: unknown) {
-    super(
-      outcome('unavailable', [issue({ code: 'transient', text: 'The access log could not record this request, so no data is returned. Try again later.' })]),
-      AUDIT_RETRY_AFTER_SECONDS
-    );
-    this.cause = cause;
-  }
 }
 
 /** The group commit of audit records onto `db` (the primary: never a read replica). */

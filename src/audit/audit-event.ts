@@ -19,13 +19,13 @@ import type { AuditRecord } from './audit-record.js';
 
 export const ACT_REASON = 'http://terminology.hl7.org/CodeSystem/v3-ActReason';
 export const CLIENT_ID_SYSTEM = 'urn:ietf:params:oauth:client-id';
-const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
+export const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
 const ROLE_TYPE = 'http://terminology.hl7.org/CodeSystem/extra-security-role-type';
 const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
 const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
 
 /** restful-interaction codes (https://hl7.org/fhir/R4/valueset-type-restful-interaction.html). */
-const SUBTYPE: Record<string, string> = {
+export const SUBTYPE: Readonly<Record<string, string>> = {
   'conditional-update': 'update',
   'conditional-patch': 'patch',
   'conditional-delete': 'delete',

@@ -17,6 +17,8 @@ export interface AuditRecord {
   /** For a failed login: the client the request claimed to be, if any. */
   readonly claimedClient?: string;
   readonly address: string | undefined;
+  /** The id the HTTP layer gave the request (Fastify request.id), to tie the record to the logs. */
+  readonly requestId?: string;
   readonly resourceType?: string;
   readonly operation?: string;
   /** HTTP status of the answer and, for a failure, the first issue code. */

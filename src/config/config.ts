@@ -50,6 +50,14 @@ export interface Config {
    * each fault kind is logged with its request id, the rest as one count per interval.
    */
   readonly databaseFaultLogIntervalSeconds: number;
+  /**
+   * AUDIT_RETENTION_MONTHS (default 60): month partitions of the audit log entirely older than this
+   * are dropped; 0 keeps the log forever. NEN 7513 advises at least five years, so that a patient
+   * can still see who looked at the record.
+   */
+  readonly auditRetentionMonths: number;
+  /** AUDIT_MAINTENANCE_INTERVAL_SECONDS (default 3600): how often partitions are made ahead and retention runs. */
+  readonly auditMaintenanceIntervalSeconds: number;
   /** Folder where PGlite keeps its files; 'memory://' keeps them in memory (tests). */
   readonly dataDir: string;
   readonly logLevel: LogLevel;
@@ -387,6 +395,8 @@ export function loadConfig(env: Env = process.env): Config {
     databaseConnectTimeoutMs: integer(env, 'DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
     databaseStartupWaitSeconds: integer(env, 'DATABASE_STARTUP_WAIT_SECONDS', 60, 0, 86_400),
     databaseFaultLogIntervalSeconds: integer(env, 'DATABASE_FAULT_LOG_INTERVAL_SECONDS', 30, 1, 3600),
+    auditRetentionMonths: integer(env, 'AUDIT_RETENTION_MONTHS', 60, 0, 1200),
+    auditMaintenanceIntervalSeconds: integer(env, 'AUDIT_MAINTENANCE_INTERVAL_SECONDS', 3600, 1, 86_400),
     dataDir: env['DATA_DIR'] || './data',
     logLevel,
     bodyLimit: integer(env, 'BODY_LIMIT', 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

@@ -42,7 +42,7 @@ export function registerAuthRoutes(app: FastifyInstance, options: AuthRoutesOpti
       }
       form[key] = value;
     }
-    const record = auditRecord({ event: 'login', action: 'E', principal: undefined, address: request.ip });
+    const record = auditRecord({ event: 'login', action: 'E', principal: undefined, address: request.ip, requestId: request.id });
     try {
       const { answer, principal } = await auth.token(options.db, form, auth.tokenUrls(origin(request, options.publicBaseUrl)));
       await commitAuditRecord(options.auditCommit, { ...record, principal, status: 200 });

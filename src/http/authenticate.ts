@@ -42,7 +42,7 @@ export function registerAuthentication(scope: FastifyInstance, options: Authenti
     } catch (error) {
       if (isOperationOutcomeError(error) && error.outcome.id === 'unauthorized') {
         reply.header('www-authenticate', header === undefined ? 'Bearer realm="schakel"' : 'Bearer realm="schakel", error="invalid_token"');
-        const record = auditRecord({ event: 'login', action: 'E', principal: undefined, address: request.ip });
+        const record = auditRecord({ event: 'login', action: 'E', principal: undefined, address: request.ip, requestId: request.id });
         record.status = 401;
         record.failure = error.outcome.issue?.[0]?.code ?? 'security';
         await commitAuditRecord(options.auditCommit, record);

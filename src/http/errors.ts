@@ -6,7 +6,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import { AuditUnavailableError } from '../audit/audit-commit.js';
+import { AuditUnavailableError } from '../audit/audit-trail.js';
 import { capacityFault, type CapacityReason } from '../storage/capacity-faults.js';
 import { DatabaseUnavailableError, isConnectionFault } from '../storage/connection-faults.js';
 import { isOperationOutcomeError, issue, outcome, RetryLaterError, statusOf, type OutcomeKind } from '../fhir/outcomes.js';

@@ -136,7 +136,7 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOpti
       prefer: parsePrefer(request.headers['prefer']),
       baseUrl: options.publicBaseUrl ?? `${request.protocol}://${request.host}${basePath}`,
     };
-    const response = await dispatch({ ...context, ...(request.principal ? { principal: request.principal } : {}), address: request.ip }, fhirRequest);
+    const response = await dispatch({ ...context, ...(request.principal ? { principal: request.principal } : {}), address: request.ip, requestId: request.id }, fhirRequest);
     return sendFhir(reply, response, request.fhirFormat);
   }
 

@@ -11,6 +11,7 @@ import type {
   CapabilityStatementRestResourceOperation,
 } from '@medplum/fhirtypes';
 import { accessDocumentation } from '../auth/access-documentation.js';
+import { AUDIT_SEARCH_PARAMS } from '../audit/audit-trail.js';
 import { r4ResourceTypes } from '../fhir/definitions.js';
 import type { InteractionCode } from '../fhir/request.js';
 import type { OperationHandler, OperationRegistry } from '../operations/registry.js';
@@ -53,7 +54,14 @@ function operationEntry(op: OperationHandler): CapabilityStatementRestResourceOp
 
 function resourceEntry(input: CapabilityInput, type: string): CapabilityStatementRestResource {
   const has = (code: InteractionCode): boolean => input.implemented.has(code);
-  const search = has('search-type') ? input.search.capabilities(type) : undefined;
+  const all = has('search-type') ? input.search.capabilities(type) : undefined;
+  // The audit log (interactions/audit-log.ts) answers read, vread, history and its own searches only.
+  const auditLog = type === 'AuditEvent';
+  const search =
+    all && auditLog
+      ? { searchInclude: [], searchRevInclude: [], searchParam: all.searchParam.filter((p) => AUDIT_SEARCH_PARAMS.has(p.name) || p.name === '_id' || p.name === '_lastUpdated') }
+      : all;
+  const typeInteraction = (code: TypeInteraction): boolean => has(code) && (!auditLog || ['read', 'vread', 'history-instance', 'search-type'].includes(code));
   const operations = input.operations.forType(type);
   const profiles = input.supportedProfiles?.(type) ?? [];
   const documentation = accessDocumentation(type);
@@ -62,7 +70,7 @@ function resourceEntry(input: CapabilityInput, type: string): CapabilityStatemen
     profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
     ...(profiles.length > 0 ? { supportedProfile: profiles } : {}),
     ...(documentation !== undefined ? { documentation } : {}),
-    interaction: TYPE_INTERACTIONS.filter(has).map((code) => ({ code })),
+    interaction: TYPE_INTERACTIONS.filter(typeInteraction).map((code) => ({ code })),
     versioning: 'versioned-update',
     readHistory: has('vread'),
     updateCreate: has('update'),

@@ -31,6 +31,8 @@ export interface FhirContext {
   readonly principal?: Principal;
   /** The client's network address, for the audit trail. */
   readonly address?: string;
+  /** The HTTP request id, for the audit trail. */
+  readonly requestId?: string;
   /** Set by dispatch: the narrowing of the interaction being run. */
   readonly access?: AccessScope;
   /**

@@ -10,8 +10,9 @@ import { accessScope, type AccessScope } from '../auth/access-scope.js';
 import { authorizeInteraction } from '../auth/authorize.js';
 import { withoutForeignClaimCodes } from '../auth/claim-code-visibility.js';
 import { auditRecord, type AuditRecord } from '../audit/audit-record.js';
-import { assertAuditSearch } from '../audit/audit-trail.js';
-import { auditFailure, AuditUnavailableError, commitAuditRecord } from '../audit/audit-commit.js';
+import { assertAuditSearch, AuditUnavailableError } from '../audit/audit-trail.js';
+import { auditFailure, commitAuditRecord } from '../audit/audit-commit.js';
+import { auditLogHandler } from './audit-log.js';
 import { isOperationOutcomeError, OperationOutcomeError, outcome, issue, RefusedAccessError, serverError, statusOf } from '../fhir/outcomes.js';
 import { WRITE_INTERACTIONS, type FhirRequest, type FhirResponse, type InteractionCode } from '../fhir/request.js';
 import { batchOrTransaction } from './bundle-envelope.js';
@@ -174,7 +175,7 @@ function noteRefusedTargets(record: AuditRecord, targets: readonly string[]): vo
 }
 
 export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
-  const handler = HANDLERS[request.interaction];
+  const handler = auditLogHandler(request) ?? HANDLERS[request.interaction];
   if (!handler) {
     throw new OperationOutcomeError(
       outcome('not-implemented', [issue({ code: 'not-supported', text: `${request.interaction} is not supported` })])
@@ -193,6 +194,7 @@ export async function dispatch(ctx: FhirContext, request: FhirRequest): Promise<
     action: actionOf(request),
     principal,
     address: ctx.address,
+    ...(ctx.requestId !== undefined ? { requestId: ctx.requestId } : {}),
     ...(request.resourceType !== undefined ? { resourceType: request.resourceType } : {}),
     ...(request.operation !== undefined ? { operation: request.operation } : {}),
   });
