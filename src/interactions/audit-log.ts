@@ -8,7 +8,7 @@ import { auditEventOf } from '../audit/audit-log-row.js';
 import { readAuditLog, searchAuditLog } from '../audit/audit-log-search.js';
 import { httpDate } from '../fhir/dates.js';
 import { etagOf } from '../fhir/ids.js';
-import { notFound } from '../fhir/outcomes.js';
+import { notFound, notSupported } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse, InteractionCode } from '../fhir/request.js';
 import { buildBundle } from '../search/bundle.js';
 import { parseSearchRequest } from '../search/request.js';
@@ -77,7 +77,37 @@ const AUDIT_LOG_HANDLERS: Partial<Record<InteractionCode, InteractionHandler>> =
   'search-type': searchEvents,
 };
 
+/**
+ * Patient/{id}/AuditEvent: the patient's compartment holds the AuditEvents naming the patient
+ * (compartmentdefinition-patient.html: AuditEvent by `patient`), which is AuditEvent?patient=.
+ */
+const patientCompartment: InteractionHandler = (ctx, request) =>
+  searchEvents(ctx, { ...request, interaction: 'search-type', resourceType: 'AuditEvent', query: [...request.query, ['patient', `Patient/${request.id as string}`]] });
+
+/**
+ * Type and system history, and a system search naming AuditEvent in `_type`, read the resource
+ * tables, where AuditEvents are not kept: without this they would answer an empty list, which for
+ * an access log reads as "nobody looked".
+ */
+const notFromTheLog =
+  (what: string): InteractionHandler =>
+  () =>
+    Promise.reject(notSupported(`${what}: the audit log answers AuditEvent read, history of one AuditEvent and AuditEvent? search`, what));
+
+function namesAuditEvent(request: FhirRequest): boolean {
+  return request.query.some(([name, value]) => name === '_type' && value.split(',').some((type) => type.trim() === 'AuditEvent'));
+}
+
 /** The audit log's handler for an interaction on AuditEvent; undefined for every other request. */
 export function auditLogHandler(request: FhirRequest): InteractionHandler | undefined {
+  if (request.interaction === 'search-compartment' && request.compartmentType === 'AuditEvent') {
+    return request.resourceType === 'Patient' ? patientCompartment : notFromTheLog(`${request.resourceType ?? ''}/{id}/AuditEvent`);
+  }
+  if (request.interaction === 'search-system' && namesAuditEvent(request)) {
+    return notFromTheLog('_type=AuditEvent');
+  }
+  if (request.interaction === 'history-type' && request.resourceType === 'AuditEvent') {
+    return notFromTheLog('AuditEvent/_history');
+  }
   return request.resourceType === 'AuditEvent' ? AUDIT_LOG_HANDLERS[request.interaction] : undefined;
 }

@@ -119,6 +119,19 @@ t.test(`AuditEvent read and search over the audit log on ${engine}`, async (t) =
     assertIssue(t, await app.request({ method: 'GET', url: '/fhir/AuditEvent?patient:identifier=x', as: 'auditor' }), 400, 'not-supported');
   });
 
+  t.test('the patient compartment reads the log; type and system history and _type=AuditEvent answer 400', async (t) => {
+    t.equal((await read(app, 'Patient/p-kok')).statusCode, 200);
+    const compartment = await app.request({ method: 'GET', url: '/fhir/Patient/p-kok/AuditEvent?subtype=read&_count=100', as: 'auditor' });
+    t.equal(compartment.statusCode, 200);
+    const inCompartment = (compartment.json().entry ?? []).map((e: any) => e.resource.id as string).sort();
+    t.ok(inCompartment.length >= 1, 'the read of the patient is in its compartment');
+    t.same(inCompartment, (await ids(app, 'patient=Patient/p-kok&subtype=read')).sort(), 'the same as AuditEvent?patient=');
+    for (const url of ['/fhir/AuditEvent/_history', '/fhir/?_type=AuditEvent', '/fhir/Practitioner/x/AuditEvent']) {
+      const response = await app.request({ method: 'GET', url, as: 'auditor' });
+      t.equal(response.statusCode, 400, `${url} is refused, not an empty list`);
+    }
+  });
+
   t.test('the CapabilityStatement lists what the audit log answers', async (t) => {
     const statement = (await app.request({ method: 'GET', url: '/fhir/metadata' })).json();
     const entry = statement.rest[0].resource.find((r: any) => r.type === 'AuditEvent');
