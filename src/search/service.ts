@@ -24,8 +24,12 @@ import { criterionSql } from './sql/criteria.js';
 import type { AccessFilter, SearchInput, SearchService } from './types.js';
 import { resolveRequestValueSets } from './value-set-criteria.js';
 
+/** A row of the page statement (search/paging.ts): the match, its sort keys and its content. */
 interface PageRow {
   sid: string | number;
+  resource_type: string;
+  id: string;
+  content: string;
   snap?: string | number | null;
   [key: `k${number}`]: unknown;
 }
@@ -63,14 +67,6 @@ function criteriaCondition(ctx: SqlContext, types: readonly string[] | undefined
     }
   }
   return conditions;
-}
-
-async function contents(db: Queryable, sids: readonly string[]): Promise<Map<string, IncludedRow>> {
-  if (sids.length === 0) {
-    return new Map();
-  }
-  const rows = await db.query<IncludedRow>('SELECT sid, resource_type, id, content FROM resource WHERE sid = ANY($1::bigint[])', [sids]);
-  return new Map(rows.map((row) => [String(row.sid), row]));
 }
 
 /** The warning of a page whose _include / _revinclude resources were cut off at SEARCH_MAX_INCLUDES. */
@@ -149,8 +145,7 @@ export function createSearchService(limits: RequestLimits, totals: TotalPolicy =
         if (cursor && (!statement.reversed || more)) {
           links.previous = at(page[0], 'prev');
         }
-        const byId = await contents(db, page.map((row) => String(row.sid)));
-        matches = page.map((row) => byId.get(String(row.sid))).filter((row): row is IncludedRow => row !== undefined);
+        matches = page.map((row) => ({ sid: String(row.sid), resource_type: row.resource_type, id: row.id, content: row.content }));
         wholeResult = !cursor && !more;
       }
       // The whole result fits in the first page: its size is the total, at no cost (search/total.ts).
