@@ -34,6 +34,11 @@ function isFormBody(body: unknown): body is FormBody {
   return typeof body === 'object' && body !== null && 'form' in body && Array.isArray((body as FormBody).form);
 }
 
+/** The FHIR base URL a request addresses: the configured public one, else from the request's Host. */
+export function fhirBaseUrl(request: FastifyRequest, basePath: string, publicBaseUrl: string | undefined): string {
+  return publicBaseUrl ?? `${request.protocol}://${request.host}${basePath}`;
+}
+
 export interface FhirRoutesOptions {
   readonly basePath: string;
   readonly publicBaseUrl: string | undefined;
@@ -134,7 +139,7 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOpti
       ...(ifModifiedSince !== undefined ? { ifModifiedSince } : {}),
       ...(nativeContent ? { nativeContent } : {}),
       prefer: parsePrefer(request.headers['prefer']),
-      baseUrl: options.publicBaseUrl ?? `${request.protocol}://${request.host}${basePath}`,
+      baseUrl: fhirBaseUrl(request, basePath, options.publicBaseUrl),
     };
     const response = await dispatch({ ...context, ...(request.principal ? { principal: request.principal } : {}), address: request.ip, requestId: request.id }, fhirRequest);
     return sendFhir(reply, response, request.fhirFormat);

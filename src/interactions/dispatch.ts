@@ -38,25 +38,30 @@ export type InteractionHandler = (ctx: FhirContext, request: FhirRequest) => Pro
 
 const capabilityCache = new WeakMap<FhirContext['search'], Map<string, CapabilityStatement>>();
 
-async function capabilities(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+/** The CapabilityStatement for one base URL, built once per search service and base (the OpenAPI document derives from it). */
+export function capabilityStatement(ctx: FhirContext, baseUrl: string): CapabilityStatement {
   let byBase = capabilityCache.get(ctx.search);
   if (!byBase) {
     byBase = new Map();
     capabilityCache.set(ctx.search, byBase);
   }
-  let statement = byBase.get(request.baseUrl);
+  let statement = byBase.get(baseUrl);
   if (!statement) {
     statement = buildCapabilityStatement({
       implemented: new Set(Object.keys(HANDLERS) as InteractionCode[]),
       search: ctx.search,
       operations: ctx.operations,
       supportedProfiles: (type) => ctx.validator.profiles.supportedProfiles(type),
-      baseUrl: request.baseUrl,
+      baseUrl,
       referencesEnforced: ctx.config.enforceReferentialIntegrityOnWrite,
     });
-    byBase.set(request.baseUrl, statement);
+    byBase.set(baseUrl, statement);
   }
-  return metadataResponse(statement, request);
+  return statement;
+}
+
+async function capabilities(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+  return metadataResponse(capabilityStatement(ctx, request.baseUrl), request);
 }
 
 const HANDLERS: Partial<Record<InteractionCode, InteractionHandler>> = {

@@ -34,7 +34,7 @@ export function contentEtag(json: string): string {
   return `W/"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`;
 }
 
-function matches(ifNoneMatch: string, etag: string): boolean {
+export function ifNoneMatchNames(ifNoneMatch: string, etag: string): boolean {
   const opaque = (tag: string): string => tag.trim().replace(/^W\//, '');
   return ifNoneMatch.split(',').some((tag) => tag.trim() === '*' || opaque(tag) === opaque(etag));
 }
@@ -48,7 +48,7 @@ export function metadataResponse(statement: CapabilityStatement, request: FhirRe
     summary === 'true' ? deepSummary(statement) : summary === undefined && wanted === undefined ? statement : shapeResource(statement, summary, wanted);
   const json = JSON.stringify(shaped);
   const etag = contentEtag(json);
-  if (request.ifNoneMatch !== undefined && matches(request.ifNoneMatch, etag)) {
+  if (request.ifNoneMatch !== undefined && ifNoneMatchNames(request.ifNoneMatch, etag)) {
     return { status: 304, etag };
   }
   return { status: 200, json, etag };
