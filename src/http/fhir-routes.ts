@@ -62,6 +62,14 @@ export function registerFormatNegotiation(app: FastifyInstance, basePath: string
   });
 }
 
+function interactionOf(route: ReturnType<typeof matchRoute>): NonNullable<FastifyRequest['fhirInteraction']> {
+  return {
+    code: route.interaction,
+    ...(route.resourceType ? { resourceType: route.resourceType } : {}),
+    ...(route.operation ? { operation: route.operation } : {}),
+  };
+}
+
 export function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOptions): void {
   const { basePath, context } = options;
 
@@ -85,11 +93,7 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOpti
     // content); the onRequest hook (registerFormatNegotiation) left it unset when nothing fits: 406 here.
     request.fhirFormat = nativeContent ? { mediaType: FHIR_JSON, pretty } : replyFormat(rawUrl, accept);
 
-    request.fhirInteraction = {
-      code: route.interaction,
-      ...(route.resourceType ? { resourceType: route.resourceType } : {}),
-      ...(route.operation ? { operation: route.operation } : {}),
-    };
+    request.fhirInteraction = interactionOf(route);
 
     let query: QueryParams = allParams.filter(([k]) => !HTTP_ONLY_PARAMETERS.has(k));
     let body: unknown = request.body;
