@@ -29,7 +29,7 @@ import { registerBodyParsers } from './http/body-parsers.js';
 import { registerDrain } from './http/drain.js';
 import { registerTransportSecurity } from './http/security-headers.js';
 import { createErrorHandler } from './http/errors.js';
-import { registerFhirRoutes, registerFormatNegotiation } from './http/fhir-routes.js';
+import { registerFhirRoutes, registerFormatNegotiation, registerInteractionNaming } from './http/fhir-routes.js';
 import { registerHealthRoutes } from './http/health.js';
 import { registerLoadShedding } from './http/load-shedding.js';
 import { registerMetrics } from './http/metrics-route.js';
@@ -232,6 +232,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.decorate('auth', auth);
   app.decorate('resourceEvents', services.events);
   registerFormatNegotiation(app, config.basePath);
+  registerInteractionNaming(app, config.basePath);
   registerBodyParsers(app, { bodyLimit: config.bodyLimit, maxJsonDepth: config.maxJsonDepth });
   const faultLog = new FaultLogLimiter(app.log, config.databaseFaultLogIntervalSeconds * 1000);
   app.addHook('onClose', async () => faultLog.flush());

@@ -70,6 +70,28 @@ function interactionOf(route: ReturnType<typeof matchRoute>): NonNullable<Fastif
   };
 }
 
+/**
+ * Names the interaction of a FHIR request as it arrives, so that a request answered before its
+ * handler runs (401, 429, a shed 503) is still logged and counted by interaction. The handler
+ * routes again and has the last word; a path that routes nowhere stays unnamed (its 404 comes
+ * from the handler).
+ */
+export function registerInteractionNaming(app: FastifyInstance, basePath: string): void {
+  app.addHook('onRequest', async (request) => {
+    const rawUrl = request.raw.url ?? '/';
+    if (!rawUrl.startsWith(basePath)) {
+      return;
+    }
+    const q = rawUrl.indexOf('?');
+    const pathname = q === -1 ? rawUrl : rawUrl.slice(0, q);
+    try {
+      request.fhirInteraction = interactionOf(matchRoute(request.method as HttpMethod, pathSegments(pathname.slice(basePath.length))));
+    } catch {
+      // Unknown path, type or method: answered by the handler.
+    }
+  });
+}
+
 export function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOptions): void {
   const { basePath, context } = options;
 

@@ -46,6 +46,7 @@ t.test(`/metrics counts requests by interaction, type and status, behind its tok
   t.equal((await request({ method: 'GET', url: `/fhir/Patient?identifier=${BSN}` })).statusCode, 200);
   t.equal((await request({ method: 'GET', url: '/fhir/Patient/no-such-patient' })).statusCode, 404);
   t.equal((await request({ method: 'GET', url: '/fhir/NoSuchType/1' })).statusCode, 404);
+  t.equal((await request({ method: 'GET', url: `/fhir/Patient/${id}`, headers: { authorization: '' } })).statusCode, 401);
 
   const missing = await app.inject({ method: 'GET', url: '/metrics' });
   t.equal(missing.statusCode, 401, 'no token: refused');
@@ -68,12 +69,17 @@ t.test(`/metrics counts requests by interaction, type and status, behind its tok
   t.equal(requests('read', 'Patient', '200'), 1, 'the read');
   t.equal(requests('search-type', 'Patient', '200'), 1, 'the search');
   t.equal(requests('read', 'Patient', '404'), 1, 'the read of a missing patient');
+  t.equal(requests('read', 'Patient', '401'), 1, 'a read refused before routing is still a read');
   t.equal(requests('none', 'none', '404'), 1, 'an unknown type is no label value of its own');
   t.notMatch(text, /NoSuchType/, 'unknown type names never become labels');
-  t.equal(sample(text, 'schakel_http_request_duration_seconds_count', { interaction: 'read', resource_type: 'Patient' }), 2, 'the histogram holds both reads');
-  t.equal(sample(text, 'schakel_http_request_duration_seconds_bucket', { le: '+Inf', interaction: 'read', resource_type: 'Patient' }), 2);
+  t.equal(sample(text, 'schakel_http_request_duration_seconds_count', { interaction: 'read', resource_type: 'Patient' }), 3, 'the histogram holds the three reads');
+  t.equal(sample(text, 'schakel_http_request_duration_seconds_bucket', { le: '+Inf', interaction: 'read', resource_type: 'Patient' }), 3);
   t.ok((sample(text, 'schakel_audit_commit_batch_size_count') ?? 0) >= 1, 'the reads went through the audit group commit');
-  t.equal((sample(text, 'schakel_audit_commit_batch_size_sum') ?? 0) - auditedBefore, 3, 'the read, the search and the 404 each had their audit record in a batch');
+  t.equal(
+    (sample(text, 'schakel_audit_commit_batch_size_sum') ?? 0) - auditedBefore,
+    4,
+    'the read, the search, the 404 and the failed login each had their audit record in a batch'
+  );
   t.equal(sample(text, 'schakel_db_waiting_statements'), 0, 'nothing waits for the database now');
   if (engine === 'postgres') {
     t.ok((sample(text, 'schakel_db_pool_connections', { state: 'idle' }) ?? 0) >= 1, 'the pool has idle connections');
@@ -110,6 +116,11 @@ t.test(`request log lines carry the client id and the interaction, and /metrics 
   t.match(completed[2], { clientId: 'admin', interaction: 'search-type', resourceType: 'Patient', status: 200 });
   t.match(completed[3], { interaction: 'none', status: 200 }, 'a request outside FHIR has its line too');
   t.notOk('clientId' in (completed[3] as object), 'no client without a token');
+  const refused = await request({ method: 'DELETE', url: `/fhir/Patient/${id}`, headers: { authorization: 'Bearer not-a-token' } });
+  t.equal(refused.statusCode, 401);
+  const last = lines.map((l) => JSON.parse(l)).filter((e) => e.msg === 'request completed').at(-1);
+  t.match(last, { interaction: 'delete', resourceType: 'Patient', status: 401 }, 'a request refused before routing names its interaction');
+  t.notOk('clientId' in (last as object), 'and no client: the token named none');
   const all = lines.join('\n');
   t.notMatch(all, /999990019/, 'no BSN');
   t.notMatch(all, /Logboeknaam/, 'no names');
