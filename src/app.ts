@@ -30,9 +30,11 @@ import { registerBodyParsers } from './http/body-parsers.js';
 import { registerDrain } from './http/drain.js';
 import { registerTransportSecurity } from './http/security-headers.js';
 import { createErrorHandler } from './http/errors.js';
-import { registerFhirRoutes, registerFormatNegotiation } from './http/fhir-routes.js';
+import { registerFhirRoutes, registerFormatNegotiation, registerInteractionNaming } from './http/fhir-routes.js';
 import { registerHealthRoutes } from './http/health.js';
 import { registerLoadShedding } from './http/load-shedding.js';
+import { registerMetrics } from './http/metrics-route.js';
+import { NONE, ServiceMetrics } from './metrics/service-metrics.js';
 import { notFound } from './fhir/outcomes.js';
 import type { FhirContext } from './interactions/context.js';
 import { FaultLogLimiter } from './logging/fault-log-limiter.js';
@@ -92,6 +94,8 @@ export interface Services {
   readonly definitions: ReturnType<typeof loadDefinitions>;
   /** Delivers the change events after commit; not started until the app is (buildApp). */
   readonly events: EventDispatcher;
+  /** What /metrics reports (requests, database pool, audit batches, event lag). */
+  readonly metrics: ServiceMetrics;
 }
 
 /**
@@ -154,7 +158,8 @@ export function createServices(
     versionUnchangedUpdates: config.updateNoopNewVersion,
   });
   const auditTrail = new AuditTrail(config.publicBaseUrl ?? 'schakel');
-  const auditCommit = createAuditCommit(db, auditTrail, config.auditGroupCommit);
+  const metrics = new ServiceMetrics(db);
+  const auditCommit = createAuditCommit(db, auditTrail, config.auditGroupCommit, (records) => metrics.observeAuditBatch(records));
   const context: FhirContext = {
     config,
     repo,
@@ -165,7 +170,7 @@ export function createServices(
     auditCommit,
     ...(db.reads !== undefined ? { reads: db.reads } : {}),
   };
-  return { context, search, definitions, events };
+  return { context, search, definitions, events, metrics };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -206,11 +211,13 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     reply.header('x-request-id', request.id);
   });
   // One log line per request: ids and timings, never the URL (it can hold a BSN) or a body.
+  // The client id names the calling system (a registered client, auth/clients.ts), not a person.
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
       {
         method: request.method,
-        interaction: request.fhirInteraction?.code,
+        clientId: request.principal?.clientId,
+        interaction: request.fhirInteraction?.code ?? NONE,
         resourceType: request.fhirInteraction?.resourceType,
         operation: request.fhirInteraction?.operation,
         route: request.routeOptions.url,
@@ -226,6 +233,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.decorate('auth', auth);
   app.decorate('resourceEvents', services.events);
   registerFormatNegotiation(app, config.basePath);
+  registerInteractionNaming(app, config.basePath);
   registerBodyParsers(app, { bodyLimit: config.bodyLimit, maxJsonDepth: config.maxJsonDepth });
   const faultLog = new FaultLogLimiter(app.log, config.databaseFaultLogIntervalSeconds * 1000);
   app.addHook('onClose', async () => faultLog.flush());
@@ -235,6 +243,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
   await registerTransportSecurity(app, { corsOrigins: config.corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute });
   registerHealthRoutes(app, db);
+  registerMetrics(app, { metrics: services.metrics, token: config.metricsToken, mode: config.mode });
   const auditCommit = services.context.auditCommit;
   registerAuthRoutes(app, { auth, db, auditCommit, basePath: config.basePath, publicBaseUrl: config.publicBaseUrl });
   registerOpenApiRoute(app, { basePath: config.basePath, publicBaseUrl: config.publicBaseUrl, context: services.context, auth });

@@ -26,12 +26,18 @@ export interface AuditCommitSettings {
 }
 
 /** The group commit of audit records onto `db` (the primary: never a read replica). */
-export function createAuditCommit(db: Queryable, trail: AuditTrail, settings: AuditCommitSettings): AuditCommit {
+export function createAuditCommit(
+  db: Queryable,
+  trail: AuditTrail,
+  settings: AuditCommitSettings,
+  observeBatch?: (records: number) => void
+): AuditCommit {
   return new GroupCommit<AuditRecord>({
     flush: (records) => trail.write(db, records),
     delayMs: settings.delayMs,
     maxItems: settings.maxRows,
     maxFlushes: settings.maxFlushes,
+    ...(observeBatch ? { onFlush: observeBatch } : {}),
   });
 }
 

@@ -23,6 +23,8 @@ export interface GroupCommitOptions<T> {
   readonly maxItems: number;
   /** Flushes that may be in flight at the same time (each holds a database connection). */
   readonly maxFlushes: number;
+  /** Told the size of each batch as its flush starts (metrics). */
+  readonly onFlush?: (items: number) => void;
 }
 
 interface Pending<T> {
@@ -98,6 +100,7 @@ export class GroupCommit<T> {
   }
 
   private start(batch: Array<Pending<T>>): void {
+    this.options.onFlush?.(batch.length);
     const run = (async () => {
       try {
         await this.options.flush(batch.map((p) => p.item));

@@ -118,6 +118,11 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   /** Requests per minute per client (per address before authentication). */
   readonly rateLimitPerMinute: number;
+  /**
+   * METRICS_TOKEN: when set, /metrics answers only requests with `Authorization: Bearer <token>`.
+   * Unset, /metrics is open in development and answers 404 in production (http/metrics-route.ts).
+   */
+  readonly metricsToken: string | undefined;
 }
 
 /**
@@ -369,6 +374,18 @@ function mode(env: Env): 'development' | 'production' {
   return raw;
 }
 
+/** A bearer token (RFC 6750 §2.1 b64token), long enough not to be guessed. */
+function metricsToken(env: Env): string | undefined {
+  const raw = env['METRICS_TOKEN'];
+  if (raw === undefined || raw === '') {
+    return undefined;
+  }
+  if (!/^[A-Za-z0-9._~+/-]+=*$/.test(raw) || raw.length < 16) {
+    throw new ConfigError('METRICS_TOKEN must be at least 16 characters of A-Z, a-z, 0-9 and -._~+/');
+  }
+  return raw;
+}
+
 /** Reads and checks the configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const logLevel = (env['LOG_LEVEL'] ?? 'info') as LogLevel;
@@ -424,5 +441,6 @@ export function loadConfig(env: Env = process.env): Config {
     auth: authConfig(env, mode(env)),
     corsOrigins: list(env, 'CORS_ORIGINS'),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
+    metricsToken: metricsToken(env),
   };
 }

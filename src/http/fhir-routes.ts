@@ -67,6 +67,36 @@ export function registerFormatNegotiation(app: FastifyInstance, basePath: string
   });
 }
 
+function interactionOf(route: ReturnType<typeof matchRoute>): NonNullable<FastifyRequest['fhirInteraction']> {
+  return {
+    code: route.interaction,
+    ...(route.resourceType ? { resourceType: route.resourceType } : {}),
+    ...(route.operation ? { operation: route.operation } : {}),
+  };
+}
+
+/**
+ * Names the interaction of a FHIR request as it arrives, so that a request answered before its
+ * handler runs (401, 429, a shed 503) is still logged and counted by interaction. The handler
+ * routes again and has the last word; a path that routes nowhere stays unnamed (its 404 comes
+ * from the handler).
+ */
+export function registerInteractionNaming(app: FastifyInstance, basePath: string): void {
+  app.addHook('onRequest', async (request) => {
+    const rawUrl = request.raw.url ?? '/';
+    if (!rawUrl.startsWith(basePath)) {
+      return;
+    }
+    const q = rawUrl.indexOf('?');
+    const pathname = q === -1 ? rawUrl : rawUrl.slice(0, q);
+    try {
+      request.fhirInteraction = interactionOf(matchRoute(request.method as HttpMethod, pathSegments(pathname.slice(basePath.length))));
+    } catch {
+      // Unknown path, type or method: answered by the handler.
+    }
+  });
+}
+
 export function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOptions): void {
   const { basePath, context } = options;
 
@@ -90,11 +120,7 @@ export function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOpti
     // content); the onRequest hook (registerFormatNegotiation) left it unset when nothing fits: 406 here.
     request.fhirFormat = nativeContent ? { mediaType: FHIR_JSON, pretty } : replyFormat(rawUrl, accept);
 
-    request.fhirInteraction = {
-      code: route.interaction,
-      ...(route.resourceType ? { resourceType: route.resourceType } : {}),
-      ...(route.operation ? { operation: route.operation } : {}),
-    };
+    request.fhirInteraction = interactionOf(route);
 
     let query: QueryParams = allParams.filter(([k]) => !HTTP_ONLY_PARAMETERS.has(k));
     let body: unknown = request.body;

@@ -31,6 +31,8 @@ export interface Database extends Queryable {
    * wrappers of a Database (tests, bench) need not forward it.
    */
   queuedStatements?(): number;
+  /** Connections of the PostgreSQL pool, open and idle among them, for /metrics; PGlite has none. */
+  poolUsage?(): { readonly total: number; readonly idle: number };
   /** Where reads that need no write may run, when a read replica is configured (read-routing.ts). */
   readonly reads?: ReadRoutes;
   close(): Promise<void>;

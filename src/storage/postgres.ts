@@ -239,6 +239,9 @@ export async function openPostgres(connectionString: string, options: PostgresOp
     queuedStatements(): number {
       return pool.waitingCount;
     },
+    poolUsage() {
+      return { total: pool.totalCount, idle: pool.idleCount };
+    },
     async close(): Promise<void> {
       await pool.end();
     },

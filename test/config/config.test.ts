@@ -46,6 +46,11 @@ t.test('a read replica beside a PostgreSQL primary', async (t) => {
   t.equal(config.readYourWritesWaitMs, 50);
 });
 
+t.test('METRICS_TOKEN is read, and unset by default', async (t) => {
+  t.equal(loadConfig({}).metricsToken, undefined);
+  t.equal(loadConfig({ METRICS_TOKEN: 'scrape-me-0123456789' }).metricsToken, 'scrape-me-0123456789');
+});
+
 t.test('bad values fail at start with the variable named', async (t) => {
   const cases: Array<[Record<string, string>, RegExp]> = [
     [{ PORT: 'eighty' }, /PORT/],
@@ -63,6 +68,8 @@ t.test('bad values fail at start with the variable named', async (t) => {
     [{ DATABASE_READ_URL: 'postgres://u:p@replica:5432/schakel' }, /DATABASE_READ_URL/],
     [{ DATABASE_URL: 'postgres://u:p@db:5432/schakel', DATABASE_READ_URL: 'mysql://x' }, /DATABASE_READ_URL/],
     [{ DATABASE_URL: 'postgres://u:p@db:5432/schakel', READ_YOUR_WRITES_WAIT_MS: '-1' }, /READ_YOUR_WRITES_WAIT_MS/],
+    [{ METRICS_TOKEN: 'short' }, /METRICS_TOKEN/],
+    [{ METRICS_TOKEN: 'a token with spaces in it' }, /METRICS_TOKEN/],
   ];
   for (const [env, message] of cases) {
     t.throws(() => loadConfig(env), message, JSON.stringify(env));
