@@ -67,7 +67,7 @@ declare module 'fastify' {
     fhirContext: FhirContext;
     /** Tokens and principals (the token script and tests mint tokens through it). */
     auth: AuthService;
-    /** The change-event dispatcher: consumers register here (none by default; tests, the subscription engine). */
+    /** The change-event dispatcher: consumers register here (the subscription engine; tests add their own). */
     resourceEvents: EventDispatcher;
     /** Rest-hook delivery of Subscriptions; tests drain it with drain(app.resourceEvents). */
     subscriptions: SubscriptionEngine;
