@@ -11,13 +11,12 @@
  * changed. Anyone else gets the 404 of a resource they cannot see.
  */
 import type { OperationDefinition, Subscription } from '@medplum/fhirtypes';
-import type { Principal } from '../auth/principal.js';
 import { badRequest, notFound } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import type { FhirContext } from '../interactions/context.js';
 import { notificationBundle, statusBundle } from '../subscriptions/notification-bundle.js';
 import { payloadContent } from '../subscriptions/subscription-channel.js';
-import { ownerOf } from '../subscriptions/subscription-owner.js';
+import { isOwner, ownerOf } from '../subscriptions/subscription-owner.js';
 import { numberedEvents, subscriptionState, type StoredSubscription } from '../subscriptions/subscription-store.js';
 import { operationParameters } from './operation-input.js';
 import type { OperationHandler } from './registry.js';
@@ -61,28 +60,13 @@ const eventsDefinition: OperationDefinition = {
   ],
 };
 
-function sameOwner(caller: Principal | undefined, owner: Principal | undefined): boolean {
-  if (caller === undefined) {
-    return false;
-  }
-  if (owner === undefined) {
-    return caller.kind === 'system';
-  }
-  if (owner.user !== undefined || caller.user !== undefined) {
-    const a = owner.user?.identifier;
-    const b = caller.user?.identifier;
-    return a !== undefined && b !== undefined && a.system === b.system && a.value === b.value && owner.organizationRef === caller.organizationRef;
-  }
-  return caller.clientId === owner.clientId;
-}
-
 async function ownSubscription(ctx: FhirContext, request: FhirRequest): Promise<StoredSubscription> {
   const id = request.id ?? '';
   // Read through the caller's narrowing first: 404 for what they cannot see at all.
   await ctx.repo.readResource<Subscription>('Subscription', id);
   const db = ctx.repo.queryable;
   const stored = await subscriptionState(db, id);
-  if (stored === undefined || !sameOwner(ctx.access?.principal ?? ctx.principal, await ownerOf(db, id))) {
+  if (stored === undefined || !isOwner(ctx.access?.principal ?? ctx.principal, await ownerOf(db, id))) {
     throw notFound(`Subscription/${id} is not known`);
   }
   return stored;

@@ -5,23 +5,34 @@
  *
  * Status belongs to the server: a client creates a Subscription as `requested`, and afterwards may
  * set `off` (stop) or `requested` again (ask for a new handshake); `active` and `error` are set by
- * the engine (subscription-engine.ts), whose writes carry no actor.
+ * the engine (subscription-engine.ts), whose writes carry no actor. Only the owner (its creator)
+ * may change or delete it; anyone else gets the 404 of an unknown resource.
  */
 import type { Subscription } from '@medplum/fhirtypes';
 import type { AccessScope } from '../auth/access-scope.js';
 import type { SubscriptionConfig } from '../config/config.js';
-import { issue, isOperationOutcomeError, unprocessable } from '../fhir/outcomes.js';
+import { issue, isOperationOutcomeError, notFound, unprocessable } from '../fhir/outcomes.js';
 import type { WriteHook } from '../repository/types.js';
 import type { SearchService } from '../search/types.js';
 import { channelIssues, parseCriteria } from './subscription-channel.js';
 import { endpointRefusal } from './endpoint-safety.js';
-import { saveOwner } from './subscription-owner.js';
+import { isOwner, ownerOf, saveOwner } from './subscription-owner.js';
 
 const CLIENT_STATUSES: ReadonlySet<string> = new Set(['requested', 'off']);
 
 export function subscriptionGuard(search: SearchService, config: SubscriptionConfig): WriteHook {
   return {
     async beforeWrite(repo, change) {
+      const scope = repo.scope.actor as AccessScope | undefined;
+      const replaces = change.previous !== undefined && !change.previous.deleted;
+      if (change.version.resourceType === 'Subscription' && replaces && scope !== undefined) {
+        // The feed runs with its owner's read rights: whoever else could change its endpoint
+        // would receive them. A Subscription has no patient, so the access narrowing lets every
+        // user reach it; this rule is what keeps it the owner's.
+        if (!isOwner(scope.principal, await ownerOf(repo.queryable, change.version.id))) {
+          throw notFound(`Subscription/${change.version.id} is not known`);
+        }
+      }
       const resource = change.resource;
       if (resource?.resourceType !== 'Subscription') {
         return;

@@ -54,3 +54,22 @@ export async function ownerOf(db: Queryable, subscriptionId: string): Promise<Pr
     ...(row.practitioner_ref !== null ? { practitionerRef: row.practitioner_ref } : {}),
   };
 }
+
+/**
+ * Whether `caller` is the owner: the same user of the same organisation, or for system tokens the
+ * same client. A Subscription without an owner row was written by the server: system callers only.
+ */
+export function isOwner(caller: Principal | undefined, owner: Principal | undefined): boolean {
+  if (caller === undefined) {
+    return false;
+  }
+  if (owner === undefined) {
+    return caller.kind === 'system';
+  }
+  if (owner.user !== undefined || caller.user !== undefined) {
+    const a = owner.user?.identifier;
+    const b = caller.user?.identifier;
+    return a !== undefined && b !== undefined && a.system === b.system && a.value === b.value && owner.organizationRef === caller.organizationRef;
+  }
+  return caller.clientId === owner.clientId;
+}

@@ -128,7 +128,7 @@ t.test('rest-hook subscriptions', async (t) => {
   });
 
   await t.test('a physio is told only about patients in their care', async (t) => {
-    await activeSubscription(t, app, 'Observation?code=http://loinc.org|8867-4', `${receiver.url}/physio`, 'physio');
+    const id = await activeSubscription(t, app, 'Observation?code=http://loinc.org|8867-4', `${receiver.url}/physio`, 'physio');
     const outside = await create(app, observation('obs-sub-kok', 'p-kok'));
     const inCare = await create(app, observation('obs-sub-vis', 'p-vis'));
     await drain(app);
@@ -137,6 +137,22 @@ t.test('rest-hook subscriptions', async (t) => {
       .flatMap((r) => r.body.entry.slice(1).map((e) => e.fullUrl?.replace(/^.*\/fhir\//, '')));
     t.same(named, [`Observation/${inCare}`], 'the patient in care, not the other');
     t.notOk(named.includes(`Observation/${outside}`));
+
+    // The feed carries the physio's read rights: nobody else may redirect or remove it.
+    const current = (await app.request({ method: 'GET', url: `/fhir/Subscription/${id}`, as: 'physio' })).json<Record<string, unknown>>();
+    const channel = { type: 'rest-hook', endpoint: `${receiver.url}/stolen` };
+    for (const who of ['gp', 'admin'] as const) {
+      const hijack = await app.request({ method: 'PUT', url: `/fhir/Subscription/${id}`, body: { ...current, channel }, as: who });
+      assertIssue(t, hijack, 404, 'not-found');
+    }
+    assertIssue(t, await app.request({ method: 'DELETE', url: `/fhir/Subscription/${id}`, as: 'gp' }), 404, 'not-found');
+    const own = await app.request({ method: 'PUT', url: `/fhir/Subscription/${id}`, body: { ...current, status: 'off' }, as: 'physio' });
+    t.equal(own.statusCode, 200, 'the owner may change it');
+    const status = await app.request({ method: 'GET', url: `/fhir/Subscription/${id}/$status`, as: 'physio' });
+    t.equal(status.statusCode, 200, 'the owner may ask its status');
+    await create(app, observation('obs-sub-vis-2', 'p-vis'));
+    await drain(app);
+    t.same(receiver.on('/stolen'), [], 'nothing sent elsewhere');
   });
 
   await t.test('a receiver answering 500 is retried, then the status is error', async (t) => {
