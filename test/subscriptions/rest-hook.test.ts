@@ -138,6 +138,12 @@ t.test('rest-hook subscriptions', async (t) => {
     t.same(named, [`Observation/${inCare}`], 'the patient in care, not the other');
     t.notOk(named.includes(`Observation/${outside}`));
 
+    // A user sees only their own Subscriptions: the headers may carry the receiver's credentials.
+    t.equal((await app.request({ method: 'GET', url: `/fhir/Subscription/${id}`, as: 'gp' })).statusCode, 404, 'another user cannot read it');
+    const listed = (await app.request({ method: 'GET', url: '/fhir/Subscription', as: 'gp' })).json<{ entry?: Array<{ resource: { id: string } }> }>();
+    t.notOk((listed.entry ?? []).some((e) => e.resource.id === id), 'nor find it');
+    t.equal((await app.request({ method: 'GET', url: `/fhir/Subscription/${id}`, as: 'physio' })).statusCode, 200, 'the owner can');
+
     // The feed carries the physio's read rights: nobody else may redirect or remove it.
     const current = (await app.request({ method: 'GET', url: `/fhir/Subscription/${id}`, as: 'physio' })).json<Record<string, unknown>>();
     const channel = { type: 'rest-hook', endpoint: `${receiver.url}/stolen` };
@@ -145,7 +151,9 @@ t.test('rest-hook subscriptions', async (t) => {
       const hijack = await app.request({ method: 'PUT', url: `/fhir/Subscription/${id}`, body: { ...current, channel }, as: who });
       assertIssue(t, hijack, 404, 'not-found');
     }
-    assertIssue(t, await app.request({ method: 'DELETE', url: `/fhir/Subscription/${id}`, as: 'gp' }), 404, 'not-found');
+    // A delete of what the caller cannot see deletes nothing (the answer is that of an unknown id).
+    await app.request({ method: 'DELETE', url: `/fhir/Subscription/${id}`, as: 'gp' });
+    t.equal((await app.request({ method: 'GET', url: `/fhir/Subscription/${id}`, as: 'physio' })).statusCode, 200, 'still there after a stranger deleted');
     const own = await app.request({ method: 'PUT', url: `/fhir/Subscription/${id}`, body: { ...current, status: 'off' }, as: 'physio' });
     t.equal(own.statusCode, 200, 'the owner may change it');
     const status = await app.request({ method: 'GET', url: `/fhir/Subscription/${id}/$status`, as: 'physio' });
