@@ -46,6 +46,9 @@ import { everythingOperation } from './operations/everything.js';
 import { versionsOperation } from './operations/versions.js';
 import { taskClaimOperation } from './operations/task-claim.js';
 import { validateOperation } from './operations/validate.js';
+import { subscriptionEventsOperation, subscriptionStatusOperation } from './operations/subscription-status.js';
+import { SubscriptionEngine } from './subscriptions/subscription-engine.js';
+import { subscriptionGuard } from './subscriptions/subscription-guard.js';
 import { valueSetExpandOperation } from './operations/valueset-expand.js';
 import { Repository } from './repository/repository.js';
 import { createSearchService } from './search/service.js';
@@ -67,8 +70,10 @@ declare module 'fastify' {
     fhirContext: FhirContext;
     /** Tokens and principals (the token script and tests mint tokens through it). */
     auth: AuthService;
-    /** The change-event dispatcher: consumers register here (none by default; tests, the subscription engine). */
+    /** The change-event dispatcher: consumers register here (the subscription engine; tests add their own). */
     resourceEvents: EventDispatcher;
+    /** Rest-hook delivery of Subscriptions; tests drain it with drain(app.resourceEvents). */
+    subscriptions: SubscriptionEngine;
   }
 }
 
@@ -96,6 +101,8 @@ export interface Services {
   readonly events: EventDispatcher;
   /** What /metrics reports (requests, database pool, audit batches, event lag). */
   readonly metrics: ServiceMetrics;
+  /** Matches change events to Subscriptions and delivers them; started with the app. */
+  readonly subscriptions: SubscriptionEngine;
 }
 
 /**
@@ -123,7 +130,9 @@ export function createServices(
     .register(evaluateMeasureOperation)
     .register(valueSetExpandOperation)
     .register(taskClaimOperation)
-    .register(versionsOperation);
+    .register(versionsOperation)
+    .register(subscriptionStatusOperation)
+    .register(subscriptionEventsOperation);
   const definitions = [...CUSTOM_SEARCH_PARAMETERS.map((sp) => ({ ...sp, id: sp.id as string })), ...loadDefinitions(config.profilesDir)];
   const workflows: CareWorkflowOptions = { ...careWorkflows, referral: { actorOf: referralActorOf, ...careWorkflows.referral } };
   const events = new EventDispatcher(db, { pollMs: config.eventPollMs });
@@ -150,6 +159,7 @@ export function createServices(
       patientBsnGuard(),
       ...careWorkflowHooks(search, workflows),
       questionnaireHooks(search),
+      subscriptionGuard(search, config.subscriptions),
       provenanceHook(),
     ],
     resolveCriteria: (tx, type, criteria, access) => search.findIds(tx, type, criteria, 2, access),
@@ -170,7 +180,12 @@ export function createServices(
     auditCommit,
     ...(db.reads !== undefined ? { reads: db.reads } : {}),
   };
-  return { context, search, definitions, events, metrics };
+  const subscriptions = new SubscriptionEngine(db, repo, search, {
+    config: config.subscriptions,
+    baseUrl: config.publicBaseUrl ?? tokenIdentity(config).audience,
+    pollMs: config.eventPollMs,
+  });
+  return { context, search, definitions, events, metrics, subscriptions };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -232,6 +247,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.decorate('fhirContext', services.context);
   app.decorate('auth', auth);
   app.decorate('resourceEvents', services.events);
+  app.decorate('subscriptions', services.subscriptions);
   registerFormatNegotiation(app, config.basePath);
   registerInteractionNaming(app, config.basePath);
   registerBodyParsers(app, { bodyLimit: config.bodyLimit, maxJsonDepth: config.maxJsonDepth });
@@ -273,12 +289,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.addHook('onClose', async () => {
     await auditUpkeep.stop();
     await services.events.stop();
+    await services.subscriptions.stop();
     await auditCommit.close();
     if (deps.closeDatabase !== false) {
       await db.close();
     }
   });
   await app.ready();
+  await services.subscriptions.start(services.events, app.log);
   services.events.start(app.log);
   return app;
 }

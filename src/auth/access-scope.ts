@@ -15,6 +15,7 @@
  *   006_referral_life.sql; read-grants.ts) is visible for reading whatever its patients: the
  *   former owner of a referral keeps its referral, Task and own contributions. Writes ignore it
  *   (`writeFilter`), so a grant never lets anyone change what they could not change before.
+ * - Subscription: a user sees only the Subscriptions they created (subscription-visibility.ts).
  * Resources outside the scope answer 404 like missing ones, so existence does not leak.
  */
 import type { Resource } from '@medplum/fhirtypes';
@@ -25,6 +26,7 @@ import { consentDenies } from './consent-denials.js';
 import { directPatients, identifiedPatients } from './patients-of.js';
 import type { Principal } from './principal.js';
 import { EXPLICIT_ONLY_TYPES } from './scopes.js';
+import { subscriptionOwned } from './subscription-visibility.js';
 
 export interface AccessScope {
   readonly principal: Principal;
@@ -73,7 +75,7 @@ export async function accessScope(db: Queryable, principal: Principal): Promise<
   const narrowing =
     (withGrants: boolean): AccessFilter =>
     ({ alias, bind }) => {
-      const conditions = [typeCondition(principal, alias, bind)];
+      const conditions = [typeCondition(principal, alias, bind), subscriptionOwned(alias, principal, bind)];
       if (byPatient) {
         const boundActors = bind(actors);
         const inRecord = `NOT EXISTS (SELECT 1 FROM resource_patient p WHERE p.resource_type = ${alias}.resource_type AND p.id = ${alias}.id

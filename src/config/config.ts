@@ -104,6 +104,8 @@ export interface Config {
    * (events/dispatcher.ts): the bound on how late events written by another node are seen. 0: no polling.
    */
   readonly eventPollMs: number;
+  /** Rest-hook delivery of Subscriptions (subscriptions/). */
+  readonly subscriptions: SubscriptionConfig;
   /**
    * PGlite: bytes that must stay free under DATA_DIR for a write to be accepted (507 otherwise);
    * 0 turns the check off (storage/disk-space.ts).
@@ -123,6 +125,19 @@ export interface Config {
    * Unset, /metrics is open in development and answers 404 in production (http/metrics-route.ts).
    */
   readonly metricsToken: string | undefined;
+}
+
+export interface SubscriptionConfig {
+  /** Failed deliveries in a row after which a Subscription's status becomes `error` (SUBSCRIPTION_MAX_FAILURES). */
+  readonly maxFailures: number;
+  /** Milliseconds before the first retry; each further failure doubles it (SUBSCRIPTION_RETRY_MS). */
+  readonly retryMs: number;
+  /** Milliseconds a receiver has to answer (SUBSCRIPTION_TIMEOUT_MS). */
+  readonly timeoutMs: number;
+  /** Endpoints on loopback and private addresses (SUBSCRIPTION_ALLOW_PRIVATE_ENDPOINTS; default only in development). */
+  readonly allowPrivateEndpoints: boolean;
+  /** Plain http endpoints: only in development, where receivers run next to the server. */
+  readonly allowHttp: boolean;
 }
 
 /**
@@ -435,6 +450,13 @@ export function loadConfig(env: Env = process.env): Config {
     },
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10000, 0, 600000),
     eventPollMs: integer(env, 'EVENT_POLL_MS', 5000, 0, 3_600_000),
+    subscriptions: {
+      maxFailures: integer(env, 'SUBSCRIPTION_MAX_FAILURES', 5, 1, 1000),
+      retryMs: integer(env, 'SUBSCRIPTION_RETRY_MS', 1000, 1, 3_600_000),
+      timeoutMs: integer(env, 'SUBSCRIPTION_TIMEOUT_MS', 10_000, 100, 600_000),
+      allowPrivateEndpoints: bool(env, 'SUBSCRIPTION_ALLOW_PRIVATE_ENDPOINTS', mode(env) === 'development'),
+      allowHttp: mode(env) === 'development',
+    },
     diskFreeMarginBytes: integer(env, 'DISK_FREE_MARGIN_MB', 64, 0, 1_048_576) * 1024 * 1024,
     profilesDir: env['PROFILES_DIR'] || DEFAULT_PROFILES_DIR,
     mode: mode(env),
