@@ -4,24 +4,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import { createCareRelationIndexer } from './auth/care-relations.js';
-import { createConsentDenialIndexer } from './auth/consent-denials.js';
-import { createReadGrantWriter } from './auth/read-grants.js';
-import { createPatientBsnRegister, patientBsnGuard } from './auth/patient-bsn.js';
 import { referralActorOf } from './auth/referral-actor.js';
 import { AuthService, type AuthSetup } from './auth/service.js';
-import { writeGuard } from './auth/write-guard.js';
-import { binaryGuard } from './auth/binary-guard.js';
-import { createBinaryContentWriter } from './repository/binary-content.js';
 import { EventDispatcher } from './events/dispatcher.js';
-import { createResourceEventWriter } from './events/resource-event-writer.js';
-import { binarySizeGuard } from './validation/binary-size.js';
 import { scheduleAuditLogMaintenance } from './audit/audit-retention.js';
 import { AuditTrail } from './audit/audit-trail.js';
 import { createAuditCommit } from './audit/audit-commit.js';
-import { provenanceHook } from './audit/provenance.js';
 import type { Config } from './config/config.js';
-import { careWorkflowHooks, type CareWorkflowOptions } from './domain/care-workflows.js';
+import type { CareWorkflowOptions } from './domain/care-workflows.js';
 import { loadR4Definitions } from './fhir/definitions.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { registerOpenApiRoute } from './http/openapi-route.js';
@@ -48,19 +38,17 @@ import { taskClaimOperation } from './operations/task-claim.js';
 import { validateOperation } from './operations/validate.js';
 import { subscriptionEventsOperation, subscriptionStatusOperation } from './operations/subscription-status.js';
 import { SubscriptionEngine } from './subscriptions/subscription-engine.js';
-import { subscriptionGuard } from './subscriptions/subscription-guard.js';
 import { valueSetExpandOperation } from './operations/valueset-expand.js';
 import { Repository } from './repository/repository.js';
 import { createSearchService } from './search/service.js';
 import type { SearchService } from './search/types.js';
 import type { Database } from './storage/database.js';
+import { writePipeline } from './write-pipeline.js';
 import { installProfiles } from './seed/profiles.js';
-import { definitionGuard, installDefinitions, loadDefinitions } from './seed/definitions.js';
+import { installDefinitions, loadDefinitions } from './seed/definitions.js';
 import { CUSTOM_SEARCH_PARAMETERS } from './search/custom-parameters.js';
-import { questionnaireHooks } from './domain/questionnaires/questionnaire-hooks.js';
 import { applyOperation } from './operations/plan-definition-apply.js';
 import { evaluateMeasureOperation } from './operations/measure-evaluate-measure.js';
-import { profileGuard } from './validation/profile-guard.js';
 import { ProfileRegistry } from './validation/profiles.js';
 import { createValidator } from './validation/validator.js';
 
@@ -137,31 +125,8 @@ export function createServices(
   const workflows: CareWorkflowOptions = { ...careWorkflows, referral: { actorOf: referralActorOf, ...careWorkflows.referral } };
   const events = new EventDispatcher(db, { pollMs: config.eventPollMs });
   const repo = new Repository(db, {
-    // Care relations after the search index: they read the index rows of what they reference;
-    // read grants after both: they read the patients and Provenance of what the owner wrote.
-    // The change events last: their patients are read from what the care relations wrote.
-    listeners: [
-      search.indexer,
-      createCareRelationIndexer(),
-      createPatientBsnRegister(),
-      createConsentDenialIndexer(),
-      createReadGrantWriter(),
-      createBinaryContentWriter(),
-      createResourceEventWriter(() => events.wake()),
-    ],
-    // The write guard sees a write before the domain rules do; Provenance is the last word.
-    hooks: [
-      profileGuard(profiles),
-      definitionGuard(definitions),
-      binarySizeGuard(config.binaryMaxBytes),
-      writeGuard(),
-      binaryGuard(),
-      patientBsnGuard(),
-      ...careWorkflowHooks(search, workflows),
-      questionnaireHooks(search),
-      subscriptionGuard(search, config.subscriptions),
-      provenanceHook(),
-    ],
+    // The phases of a write, in order (write-pipeline.ts).
+    ...writePipeline({ config, search, profiles, definitions, workflows, events }),
     resolveCriteria: (tx, type, criteria, access) => search.findIds(tx, type, criteria, 2, access),
     checkReferencesOnWrite: config.enforceReferentialIntegrityOnWrite,
     checkReferencesOnDelete: config.enforceReferentialIntegrityOnDelete,
