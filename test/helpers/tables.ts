@@ -1,8 +1,9 @@
 /**
  * Row counts of every table the service writes (resources, history, references, and whatever
  * later migrations add, such as search index tables), read directly from the database. The audit
- * trail is left out: every request, refused ones included, adds its AuditEvent (docs/security.md), which is
- * exactly what "nothing was written" must not count.
+ * log is left out (audit_log, its month partitions, audit_agent): every request, refused ones
+ * included, adds its record (docs/security.md), which is exactly what "nothing was written" must
+ * not count.
  */
 import type { FastifyInstance } from 'fastify';
 
@@ -11,6 +12,7 @@ export async function rowCounts(app: FastifyInstance): Promise<Record<string, nu
   const tables = await db.query<{ table_name: string }>(
     `SELECT table_name FROM information_schema.tables
       WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name <> 'schema_migrations'
+        AND table_name NOT LIKE 'audit\_%'
       ORDER BY table_name`
   );
   const typed = new Set(
