@@ -12,7 +12,7 @@ export async function rowCounts(app: FastifyInstance): Promise<Record<string, nu
   const tables = await db.query<{ table_name: string }>(
     `SELECT table_name FROM information_schema.tables
       WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name <> 'schema_migrations'
-        AND table_name NOT LIKE 'audit\_%'
+        AND left(table_name, 6) <> 'audit_'
       ORDER BY table_name`
   );
   const typed = new Set(
