@@ -78,17 +78,20 @@ export function loadDefinitions(dir: string): Definition[] {
   });
 }
 
-/** Writes new or changed definitions through the repository (validated first); answers how many. */
+/**
+ * Writes new or changed definitions through the repository, validated first; answers how many.
+ * One equal to the stored copy is left alone unvalidated: it was validated when that copy was written.
+ */
 export async function installDefinitions(context: FhirContext, definitions: readonly Definition[]): Promise<number> {
   let written = 0;
   for (const definition of definitions) {
-    context.validator.validate(definition);
     const current = await context.repo.readCurrent(definition.resourceType, definition.id);
     if (current && !current.deleted && current.json !== undefined) {
       if (deepEquals(profileContent(JSON.parse(current.json) as Resource), profileContent(definition))) {
         continue;
       }
     }
+    context.validator.validate(definition);
     await context.repo.update(definition);
     written++;
   }
