@@ -3,7 +3,7 @@
  * codes, sockets and the filesystem. Configured through its environment, with its own DATA_DIR.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { cpSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { importJWK, SignJWT } from 'jose';
 import pg from 'pg';
 import type { DemoAuthFile } from '../../src/auth/demo-clients.js';
 import { CLIENT_ASSERTION_TYPE } from '../../src/auth/token-endpoint.js';
-import { pgliteTemplate } from './database.js';
+import { createPostgresCopy, pgliteTemplate } from './database.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -177,17 +177,11 @@ export async function serverDatabase(dataDir: string): Promise<ServerDatabase> {
     cpSync(await pgliteTemplate(), dataDir, { recursive: true });
     return { env: { DATA_DIR: dataDir }, dataDir, url: undefined, destroy: async () => undefined };
   }
-  const name = `schakel_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
+  const { name, url } = await createPostgresCopy(adminUrl);
   return {
-    env: { DATA_DIR: dataDir, DATABASE_URL: url.toString() },
+    env: { DATA_DIR: dataDir, DATABASE_URL: url },
     dataDir,
-    url: url.toString(),
+    url,
     async destroy() {
       const cleanup = new pg.Client({ connectionString: adminUrl });
       await cleanup.connect();

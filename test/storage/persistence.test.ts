@@ -31,15 +31,17 @@ t.test(`data survives a restart on ${engine}`, async (t) => {
 t.test('PGlite gathers planner statistics itself (it has no autovacuum)', { skip: engine === 'postgres' ? 'PostgreSQL analyzes with autovacuum' : false }, async (t) => {
   const database = await createTestDatabase();
   t.teardown(() => database.destroy());
+  const tuples = async (db: { query<R extends object>(sql: string): Promise<R[]> }) =>
+    Number((await db.query<{ reltuples: number }>("SELECT reltuples FROM pg_class WHERE relname = 'resource'"))[0]?.reltuples);
+  // The test database starts with the server's definitions in it, analyzed when it was opened.
+  const atOpen = await tuples(database.db);
   const app = await buildApp({ config: testConfig(), db: database.db, auth: await testAuthSetup() });
   for (let i = 0; i < 3; i++) {
     t.equal((await injector(app)({ method: 'POST', url: '/fhir/Patient', body: { resourceType: 'Patient', name: [{ family: `Statistiek${i}` }] } })).statusCode, 201);
   }
-  const tuples = async (db: { query<R extends object>(sql: string): Promise<R[]> }) =>
-    Number((await db.query<{ reltuples: number }>("SELECT reltuples FROM pg_class WHERE relname = 'resource'"))[0]?.reltuples);
-  t.ok((await tuples(database.db)) < 3, 'writes alone leave the statistics behind');
+  t.equal(await tuples(database.db), atOpen, 'writes alone leave the statistics behind');
   await app.close();
   const reopened = await database.reopen();
   t.teardown(() => reopened.close());
-  t.ok((await tuples(reopened)) >= 3, 'opening the database analyzes it');
+  t.ok((await tuples(reopened)) >= Math.max(atOpen, 0) + 3, 'opening the database analyzes it');
 });
