@@ -37,6 +37,11 @@ export function cacheKey(schema: unknown, generator: string): string {
 const codeFile = (key: string): string => join(CACHE_DIR, `fhir-schema-${key}.cjs`);
 const v8File = (key: string): string => join(CACHE_DIR, `fhir-schema-${key}.v8`);
 
+/** The cache's files for a key (the generated code and V8's code cache for it). */
+export function cacheFiles(key: string): { code: string; v8: string } {
+  return { code: codeFile(key), v8: v8File(key) };
+}
+
 /** Writes a file whole or not at all (another process may read it at the same moment). */
 function writeAtomically(path: string, content: string | Buffer): void {
   const work = `${path}.${randomBytes(6).toString('hex')}`;
