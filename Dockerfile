@@ -1,16 +1,38 @@
-FROM node:20-bookworm-slim
+# Schakel's image: TypeScript compiled once at build time, run by plain Node on the current LTS.
+# Build: docker build -t schakel .    Run: see docker-compose.yml and docs/operations.md.
+# One pinned base for both stages, so the compiled output meets the Node it was built for.
+ARG NODE_IMAGE=node:24.11.1-bookworm-slim
+
+# --- build: all dependencies, tsc to dist/ (npm run build also copies the SQL migrations) ---
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# --- runtime: production dependencies only, non-root, no compiler on the request path ---
+FROM ${NODE_IMAGE} AS runtime
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-# tsx runs the TypeScript sources directly; dev dependencies are not needed at run time.
-RUN npm ci --omit=dev --no-audit --no-fund
-COPY src ./src
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# dist/ finds these beside it, as src/ does in a checkout (../../profiles from dist/config/).
 COPY profiles ./profiles
 COPY fixtures ./fixtures
+# Operator commands (npm run token, keys, clients) are TypeScript run by tsx, a production
+# dependency; they import src/. The server itself never loads them.
 COPY scripts ./scripts
+COPY src ./src
 COPY tsconfig.json ./
-# DATA_DIR: development mode keeps its demo keys here (a volume in docker-compose.yml).
+# DATA_DIR: PGlite's files, or in development mode the demo keys (a volume in docker-compose.yml).
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 8080
-CMD ["node", "--import", "tsx", "src/server.ts"]
+# Liveness only (/healthz never touches the database); orchestrators that route traffic should
+# also ask /readyz. Slim images have no curl: Node's own fetch does the request.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "--enable-source-maps", "dist/server.js"]

@@ -3,6 +3,7 @@
  * A bad value stops the process with a message that names the variable (fail fast).
  */
 import { fileURLToPath } from 'node:url';
+import { withSecretFiles } from './secret-files.js';
 
 /** The repository's profiles/ folder, wherever the process was started. */
 const DEFAULT_PROFILES_DIR = fileURLToPath(new URL('../../profiles/', import.meta.url));
@@ -402,7 +403,9 @@ function metricsToken(env: Env): string | undefined {
 }
 
 /** Reads and checks the configuration; throws ConfigError naming the first bad variable. */
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(environment: Env = process.env): Config {
+  // DATABASE_URL_FILE and the like (config/secret-files.ts): from here on the secret is in env.
+  const env = withSecretFiles(environment, (message) => new ConfigError(message));
   const logLevel = (env['LOG_LEVEL'] ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
