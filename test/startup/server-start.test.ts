@@ -21,6 +21,7 @@ interface LogLine {
   readonly phase?: string;
   readonly code?: string;
   readonly durationMs?: number;
+  readonly retryInMs?: number;
 }
 
 function logLines(server: ServerProcess): LogLine[] {
@@ -66,6 +67,20 @@ t.test('production without PUBLIC_BASE_URL refuses to start', async (t) => {
   t.ok(await server.waitForExit(60_000), 'the process exits');
   t.equal(server.exit?.code, 2, 'exit code 2: configuration');
   t.ok(server.log.some((line) => line.includes('PUBLIC_BASE_URL')), 'the message names PUBLIC_BASE_URL');
+});
+
+t.test('an unreachable database: retried up to DATABASE_STARTUP_WAIT_SECONDS, then a clear exit', async (t) => {
+  // Nothing listens on this port: every connect is refused at once.
+  const nowhere = `postgres://schakel@127.0.0.1:${await freePort()}/schakel`;
+  const started = Date.now();
+  const server = new ServerProcess(await freePort(), { DATA_DIR: join(work, 'nowhere'), DATABASE_URL: nowhere, DATABASE_STARTUP_WAIT_SECONDS: '2', DATABASE_CONNECT_TIMEOUT_MS: '500' });
+  t.teardown(() => server.stop());
+  t.ok(await server.waitForExit(60_000), 'the process exits');
+  t.ok((server.exit?.at ?? Date.now()) - started < 30_000, 'after the configured wait, not later');
+  t.equal(server.exit?.code, 1, 'exit code 1');
+  const lines = logLines(server);
+  t.ok(lines.some((l) => l.level === 'warn' && typeof l.retryInMs === 'number'), 'each retry is logged');
+  t.ok(lines.some((l) => l.level === 'fatal' && l.phase === 'connect'), 'a fatal line names the connect phase');
 });
 
 t.test(`on ${engine}: /healthz answers during the start, /readyz 503 then 200, one log line per phase`, async (t) => {
