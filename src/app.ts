@@ -3,7 +3,7 @@
  * build the service through buildApp, so tests run the real thing.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import { referralActorOf } from './auth/referral-actor.js';
 import { AuthService, type AuthSetup } from './auth/service.js';
 import { EventDispatcher } from './events/dispatcher.js';
@@ -78,6 +78,13 @@ export interface AppDependencies {
   readonly auth: AuthSetup;
   /** Seams of the care workflows; by default the referral Task's actor is the caller of the write. */
   readonly careWorkflows?: CareWorkflowOptions;
+  /**
+   * Services whose profiles and definitions are already installed (server.ts does that under the
+   * start-up lock, startup/prepare-database.ts); by default buildApp creates and installs them.
+   */
+  readonly services?: Services;
+  /** The HTTP server to answer on (server.ts listens before the app exists, http/startup-gate.ts). */
+  readonly serverFactory?: FastifyServerFactory;
 }
 
 export interface Services {
@@ -161,12 +168,18 @@ export function tokenIdentity(config: Config): { issuer: string; audience: strin
   return { issuer, audience: `${issuer}${config.basePath}` };
 }
 
-export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
-  const { config, db } = deps;
+async function installedServices(config: Config, db: Database, deps: AppDependencies): Promise<Services> {
   const services = createServices(config, db, deps.profiles, deps.careWorkflows);
   await installProfiles(services.context);
   await installDefinitions(services.context, services.definitions);
+  return services;
+}
+
+export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+  const { config, db } = deps;
+  const services = deps.services ?? (await installedServices(config, db, deps));
   const app = Fastify({
+    ...(deps.serverFactory !== undefined ? { serverFactory: deps.serverFactory } : {}),
     logger: deps.logStream ? { ...loggerOptions(config.logLevel), stream: deps.logStream } : loggerOptions(config.logLevel),
     bodyLimit: config.bodyLimit,
     logController: new LogController({ disableRequestLogging: true }),

@@ -15,7 +15,11 @@ export interface Config {
   readonly host: string;
   /** Path prefix of the FHIR endpoint, '' or '/fhir'-like, never with a trailing slash. */
   readonly basePath: string;
-  /** Public base URL used in Location headers and Bundle links; derived from the request when unset. */
+  /**
+   * PUBLIC_BASE_URL: the base URL used in Location headers, Bundle links, token audiences and
+   * notifications. Development derives it from the request when unset; production requires it,
+   * since behind a proxy the request's own host is not the address clients know.
+   */
   readonly publicBaseUrl: string | undefined;
   /** PostgreSQL connection string; undefined means embedded PGlite. */
   readonly databaseUrl: string | undefined;
@@ -72,7 +76,11 @@ export interface Config {
   readonly binaryMaxBytes: number;
   /** Deepest JSON nesting accepted in a request body. */
   readonly maxJsonDepth: number;
-  /** Load the synthetic demo fixtures on first start with an empty database. */
+  /**
+   * SEED_FIXTURES: load the synthetic demo fixtures (fixtures/) on a first start with an empty
+   * database. Default true in development, false in production; production refuses true, so
+   * made-up patients can never appear in a real care record.
+   */
   readonly seedFixtures: boolean;
   /** Refuse deletes of resources that other current resources reference (409). */
   readonly enforceReferentialIntegrityOnDelete: boolean;
@@ -402,6 +410,22 @@ function metricsToken(env: Env): string | undefined {
   return raw;
 }
 
+/** Demo data by default in development only; production refuses it outright (Config.seedFixtures). */
+function seedFixtures(env: Env, mode: 'development' | 'production'): boolean {
+  const seed = bool(env, 'SEED_FIXTURES', mode === 'development');
+  if (seed && mode === 'production') {
+    throw new ConfigError('SEED_FIXTURES=true loads synthetic demo patients and is refused in production (SCHAKEL_MODE/NODE_ENV)');
+  }
+  return seed;
+}
+
+function requiredInProduction<T>(value: T | undefined, name: string, mode: 'development' | 'production'): T | undefined {
+  if (value === undefined && mode === 'production') {
+    throw new ConfigError(`${name} is required in production (SCHAKEL_MODE/NODE_ENV): the public https address of the FHIR endpoint, e.g. https://schakel.example.org/fhir`);
+  }
+  return value;
+}
+
 /** Reads and checks the configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(environment: Env = process.env): Config {
   // DATABASE_URL_FILE and the like (config/secret-files.ts): from here on the secret is in env.
@@ -421,7 +445,7 @@ export function loadConfig(environment: Env = process.env): Config {
     port: integer(env, 'PORT', 8080, 0, 65535),
     host: env['HOST'] || '0.0.0.0',
     basePath: basePath(env['BASE_PATH']),
-    publicBaseUrl: publicBaseUrl(env['PUBLIC_BASE_URL']),
+    publicBaseUrl: requiredInProduction(publicBaseUrl(env['PUBLIC_BASE_URL']), 'PUBLIC_BASE_URL', mode(env)),
     databaseUrl: dbUrl,
     databasePoolSize: poolSize,
     databaseReadUrl: databaseReadUrl(env, dbUrl),
@@ -437,7 +461,7 @@ export function loadConfig(environment: Env = process.env): Config {
     bodyLimit: integer(env, 'BODY_LIMIT', 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     binaryMaxBytes: integer(env, 'BINARY_MAX_BYTES', 20 * 1024 * 1024, 1, 1024 * 1024 * 1024),
     maxJsonDepth: integer(env, 'MAX_JSON_DEPTH', 64, 8, 1000),
-    seedFixtures: bool(env, 'SEED_FIXTURES', true),
+    seedFixtures: seedFixtures(env, mode(env)),
     enforceReferentialIntegrityOnDelete: bool(env, 'REFERENTIAL_INTEGRITY_ON_DELETE', true),
     enforceReferentialIntegrityOnWrite: bool(env, 'REFERENTIAL_INTEGRITY_ON_WRITE', true),
     updateNoopNewVersion: bool(env, 'UPDATE_NOOP_NEW_VERSION', false),

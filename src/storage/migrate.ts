@@ -1,7 +1,8 @@
 /**
  * Versioned schema migrations: storage/migrations/NNN_name.sql, applied in order at start,
- * each in its own transaction with its bookkeeping row. An advisory lock keeps two instances
- * starting against one PostgreSQL server from applying the same file twice.
+ * each in its own transaction with its bookkeeping row. An advisory lock keeps two callers on one
+ * PostgreSQL server from applying the same file twice (server.ts also holds the start-up lock,
+ * storage/startup-lock.ts; scripts and tests may call this without it).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -25,9 +26,14 @@ export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
 
 /** Applies pending migrations; returns the versions it applied. */
 export async function migrate(db: Database, migrations = listMigrations()): Promise<string[]> {
-  await db.exec(
-    'CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())'
-  );
+  // Under the lock too: two CREATE TABLE IF NOT EXISTS at once both find no table and the second
+  // fails on the catalog's unique index (pg_type) instead of skipping.
+  await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await tx.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())'
+    );
+  });
   const applied: string[] = [];
   for (const migration of migrations) {
     const done = await db.transaction(async (tx) => {

@@ -35,10 +35,22 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * (bad credentials, a failing migration) fails at once.
  */
 export async function openDatabase(config: DatabaseSettings, log?: FaultLog): Promise<Database> {
+  return open(config, log, migrated);
+}
+
+/**
+ * Like openDatabase, without migrating: server.ts migrates under the start-up lock
+ * (storage/startup-lock.ts), together with the definitions and the demo data.
+ */
+export async function connectDatabase(config: DatabaseSettings, log?: FaultLog): Promise<Database> {
+  return open(config, log, async (db) => db);
+}
+
+async function open(config: DatabaseSettings, log: FaultLog | undefined, prepare: (db: Database) => Promise<Database>): Promise<Database> {
   if (config.databaseReadUrl !== undefined && !config.databaseUrl) {
     throw new Error('a read replica needs a PostgreSQL primary (DATABASE_URL)');
   }
-  const primary = await openPrimary(config, log);
+  const primary = await openPrimary(config, log, prepare);
   return config.databaseReadUrl === undefined ? primary : withReadReplica(primary, config.databaseReadUrl, config, log);
 }
 
@@ -64,9 +76,9 @@ async function withReadReplica(primary: Database, url: string, config: DatabaseS
   };
 }
 
-async function openPrimary(config: DatabaseSettings, log?: FaultLog): Promise<Database> {
+async function openPrimary(config: DatabaseSettings, log: FaultLog | undefined, prepare: (db: Database) => Promise<Database>): Promise<Database> {
   if (!config.databaseUrl) {
-    return migrated(await openPglite(config.dataDir, { diskFreeMarginBytes: config.diskFreeMarginBytes ?? 0 }));
+    return prepare(await openPglite(config.dataDir, { diskFreeMarginBytes: config.diskFreeMarginBytes ?? 0 }));
   }
   const url = config.databaseUrl;
   const waitMs = (config.databaseStartupWaitSeconds ?? 0) * 1000;
@@ -78,7 +90,7 @@ async function openPrimary(config: DatabaseSettings, log?: FaultLog): Promise<Da
         connectTimeoutMs: config.databaseConnectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
         log,
       });
-      return await migrated(db);
+      return await prepare(db);
     } catch (error) {
       if (!isConnectionFault(error)) {
         throw error;

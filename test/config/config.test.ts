@@ -76,3 +76,20 @@ t.test('bad values fail at start with the variable named', async (t) => {
     t.throws(() => loadConfig(env), ConfigError);
   }
 });
+
+t.test('demo fixtures: on by default in development, off by default and refused in production', async (t) => {
+  t.equal(loadConfig({}).seedFixtures, true, 'development (nothing set) seeds, so a fresh clone starts with demo data');
+  t.equal(loadConfig({ SEED_FIXTURES: 'false' }).seedFixtures, false);
+  const production = { SCHAKEL_MODE: 'production', PUBLIC_BASE_URL: 'https://schakel.example.org/fhir' };
+  t.equal(loadConfig(production).seedFixtures, false, 'production seeds nothing by default');
+  t.equal(loadConfig({ NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://schakel.example.org/fhir' }).seedFixtures, false, 'NODE_ENV=production counts');
+  t.throws(() => loadConfig({ ...production, SEED_FIXTURES: 'true' }), ConfigError, 'production refuses demo data');
+  t.throws(() => loadConfig({ ...production, SEED_FIXTURES: 'true' }), /SEED_FIXTURES/);
+});
+
+t.test('production requires PUBLIC_BASE_URL', async (t) => {
+  t.throws(() => loadConfig({ SCHAKEL_MODE: 'production' }), ConfigError);
+  t.throws(() => loadConfig({ NODE_ENV: 'production' }), /PUBLIC_BASE_URL/);
+  t.equal(loadConfig({ SCHAKEL_MODE: 'production', PUBLIC_BASE_URL: 'https://schakel.example.org/fhir/' }).publicBaseUrl, 'https://schakel.example.org/fhir');
+  t.equal(loadConfig({}).publicBaseUrl, undefined, 'development derives it from the request');
+});

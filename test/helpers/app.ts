@@ -33,9 +33,12 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   // Tokens minted once per app must outlive the longest test file. A test process builds apps and
   // seeds data in long synchronous stretches, which the event-loop check of the load shedding
   // would take for overload: it is off here, and on in test/http/overload.test.ts.
+  // Production requires PUBLIC_BASE_URL (config.ts); tests of production behaviour get one unless they set their own.
+  const production = (overrides['SCHAKEL_MODE'] ?? (overrides['NODE_ENV'] === 'production' ? 'production' : undefined)) === 'production';
   return loadConfig({
     LOG_LEVEL: 'silent',
     SEED_FIXTURES: 'false',
+    ...(production ? { PUBLIC_BASE_URL: 'http://localhost:8080/fhir' } : {}),
     DATA_DIR: 'memory://',
     AUTH_TOKEN_LIFETIME: '3600',
     OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',

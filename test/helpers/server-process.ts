@@ -72,11 +72,14 @@ export class ServerProcess {
     return this.exit === undefined;
   }
 
-  /** Waits until /healthz answers (the server listens only once its database is open). */
+  /**
+   * Waits until the server has started: it listens at once, but /healthz says `starting` until
+   * the app serves (http/startup-gate.ts).
+   */
   async listening(timeoutMs: number): Promise<boolean> {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until && this.alive) {
-      if ((await probe(`${this.base}/healthz`)) === 200) {
+      if ((await health(this.base)) === 'ok') {
         return true;
       }
       await sleep(200);
@@ -120,6 +123,17 @@ export class ServerProcess {
 
   waitForExit(timeoutMs: number): Promise<boolean> {
     return Promise.race([this.exited.then(() => true), sleep(timeoutMs).then(() => false)]);
+  }
+}
+
+/** The `status` /healthz reports (`starting`, `ok`), undefined without a 200 answer. */
+export async function health(base: string, timeoutMs = 10_000): Promise<string | undefined> {
+  try {
+    const response = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await response.json()) as { status?: unknown };
+    return response.status === 200 && typeof body.status === 'string' ? body.status : undefined;
+  } catch {
+    return undefined;
   }
 }
 
