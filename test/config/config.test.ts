@@ -76,3 +76,19 @@ t.test('bad values fail at start with the variable named', async (t) => {
     t.throws(() => loadConfig(env), ConfigError);
   }
 });
+
+t.test('the reminder pass: its interval and the feedback due days', async (t) => {
+  const defaults = loadConfig({});
+  t.equal(defaults.reminderIntervalSeconds, 900);
+  t.equal(defaults.referralFeedbackDueDays, 14);
+  const config = loadConfig({ REMINDER_INTERVAL_SECONDS: '0', REFERRAL_FEEDBACK_DUE_DAYS: '7' });
+  t.equal(config.reminderIntervalSeconds, 0, '0: off');
+  t.equal(config.referralFeedbackDueDays, 7);
+  for (const [env, message] of [
+    [{ REMINDER_INTERVAL_SECONDS: 'hourly' }, /REMINDER_INTERVAL_SECONDS/],
+    [{ REFERRAL_FEEDBACK_DUE_DAYS: '0' }, /REFERRAL_FEEDBACK_DUE_DAYS/],
+  ] as Array<[Record<string, string>, RegExp]>) {
+    t.throws(() => loadConfig(env), message, JSON.stringify(env));
+    t.throws(() => loadConfig(env), ConfigError);
+  }
+});
