@@ -84,6 +84,25 @@ t.test(`notified pull on ${engine}`, async (t: Test) => {
     }
   });
 
+  await t.test('the receiver reports back on the Task, and only on what it owns', async (t) => {
+    const task = await create(app, 'gp', notification(['Observation/obs-kok']));
+    const url = `/fhir/Task/${task.id as string}`;
+    const stored = (await app.request({ method: 'GET', url, as: 'nurse' })).json();
+    const put = (as: DemoName, body: Json) => app.request({ method: 'PUT', url, body, as });
+    assertIssue(t, await put('nurse', { ...stored, restriction: { period: { end: iso(365 * 24 * HOUR) } } }), 403, 'forbidden', 'Task.restriction');
+    assertIssue(t, await put('nurse', { ...stored, input: [...stored.input, { type: { text: 'meer' }, valueReference: { reference: 'Observation/obs-kok-2' } }] }), 403, 'forbidden', 'Task.input');
+    t.equal((await put('rehab', { ...stored, status: 'in-progress' })).statusCode, 404, 'another organisation cannot');
+    const deleted = await app.request({ method: 'DELETE', url, as: 'nurse' });
+    assertIssue(t, deleted, 403, 'forbidden');
+    const started = await put('nurse', { ...stored, status: 'in-progress' });
+    t.equal(started.statusCode, 200, 'the receiver moves it on');
+    t.equal(await status(app, 'nurse', 'Observation/obs-kok'), 200, 'still readable while in progress');
+    const done = await put('nurse', { ...started.json(), status: 'completed', businessStatus: { text: 'Opgehaald' } });
+    t.equal(done.statusCode, 200, 'and completes it');
+    t.equal(await status(app, 'nurse', 'Observation/obs-kok'), 404, 'which ends its access');
+    t.equal((await put('nurse', { ...done.json(), status: 'in-progress' })).statusCode, 404, 'an ended Task does not open again for the receiver');
+  });
+
   await t.test('the access holds only within restriction.period', async (t) => {
     const later = await create(app, 'gp', notification(['Observation/obs-kok'], { restriction: { period: { start: iso(HOUR), end: iso(2 * HOUR) } } }));
     t.equal(await status(app, 'nurse', 'Observation/obs-kok'), 404, 'not before the period starts');
