@@ -108,10 +108,14 @@ t.test(`notified pull on ${engine}`, async (t: Test) => {
     t.equal(await status(app, 'nurse', 'Observation/obs-kok'), 404, 'not before the period starts');
     await setStatus(app, 'gp', later, 'cancelled');
     const end = Date.now() + 1500;
-    await create(app, 'gp', notification(['Observation/obs-kok'], { restriction: { period: { end: new Date(end).toISOString() } } }));
+    const brief = await create(app, 'gp', notification(['Observation/obs-kok'], { restriction: { period: { end: new Date(end).toISOString() } } }));
     t.equal(await status(app, 'nurse', 'Observation/obs-kok'), 200, 'readable within the period');
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, end - Date.now()) + 100));
     t.equal(await status(app, 'nurse', 'Observation/obs-kok'), 404, 'not once the period has ended');
+    const pass = await app.app.reminders.runOnce();
+    t.ok(pass.expiredGrants >= 2, 'the reminder pass removes the expired grants');
+    const left = await app.app.fhirContext.repo.queryable.query(`SELECT 1 FROM read_grant WHERE source_type = 'Task' AND source_id = $1`, [brief.id]);
+    t.equal(left.length, 0, 'none of that Task is left');
   });
 
   await t.test('a sender cannot grant what it cannot read', async (t) => {

@@ -89,7 +89,7 @@ t.test(`the reminder pass on ${engine}`, async (t) => {
   await t.test('a measurement Task past its window becomes overdue, once', async (t) => {
     const head = await eventHead(app.app);
     const first = await app.app.reminders.runOnce();
-    t.same(first, { ran: true, overdue: ['mt-late'], feedbackOverdue: [] }, 'only the Task whose window has passed; no referral is due yet');
+    t.same(first, { ran: true, overdue: ['mt-late'], feedbackOverdue: [], expiredGrants: 0 }, 'only the Task whose window has passed; no referral is due yet');
     const late = await read(app, 'Task/mt-late');
     t.same(codes(late), ['overdue']);
     t.equal(late.status, 'requested', 'the status stays: the measurement may still come');
@@ -105,7 +105,7 @@ t.test(`the reminder pass on ${engine}`, async (t) => {
     t.same(provenance[0]?.resource.agent.map((a: Json) => a.who.identifier?.value), ['schakel'], 'by the server');
 
     const second = await app.app.reminders.runOnce();
-    t.same(second, { ran: true, overdue: [], feedbackOverdue: [] }, 'a second pass changes nothing');
+    t.same(second, { ran: true, overdue: [], feedbackOverdue: [], expiredGrants: 0 }, 'a second pass changes nothing');
     t.equal((await read(app, 'Task/mt-late')).meta.versionId, '2');
   });
 

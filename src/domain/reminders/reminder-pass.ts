@@ -1,9 +1,10 @@
 /**
  * One reminder pass (docs/care-workflows.md, "Reminders"): measurement Tasks past their window get
  * businessStatus `overdue`, accepted referrals without feedback past REFERRAL_FEEDBACK_DUE_DAYS get
- * `feedback-overdue`. Each is a normal versioned update by the server through the repository, so it
- * gets its Provenance (agent: the server, audit/provenance.ts) and a change event, and the
- * subscriptions of those who follow the Task are notified. A Task is marked once: what is marked
+ * `feedback-overdue`; read grants of notified pull whose period has ended are removed. Each mark
+ * is a normal versioned update by the server through the repository, so it gets its Provenance
+ * (agent: the server, audit/provenance.ts) and a change event, and the subscriptions of those who
+ * follow the Task are notified. A Task is marked once: what is marked
  * is not found again. One node at a time: the pass runs in one transaction that first takes a
  * transaction-scoped PostgreSQL advisory lock (as audit/audit-retention.ts does); a node that does
  * not get it does nothing this time.
@@ -30,6 +31,8 @@ export interface ReminderResult {
   readonly overdue: string[];
   /** Ids of the referral Tasks marked `feedback-overdue`. */
   readonly feedbackOverdue: string[];
+  /** Read grants removed because their period had ended (notified pull, auth/pull-grants.ts). */
+  readonly expiredGrants: number;
 }
 
 async function mark(repo: Repository, id: string, code: ReminderCode, still: (task: Task) => boolean): Promise<boolean> {
@@ -46,7 +49,7 @@ export async function runReminderPass(repo: Repository, options: ReminderOptions
   return repo.transaction(async (tx) => {
     const [lock] = await tx.queryable.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [REMINDER_LOCK]);
     if (lock?.locked !== true) {
-      return { ran: false, overdue: [], feedbackOverdue: [] };
+      return { ran: false, overdue: [], feedbackOverdue: [], expiredGrants: 0 };
     }
     const overdue: string[] = [];
     for (const id of await overdueMeasurements(tx.queryable, now, BATCH)) {
@@ -60,6 +63,8 @@ export async function runReminderPass(repo: Repository, options: ReminderOptions
         feedbackOverdue.push(id);
       }
     }
-    return { ran: true, overdue, feedbackOverdue };
+    // The narrowing ignores a grant past its end already; removing it keeps read_grant small.
+    const expired = await tx.queryable.query<{ id: string }>('DELETE FROM read_grant WHERE until <= $1 RETURNING id', [now.toISOString()]);
+    return { ran: true, overdue, feedbackOverdue, expiredGrants: expired.length };
   });
 }
