@@ -38,6 +38,8 @@ import { taskClaimOperation } from './operations/task-claim.js';
 import { validateOperation } from './operations/validate.js';
 import { subscriptionEventsOperation, subscriptionStatusOperation } from './operations/subscription-status.js';
 import { SubscriptionEngine } from './subscriptions/subscription-engine.js';
+import { runReminderPass, type ReminderResult } from './domain/reminders/reminder-pass.js';
+import { scheduleReminders } from './domain/reminders/reminder-schedule.js';
 import { valueSetExpandOperation } from './operations/valueset-expand.js';
 import { Repository } from './repository/repository.js';
 import { createSearchService } from './search/service.js';
@@ -62,6 +64,8 @@ declare module 'fastify' {
     resourceEvents: EventDispatcher;
     /** Rest-hook delivery of Subscriptions; tests drain it with drain(app.resourceEvents). */
     subscriptions: SubscriptionEngine;
+    /** The reminder pass (domain/reminders/): runs on a timer; tests run one pass with runOnce. */
+    reminders: { runOnce(now?: Date): Promise<ReminderResult> };
   }
 }
 
@@ -226,6 +230,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.decorate('auth', auth);
   app.decorate('resourceEvents', services.events);
   app.decorate('subscriptions', services.subscriptions);
+  const reminderOptions = { feedbackDueDays: config.referralFeedbackDueDays };
+  app.decorate('reminders', { runOnce: (now?: Date) => runReminderPass(services.context.repo, reminderOptions, now) });
   registerFormatNegotiation(app, config.basePath);
   registerInteractionNaming(app, config.basePath);
   registerBodyParsers(app, { bodyLimit: config.bodyLimit, maxJsonDepth: config.maxJsonDepth });
@@ -261,11 +267,13 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     { retentionMonths: config.auditRetentionMonths, intervalSeconds: config.auditMaintenanceIntervalSeconds },
     app.log
   );
+  const reminderTimer = scheduleReminders(() => runReminderPass(services.context.repo, reminderOptions), config.reminderIntervalSeconds, app.log);
   // Every request has ended (http/drain.ts): the change-event dispatcher stops, then the audit
   // records still queued are written before the database closes. One hook, so the order cannot
   // change with Fastify's hook order.
   app.addHook('onClose', async () => {
     await auditUpkeep.stop();
+    await reminderTimer.stop();
     await services.events.stop();
     await services.subscriptions.stop();
     await auditCommit.close();

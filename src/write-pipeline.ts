@@ -14,7 +14,8 @@
  *                     bridge, logbook), questionnaire scoring, Subscriptions.
  *  5. store           repository: current row, history row.
  *  6. index           the `index` phase: search index and the access-control rows derived from the
- *                     content (care relations, BSN register, consent denials, read grants), Binary
+ *                     content (care relations, BSN register, consent denials, read grants of closed
+ *                     referrals and of notified pull), Binary
  *                     bytes.
  *  7. Provenance      the `provenance` phase: a Provenance for the version just written, through
  *                     the same repository, so it passes phases 2-8 itself.
@@ -28,6 +29,7 @@ import { createCareRelationIndexer } from './auth/care-relations.js';
 import { createConsentDenialIndexer } from './auth/consent-denials.js';
 import { binaryGuard } from './auth/binary-guard.js';
 import { createPatientBsnRegister, patientBsnGuard } from './auth/patient-bsn.js';
+import { createPullGrantWriter } from './auth/pull-grants.js';
 import { createReadGrantWriter } from './auth/read-grants.js';
 import { writeGuard } from './auth/write-guard.js';
 import { provenanceHook } from './audit/provenance.js';
@@ -78,6 +80,7 @@ export function writePipeline(parts: WritePipelineParts): { hooks: WriteHook[]; 
     createPatientBsnRegister(),
     createConsentDenialIndexer(),
     createReadGrantWriter(),
+    createPullGrantWriter(),
     createBinaryContentWriter(),
   ];
   // The change event last: its patients are read from what the care relations wrote.

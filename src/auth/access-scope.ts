@@ -15,6 +15,7 @@
  *   006_referral_life.sql; read-grants.ts) is visible for reading whatever its patients: the
  *   former owner of a referral keeps its referral, Task and own contributions. Writes ignore it
  *   (`writeFilter`), so a grant never lets anyone change what they could not change before.
+ *   A grant of notified pull (pull-grants.ts) holds only within its period (since, until).
  * - Subscription: a user sees only the Subscriptions they created (subscription-visibility.ts).
  * Resources outside the scope answer 404 like missing ones, so existence does not leak.
  */
@@ -53,7 +54,8 @@ function typeCondition(principal: Principal, alias: string, bind: (value: unknow
  * objection outweighs a grant as it outweighs a care relation.
  */
 export function granted(alias: string, actors: string): string {
-  return `(EXISTS (SELECT 1 FROM read_grant g WHERE g.resource_type = ${alias}.resource_type AND g.id = ${alias}.id AND g.actor = ANY(${actors}::text[]))
+  return `(EXISTS (SELECT 1 FROM read_grant g WHERE g.resource_type = ${alias}.resource_type AND g.id = ${alias}.id AND g.actor = ANY(${actors}::text[])
+                   AND (g.since IS NULL OR g.since <= now()) AND (g.until IS NULL OR g.until > now()))
            AND NOT EXISTS (SELECT 1 FROM resource_patient q WHERE q.resource_type = ${alias}.resource_type AND q.id = ${alias}.id
                              AND ${consentDenies('q.patient_id', actors)}))`;
 }

@@ -4,11 +4,13 @@
  * care_relation (who has a care relationship with which patient):
  * - Patient.managingOrganization and Patient.generalPractitioner;
  * - every participant (member and onBehalfOf) of an active CareTeam, until its period ends;
- * - requester and performer of an active ServiceRequest, requester and owner of an open Task.
+ * - requester and performer of an active ServiceRequest, requester and owner of an open Task
+ *   (not the owner of a notification Task of notified pull: pull-grants.ts gives it read grants).
  * A relation ends when its source changes status or is deleted; the resource_patient rows of a
  * deleted resource stay, so its history remains as narrow as the resource was.
  */
 import type { Reference, Resource } from '@medplum/fhirtypes';
+import { isNotificationTask } from '../domain/notified-pull/notification-task.js';
 import { parseLocalReference } from '../fhir/references.js';
 import type { ResourceChange, WriteListener } from '../repository/types.js';
 import type { Queryable } from '../storage/database.js';
@@ -84,7 +86,11 @@ export function relationsOf(resource: Resource, baseUrl?: string, now = Date.now
       if (OPEN_TASK_STATES.has(task.status)) {
         const patientId = patientOf(task.for, baseUrl);
         add(patientId, task.requester);
-        add(patientId, task.owner);
+        // The owner of a notification Task (notified pull) may fetch its inputs and nothing else
+        // of the record: read grants (pull-grants.ts), not a care relation.
+        if (!isNotificationTask(task)) {
+          add(patientId, task.owner);
+        }
       }
       break;
     }

@@ -15,6 +15,7 @@
  * colleague at the same practice reads the feedback too; the rest of the record stays hidden.
  */
 import type { Reference, Task } from '@medplum/fhirtypes';
+import { isNotificationTask } from '../domain/notified-pull/notification-task.js';
 import { parseLocalReference } from '../fhir/references.js';
 import type { ResourceChange, WriteListener } from '../repository/types.js';
 import type { Queryable } from '../storage/database.js';
@@ -26,7 +27,7 @@ function localKey(reference: Reference | undefined, baseUrl: string | undefined)
 }
 
 /** The owner's organisation and practitioner when it is a PractitionerRole (one indexed read). */
-async function ownerIdentity(tx: Queryable, owner: string): Promise<{ grantee: string; authors: string[] }> {
+export async function ownerIdentity(tx: Queryable, owner: string): Promise<{ grantee: string; authors: string[] }> {
   if (!owner.startsWith('PractitionerRole/')) {
     return { grantee: owner, authors: [owner] };
   }
@@ -44,7 +45,9 @@ async function ownerIdentity(tx: Queryable, owner: string): Promise<{ grantee: s
 /** The Task's owner whose open Task this write closes, or undefined when it closes none. */
 function closedOwner(change: ResourceChange): { task: Task; owner: string } | undefined {
   const task = change.resource;
-  if (task?.resourceType !== 'Task' || OPEN_TASK_STATES.has(task.status) || task.status === 'entered-in-error') {
+  // A notification Task of notified pull gave its owner no care relation, so its end leaves
+  // nothing to keep (pull-grants.ts ends what it gave).
+  if (task?.resourceType !== 'Task' || OPEN_TASK_STATES.has(task.status) || task.status === 'entered-in-error' || isNotificationTask(task)) {
     return undefined;
   }
   const previous = change.previous?.json === undefined || change.previous.deleted ? undefined : (JSON.parse(change.previous.json) as Task);

@@ -9,6 +9,8 @@
  * - Every reference must point at something the caller may see (422 not-found, exactly as for a
  *   reference to nothing; the referential-integrity check answers for missing ones), references
  *   by identifier included (repository/identifier-references.ts resolved them for this check).
+ * - The one exception: the owner of an open notification Task of notified pull, who reads it by
+ *   grant, may update it within the elements it owns (notification-receiver.ts).
  * Who may move a referral Task is a rule of the referral itself (domain/referral/referral-actor.ts);
  * auth supplies the actor (referral-actor.ts).
  */
@@ -18,6 +20,8 @@ import { issue, notFound, unprocessable } from '../fhir/outcomes.js';
 import type { Repository } from '../repository/repository.js';
 import type { ResourceChange, WriteHook } from '../repository/types.js';
 import type { AccessScope } from './access-scope.js';
+import { assertReceiverUpdate } from '../domain/notified-pull/receiver-update.js';
+import { receivedNotification, receiverAdditions } from './notification-receiver.js';
 import { directPatients, identifiedPatients } from './patients-of.js';
 
 const PATIENT_LISTS: ReadonlySet<string> = new Set(['Group', 'List', 'Patient']);
@@ -29,10 +33,10 @@ function bindAll(params: unknown[]): (value: unknown) => string {
   };
 }
 
-async function visible(repo: Repository, scope: AccessScope, resourceType: string, id: string): Promise<boolean> {
+async function visible(repo: Repository, scope: AccessScope, resourceType: string, id: string, filter = scope.writeFilter): Promise<boolean> {
   const params: unknown[] = [resourceType, id];
   const rows = await repo.queryable.query(
-    `SELECT 1 FROM resource r WHERE r.resource_type = $1 AND r.id = $2 AND (${scope.writeFilter({ alias: 'r', bind: bindAll(params) }) ?? 'true'})`,
+    `SELECT 1 FROM resource r WHERE r.resource_type = $1 AND r.id = $2 AND (${filter({ alias: 'r', bind: bindAll(params) }) ?? 'true'})`,
     params
   );
   return rows.length > 0;
@@ -115,13 +119,20 @@ export function writeGuard(): WriteHook {
       }
       const { version, previous, resource, baseUrl } = change;
       const replaces = previous !== undefined && !previous.deleted;
+      const before = replaces && previous.json !== undefined ? (JSON.parse(previous.json) as Resource) : undefined;
+      // The receiver of a notification Task reports back on it (notification-receiver.ts).
+      const received = resource?.resourceType === 'Task' ? receivedNotification(scope, before, baseUrl) : undefined;
+      if (received !== undefined && resource?.resourceType === 'Task' && (await visible(repo, scope, version.resourceType, version.id, scope.filter))) {
+        assertReceiverUpdate(received, resource);
+        await assertReferencesVisible(repo, scope, receiverAdditions(resource), version.json, baseUrl);
+        return;
+      }
       if (replaces && scope.byPatient && !(await visible(repo, scope, version.resourceType, version.id))) {
         throw notFound(`${version.resourceType}/${version.id} is not known`);
       }
       if (resource === undefined) {
         return;
       }
-      const before = replaces && previous.json !== undefined ? (JSON.parse(previous.json) as Resource) : undefined;
       if (before) {
         await assertSamePatients(repo, before, resource, baseUrl);
       }

@@ -63,6 +63,14 @@ export interface Config {
   readonly auditRetentionMonths: number;
   /** AUDIT_MAINTENANCE_INTERVAL_SECONDS (default 3600): how often partitions are made ahead and retention runs. */
   readonly auditMaintenanceIntervalSeconds: number;
+  /**
+   * REMINDER_INTERVAL_SECONDS (default 900): how often the reminder pass runs (one node at a
+   * time): measurement Tasks past their window become overdue, accepted referrals without
+   * feedback become feedback-overdue (domain/reminders/); 0 turns the pass off.
+   */
+  readonly reminderIntervalSeconds: number;
+  /** REFERRAL_FEEDBACK_DUE_DAYS (default 14): days after acceptance by which a referral's feedback is due. */
+  readonly referralFeedbackDueDays: number;
   /** Folder where PGlite keeps its files; 'memory://' keeps them in memory (tests). */
   readonly dataDir: string;
   readonly logLevel: LogLevel;
@@ -456,6 +464,8 @@ export function loadConfig(environment: Env = process.env): Config {
     databaseFaultLogIntervalSeconds: integer(env, 'DATABASE_FAULT_LOG_INTERVAL_SECONDS', 30, 1, 3600),
     auditRetentionMonths: integer(env, 'AUDIT_RETENTION_MONTHS', 60, 0, 1200),
     auditMaintenanceIntervalSeconds: integer(env, 'AUDIT_MAINTENANCE_INTERVAL_SECONDS', 3600, 1, 86_400),
+    reminderIntervalSeconds: integer(env, 'REMINDER_INTERVAL_SECONDS', 900, 0, 86_400),
+    referralFeedbackDueDays: integer(env, 'REFERRAL_FEEDBACK_DUE_DAYS', 14, 1, 365),
     dataDir: env['DATA_DIR'] || './data',
     logLevel,
     bodyLimit: integer(env, 'BODY_LIMIT', 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

@@ -5,6 +5,7 @@
 import type { WriteHook } from '../repository/types.js';
 import type { SearchService } from '../search/types.js';
 import { careBridgeHook } from './care-bridge/care-bridge-hook.js';
+import { notificationTaskHook } from './notified-pull/notification-task.js';
 import { referralOwnershipHook } from './referral/referral-ownership.js';
 import { partyResolver } from './referral/referral-parties.js';
 import { referralRulesHook } from './referral/referral-rules.js';
@@ -18,5 +19,5 @@ export interface CareWorkflowOptions {
 export function careWorkflowHooks(search: SearchService, options: CareWorkflowOptions = {}): WriteHook[] {
   const parties = partyResolver(search);
   const referral = options.referral ?? {};
-  return [referralRulesHook(), referralOwnershipHook(referral, parties), referralTaskHook(referral, parties), careBridgeHook(search)];
+  return [referralRulesHook(), referralOwnershipHook(referral, parties), referralTaskHook(referral, parties), notificationTaskHook(), careBridgeHook(search)];
 }

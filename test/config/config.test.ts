@@ -93,3 +93,19 @@ t.test('production requires PUBLIC_BASE_URL', async (t) => {
   t.equal(loadConfig({ SCHAKEL_MODE: 'production', PUBLIC_BASE_URL: 'https://schakel.example.org/fhir/' }).publicBaseUrl, 'https://schakel.example.org/fhir');
   t.equal(loadConfig({}).publicBaseUrl, undefined, 'development derives it from the request');
 });
+
+t.test('the reminder pass: its interval and the feedback due days', async (t) => {
+  const defaults = loadConfig({});
+  t.equal(defaults.reminderIntervalSeconds, 900);
+  t.equal(defaults.referralFeedbackDueDays, 14);
+  const config = loadConfig({ REMINDER_INTERVAL_SECONDS: '0', REFERRAL_FEEDBACK_DUE_DAYS: '7' });
+  t.equal(config.reminderIntervalSeconds, 0, '0: off');
+  t.equal(config.referralFeedbackDueDays, 7);
+  for (const [env, message] of [
+    [{ REMINDER_INTERVAL_SECONDS: 'hourly' }, /REMINDER_INTERVAL_SECONDS/],
+    [{ REFERRAL_FEEDBACK_DUE_DAYS: '0' }, /REFERRAL_FEEDBACK_DUE_DAYS/],
+  ] as Array<[Record<string, string>, RegExp]>) {
+    t.throws(() => loadConfig(env), message, JSON.stringify(env));
+    t.throws(() => loadConfig(env), ConfigError);
+  }
+});
