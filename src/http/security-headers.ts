@@ -6,11 +6,11 @@
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
-import { registerRateLimit } from './rate-limit.js';
+import { registerRateLimit, type RateLimitOptions } from './rate-limit.js';
 
 export interface TransportSecurityOptions {
   readonly corsOrigins: readonly string[];
-  readonly rateLimitPerMinute: number;
+  readonly rateLimit: RateLimitOptions;
 }
 
 export async function registerTransportSecurity(app: FastifyInstance, options: TransportSecurityOptions): Promise<void> {
@@ -25,5 +25,5 @@ export async function registerTransportSecurity(app: FastifyInstance, options: T
     allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'If-None-Exist', 'If-Modified-Since', 'Prefer', 'X-Request-Id', 'X-Security-Context'],
     exposedHeaders: ['Location', 'ETag', 'Last-Modified', 'X-Request-Id', 'Content-Disposition'],
   });
-  await registerRateLimit(app, { perMinute: options.rateLimitPerMinute });
+  await registerRateLimit(app, options.rateLimit);
 }
