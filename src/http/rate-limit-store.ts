@@ -7,8 +7,8 @@
  * deleted by each node once per window, a DELETE of a few rows per client.
  *
  * A database fault must not turn into a refusal or a 500 of a request the limiter only watches:
- * the count then falls back to this node's memory for that request (the per-node budget, the
- * behaviour before this store), with a warn line once per window. The request's own database work
+ * the count then falls back to this node's memory (the per-node budget, the behaviour before this
+ * store) for a few seconds, with a warn line once per window. The request's own database work
  * meets the same fault and answers 503 with Retry-After (http/errors.ts) where it needs the
  * database; requests that do not (metadata, health) keep working.
  */
@@ -27,7 +27,7 @@ export interface WarnLog {
 
 export interface SharedCounterOptions {
   readonly log: WarnLog;
-  /** Called for every request counted in memory because the database failed (for /metrics). */
+  /** Called for every database fault the count meets (for /metrics). */
   readonly onFault?: () => void;
 }
 
@@ -41,6 +41,13 @@ const COUNT_HIT = `INSERT INTO rate_limit_window AS r (key, window_start, hits)
 VALUES ($1, date_bin(make_interval(secs => $2::float8 / 1000), now(), timestamptz 'epoch'), 1)
 ON CONFLICT (key, window_start) DO UPDATE SET hits = r.hits + 1
 RETURNING r.hits, (extract(epoch FROM now() - r.window_start) * 1000)::float8 AS elapsed_ms`;
+
+/**
+ * After a fault the node counts alone this long before it asks the database again, so that while
+ * the database is away requests do not wait for a connection twice (once here, once for their
+ * own work); the same as the Retry-After of a 503 (http/errors.ts).
+ */
+const LOCAL_AFTER_FAULT_MS = 5000;
 
 const SWEEP = `DELETE FROM rate_limit_window WHERE window_start < now() - make_interval(secs => $1::float8 / 1000)`;
 
@@ -70,6 +77,8 @@ function errorCode(error: unknown): string | undefined {
 
 export class SharedRateLimitCounter {
   private lastSweep = 0;
+  /** Until then the node counts alone without asking the database (a fault was just met). */
+  private localUntil = 0;
   private lastWarn = 0;
   private suppressed = 0;
   private readonly local = new LocalWindows();
@@ -81,6 +90,9 @@ export class SharedRateLimitCounter {
 
   /** Counts one request under `key` in the current window of `windowMs`. */
   async hit(key: string, windowMs: number): Promise<WindowCount> {
+    if (Date.now() < this.localUntil) {
+      return this.local.hit(key, windowMs);
+    }
     try {
       const [row] = await this.db.query<HitRow>(COUNT_HIT, [key, windowMs]);
       if (row === undefined) {
@@ -106,6 +118,7 @@ export class SharedRateLimitCounter {
   private fault(error: unknown, windowMs: number): void {
     this.options.onFault?.();
     const now = Date.now();
+    this.localUntil = now + LOCAL_AFTER_FAULT_MS;
     if (now - this.lastWarn < windowMs) {
       this.suppressed += 1;
       return;

@@ -15,13 +15,20 @@ import { SharedRateLimitCounter, sharedRateLimitStore } from './rate-limit-store
 /** One minute: RATE_LIMIT_PER_MINUTE counts per window of this length. */
 const WINDOW_MS = 60_000;
 
+/**
+ * Probes and scrapes are not counted: a throttled liveness probe would have a healthy node
+ * restarted, and /healthz promises never to touch the database (http/health.ts), which the
+ * shared count would.
+ */
+const UNCOUNTED_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
 export interface RateLimitOptions {
   /** RATE_LIMIT_PER_MINUTE */
   readonly perMinute: number;
   /** RATE_LIMIT_STORE: `database` counts in `db`, shared by the nodes; `memory` on this node. */
   readonly store: 'database' | 'memory';
   readonly db: Database;
-  /** Counts requests the shared store could not count (the database failed); for /metrics. */
+  /** Counts database faults the shared store met; for /metrics. */
   readonly onStoreFault?: () => void;
   /** Counts refused requests, by whether the key was a client system or an address; for /metrics. */
   readonly onRefused?: (keyKind: 'client' | 'address') => void;
@@ -41,6 +48,7 @@ export async function registerRateLimit(app: FastifyInstance, options: RateLimit
     hook: 'preHandler',
     keyGenerator: rateLimitKey,
     enableDraftSpec: true,
+    allowList: (request) => UNCOUNTED_ROUTES.has(request.routeOptions.url ?? ''),
     ...(store ? { store } : {}),
     onExceeded: (_request, key) => options.onRefused?.(key.startsWith('client:') ? 'client' : 'address'),
   });

@@ -67,7 +67,7 @@ export class ServiceMetrics {
     });
     this.rateLimitFaults = new Counter({
       name: 'schakel_rate_limit_store_faults_total',
-      help: 'Requests the shared rate-limit store could not count (database fault); counted on this node alone instead',
+      help: 'Database faults met by the shared rate-limit count; the node then counts alone for a few seconds (http/rate-limit-store.ts)',
       registers,
     });
     this.deliveries = new Counter({

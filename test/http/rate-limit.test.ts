@@ -62,6 +62,20 @@ t.test(`the rate limit shared by two nodes on one ${engine} database`, async (t)
     t.equal(other.headers['ratelimit-remaining'], String(LIMIT - 1));
   });
 
+  await t.test('probes and scrapes are not counted', async (t) => {
+    for (const url of ['/healthz', '/readyz', '/metrics']) {
+      const statuses: number[] = [];
+      for (let i = 0; i <= LIMIT; i++) {
+        const response = await apps[0]!.inject({ method: 'GET', url });
+        statuses.push(response.statusCode);
+        t.notOk(response.headers['ratelimit-limit'], `${url}: no RateLimit headers`);
+      }
+      t.notOk(statuses.includes(429), `${url}: never throttled`);
+    }
+    const counted = await database.db.query(`SELECT 1 FROM rate_limit_window WHERE key LIKE 'ip:%'`);
+    t.equal(counted.length, 0, 'no count was kept for them');
+  });
+
   await t.test('ended windows are swept', async (t) => {
     await database.db.query(`INSERT INTO rate_limit_window (key, window_start, hits) VALUES ('client:old', now() - interval '10 minutes', 7)`);
     // A node sweeps once per window; a fresh node (its first count) sweeps at once.

@@ -70,7 +70,7 @@ t.test(`the operability series after a few requests, on ${engine}`, async (t) =>
   t.equal(sample(text, 'schakel_subscription_deliveries_total', { outcome: 'delivered' }), 2, 'handshake and notification delivered');
   t.equal(sample(text, 'schakel_subscription_deliveries_total', { outcome: 'failed' }), failedAttempts, 'one failure per attempt on the failing receiver');
   t.equal(sample(text, 'schakel_rate_limited_requests_total', { key: 'client' }), 1, 'one refusal, keyed by a client system');
-  t.equal(sample(text, 'schakel_rate_limit_store_faults_total'), 1, 'one request counted without the store');
+  t.equal(sample(text, 'schakel_rate_limit_store_faults_total'), 1, 'one fault met');
   t.equal(sample(text, 'schakel_http_requests_total', { interaction: 'search-type', resource_type: 'Patient', status: '429' }), 1, 'the refusal among the requests');
   t.equal(sample(text, 'schakel_http_requests_total', { interaction: 'create', resource_type: 'Subscription', status: '201' }), 2);
   t.ok((sample(text, 'schakel_http_request_duration_seconds_count', { interaction: 'search-type', resource_type: 'Patient' }) ?? 0) >= LIMIT + 2, 'latency histogram');
