@@ -24,6 +24,7 @@ import { registerFhirRoutes, registerFormatNegotiation, registerInteractionNamin
 import { registerHealthRoutes } from './http/health.js';
 import { registerLoadShedding } from './http/load-shedding.js';
 import { registerMetrics } from './http/metrics-route.js';
+import { trustProxyOption } from './http/trust-proxy.js';
 import { NONE, ServiceMetrics } from './metrics/service-metrics.js';
 import { notFound } from './fhir/outcomes.js';
 import type { FhirContext } from './interactions/context.js';
@@ -160,6 +161,7 @@ export function createServices(
     config: config.subscriptions,
     baseUrl: config.publicBaseUrl ?? tokenIdentity(config).audience,
     pollMs: config.eventPollMs,
+    observeDelivery: (outcome) => metrics.observeSubscriptionDelivery(outcome),
   });
   return { context, search, definitions, events, metrics, subscriptions };
 }
@@ -186,6 +188,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     ...(deps.serverFactory !== undefined ? { serverFactory: deps.serverFactory } : {}),
     logger: deps.logStream ? { ...loggerOptions(config.logLevel), stream: deps.logStream } : loggerOptions(config.logLevel),
     bodyLimit: config.bodyLimit,
+    // TRUST_PROXY (config.ts): which senders' X-Forwarded-For names the client's address (request.ip).
+    trustProxy: trustProxyOption(config.trustProxy),
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     genReqId: (req) => {
@@ -241,7 +245,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.setNotFoundHandler(async () => {
     throw notFound('Unknown path');
   });
-  await registerTransportSecurity(app, { corsOrigins: config.corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute });
+  const rateLimit = { perMinute: config.rateLimitPerMinute, store: config.rateLimitStore, db, ...services.metrics.rateLimitObservers() };
+  await registerTransportSecurity(app, { corsOrigins: config.corsOrigins, rateLimit });
   registerHealthRoutes(app, db);
   registerMetrics(app, { metrics: services.metrics, token: config.metricsToken, mode: config.mode });
   const auditCommit = services.context.auditCommit;

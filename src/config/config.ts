@@ -2,6 +2,7 @@
  * Typed configuration from the environment, validated once at start.
  * A bad value stops the process with a message that names the variable (fail fast).
  */
+import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { withSecretFiles } from './secret-files.js';
 
@@ -138,11 +139,28 @@ export interface Config {
   /** Requests per minute per client (per address before authentication). */
   readonly rateLimitPerMinute: number;
   /**
+   * RATE_LIMIT_STORE: where the rate limit counts. `database` (the default on PostgreSQL): one
+   * count per client and minute shared by every node (http/rate-limit-store.ts); `memory` (the
+   * default and the only sensible choice on PGlite): each node counts alone, so a client gets the
+   * limit once per node.
+   */
+  readonly rateLimitStore: 'database' | 'memory';
+  /**
+   * TRUST_PROXY: which senders may name the client's address in X-Forwarded-For (and the scheme
+   * and host in X-Forwarded-Proto/-Host): a comma list of addresses and CIDR ranges (or
+   * `loopback`, `linklocal`, `uniquelocal`), or a hop count. Off (false) by default: the header
+   * is ignored and the audit log and rate limit see the connecting address.
+   */
+  readonly trustProxy: TrustProxy;
+  /**
    * METRICS_TOKEN: when set, /metrics answers only requests with `Authorization: Bearer <token>`.
    * Unset, /metrics is open in development and answers 404 in production (http/metrics-route.ts).
    */
   readonly metricsToken: string | undefined;
 }
+
+/** Fastify's `trustProxy`: off, the number of proxy hops to trust, or the trusted proxies' addresses and ranges. */
+export type TrustProxy = false | number | readonly string[];
 
 export interface SubscriptionConfig {
   /** Failed deliveries in a row after which a Subscription's status becomes `error` (SUBSCRIPTION_MAX_FAILURES). */
@@ -406,6 +424,46 @@ function mode(env: Env): 'development' | 'production' {
   return raw;
 }
 
+/** Named ranges that proxy-addr (Fastify's trustProxy) understands besides addresses and CIDRs. */
+const TRUST_PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * TRUST_PROXY. `true` (trust every sender) is refused: then any client could write its own
+ * X-Forwarded-For and choose the address the audit log records and the rate limit counts.
+ */
+function trustProxy(env: Env): TrustProxy {
+  const raw = (env['TRUST_PROXY'] ?? '').trim();
+  if (raw === '' || raw === 'false') {
+    return false;
+  }
+  if (/^\d+$/.test(raw)) {
+    const hops = integer(env, 'TRUST_PROXY', 0, 0, 32);
+    return hops === 0 ? false : hops;
+  }
+  const entries = list(env, 'TRUST_PROXY');
+  for (const entry of entries) {
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const version = isIP(address);
+    const bits = version === 4 ? 32 : 128;
+    const validPrefix = prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= bits);
+    if (!(TRUST_PROXY_RANGES.includes(entry) || (version !== 0 && validPrefix && rest.length === 0))) {
+      throw new ConfigError(
+        `TRUST_PROXY must be a hop count or a comma list of addresses, CIDR ranges and ${TRUST_PROXY_RANGES.join(', ')}; "${entry}" is none of these`
+      );
+    }
+  }
+  return entries;
+}
+
+/** RATE_LIMIT_STORE; `database` by default on PostgreSQL, where several nodes may share the database. */
+function rateLimitStore(env: Env, postgres: boolean): 'database' | 'memory' {
+  const raw = env['RATE_LIMIT_STORE'] || (postgres ? 'database' : 'memory');
+  if (raw !== 'database' && raw !== 'memory') {
+    throw new ConfigError(`RATE_LIMIT_STORE must be database or memory, got "${raw}"`);
+  }
+  return raw;
+}
+
 /** A bearer token (RFC 6750 §2.1 b64token), long enough not to be guessed. */
 function metricsToken(env: Env): string | undefined {
   const raw = env['METRICS_TOKEN'];
@@ -500,6 +558,8 @@ export function loadConfig(environment: Env = process.env): Config {
     auth: authConfig(env, mode(env)),
     corsOrigins: list(env, 'CORS_ORIGINS'),
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 6000, 1, 10_000_000),
+    rateLimitStore: rateLimitStore(env, dbUrl !== undefined),
+    trustProxy: trustProxy(env),
     metricsToken: metricsToken(env),
   };
 }

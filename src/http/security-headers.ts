@@ -1,17 +1,16 @@
 /**
  * Transport security around every route: security headers (helmet; an API serves no HTML, so the
  * content security policy forbids everything), CORS for an explicit allow-list of origins only,
- * and a rate limit per client system (per address before authentication), so one misbehaving
- * integration cannot starve the others.
+ * and the rate limit (http/rate-limit.ts).
  */
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { registerRateLimit, type RateLimitOptions } from './rate-limit.js';
 
 export interface TransportSecurityOptions {
   readonly corsOrigins: readonly string[];
-  readonly rateLimitPerMinute: number;
+  readonly rateLimit: RateLimitOptions;
 }
 
 export async function registerTransportSecurity(app: FastifyInstance, options: TransportSecurityOptions): Promise<void> {
@@ -26,11 +25,5 @@ export async function registerTransportSecurity(app: FastifyInstance, options: T
     allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'If-None-Exist', 'If-Modified-Since', 'Prefer', 'X-Request-Id', 'X-Security-Context'],
     exposedHeaders: ['Location', 'ETag', 'Last-Modified', 'X-Request-Id', 'Content-Disposition'],
   });
-  await app.register(rateLimit, {
-    max: options.rateLimitPerMinute,
-    timeWindow: 60_000,
-    // After authentication (onRequest), so the key is the client system, not a shared proxy address.
-    hook: 'preHandler',
-    keyGenerator: (request: FastifyRequest) => (request.principal ? `client:${request.principal.clientId}` : `ip:${request.ip}`),
-  });
+  await registerRateLimit(app, options.rateLimit);
 }

@@ -33,6 +33,9 @@ export class ServiceMetrics {
   private readonly requests: Counter<'interaction' | 'resource_type' | 'status'>;
   private readonly duration: Histogram<'interaction' | 'resource_type'>;
   private readonly auditBatch: Histogram;
+  private readonly rateLimited: Counter<'key'>;
+  private readonly rateLimitFaults: Counter;
+  private readonly deliveries: Counter<'outcome'>;
 
   constructor(db: Database) {
     const registers = [this.registry];
@@ -56,6 +59,26 @@ export class ServiceMetrics {
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
       registers,
     });
+    this.rateLimited = new Counter({
+      name: 'schakel_rate_limited_requests_total',
+      help: 'Requests refused by the rate limit (429), by key: a client system or an address before authentication',
+      labelNames: ['key'],
+      registers,
+    });
+    this.rateLimitFaults = new Counter({
+      name: 'schakel_rate_limit_store_faults_total',
+      help: 'Database faults met by the shared rate-limit count; the node then counts alone for a few seconds (http/rate-limit-store.ts)',
+      registers,
+    });
+    this.deliveries = new Counter({
+      name: 'schakel_subscription_deliveries_total',
+      help: 'Rest-hook notifications (handshakes and event notifications) by outcome: delivered (2xx) or failed',
+      labelNames: ['outcome'],
+      registers,
+    });
+    // Both series exist from the start, so a rate() over them is defined before the first delivery.
+    this.deliveries.inc({ outcome: 'delivered' }, 0);
+    this.deliveries.inc({ outcome: 'failed' }, 0);
     new Gauge({
       name: 'schakel_db_waiting_statements',
       help: 'Statements waiting for a pooled connection (PostgreSQL) or for the one session (PGlite)',
@@ -112,6 +135,19 @@ export class ServiceMetrics {
   /** Records the size of one audit group-commit batch. */
   observeAuditBatch(size: number): void {
     this.auditBatch.observe(size);
+  }
+
+  /** The rate limit's hooks into these metrics (http/rate-limit.ts). */
+  rateLimitObservers(): { onRefused: (key: 'client' | 'address') => void; onStoreFault: () => void } {
+    return {
+      onRefused: (key) => this.rateLimited.inc({ key }),
+      onStoreFault: () => this.rateLimitFaults.inc(),
+    };
+  }
+
+  /** Counts one rest-hook notification attempt (subscriptions/subscription-engine.ts). */
+  observeSubscriptionDelivery(outcome: 'delivered' | 'failed'): void {
+    this.deliveries.inc({ outcome });
   }
 
   /** The Prometheus text exposition and its content type. */

@@ -39,6 +39,8 @@ export interface SubscriptionEngineOptions {
   readonly baseUrl: string;
   /** Milliseconds between two delivery passes nothing woke; 0: none. */
   readonly pollMs: number;
+  /** Counts each notification: delivered (2xx) or failed (metrics/service-metrics.ts). */
+  readonly observeDelivery?: (outcome: 'delivered' | 'failed') => void;
 }
 
 export class SubscriptionEngine {
@@ -123,6 +125,7 @@ export class SubscriptionEngine {
       }
       const ok = await this.deliver(stored);
       if (ok) {
+        this.options.observeDelivery?.('delivered');
         progress = true;
       } else {
         tried?.add(id);
@@ -154,6 +157,7 @@ export class SubscriptionEngine {
       await delivered(this.db, subscription.id, last.eventNumber);
       return true;
     } catch (error) {
+      this.options.observeDelivery?.('failed');
       const failures = await failed(this.db, subscription.id, (n) => Math.min(config.retryMs * 2 ** (n - 1), MAX_BACKOFF_MS));
       // The Subscription's id and the error's kind only: the endpoint may carry a token in its URL.
       this.log?.warn({ subscription: subscription.id, failures, error: error instanceof Error ? error.name : typeof error }, 'subscription delivery failed');

@@ -1,25 +1,10 @@
 import t from 'tap';
 import { createTestApp, engine } from '../helpers/app.js';
 import { tokenFor } from '../helpers/auth.js';
+import { sample } from '../helpers/prometheus.js';
 
 const TOKEN = 'metrics-test-token-0123456789';
 const BSN = '999911120';
-
-/** The value of one series in a Prometheus text exposition, undefined when absent. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) {
-      continue;
-    }
-    const open = line.indexOf('{');
-    const close = line.lastIndexOf('}');
-    const pairs = open === -1 || open > name.length ? {} : Object.fromEntries([...line.slice(open + 1, close).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([k, v]) => (pairs as Record<string, string>)[k] === v) && Object.keys(pairs).length === Object.keys(labels).length) {
-      return Number(line.slice((close === -1 || open > name.length ? name.length : close + 1)).trim());
-    }
-  }
-  return undefined;
-}
 
 t.test(`/metrics counts requests by interaction, type and status, behind its token, on ${engine}`, async (t) => {
   const { app, request, database } = await createTestApp(t, { METRICS_TOKEN: TOKEN });
