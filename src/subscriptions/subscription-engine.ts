@@ -128,7 +128,11 @@ export class SubscriptionEngine {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.enqueue(false).catch(() => undefined);
+      // A pass sends one notification per Subscription: while that moved, a backlog may remain.
+      this.enqueue(false).then(
+        (progress) => (progress ? this.wake() : undefined),
+        () => undefined
+      );
     });
   }
 
@@ -206,8 +210,9 @@ export class SubscriptionEngine {
     try {
       if (subscription.status === 'requested') {
         await postNotification(subscription, notificationBundle({ ...base, type: 'handshake', events: [] }), config, timeoutMs);
-        await delivered(this.db, subscription.id, 0);
+        // Active before the lease is given back: another node must not find it `requested` still.
         await this.setStatus(stored, 'active');
+        await delivered(this.db, subscription.id, 0);
         return true;
       }
       if (stored.deliveredThrough >= stored.eventsSinceStart) {
