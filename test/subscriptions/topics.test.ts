@@ -212,6 +212,8 @@ t.test('subscription topics', async (t) => {
 
   await t.test('topic 4: logbook entries, told only about patients in my care', async (t) => {
     const id = await subscribe(t, app, topicSubscription('logbook-entry', `${receiver.url}/logbook`), 'physio');
+    // The physio is not on Kok's care team: a feed for Kok alone stays silent.
+    await subscribe(t, app, topicSubscription('logbook-entry', `${receiver.url}/outsider`, { filters: ['Observation?patient=Patient/p-kok'], content: 'full-resource' }), 'physio');
     const visser = await create(app.request, observation('obs-topic-vis', 'p-vis'));
     await create(app.request, observation('obs-topic-kok', 'p-kok'));
     await create(app.request, { resourceType: 'Procedure', status: 'completed', subject: { reference: 'Patient/p-kok' } });
@@ -223,6 +225,7 @@ t.test('subscription topics', async (t) => {
     await app.request({ method: 'DELETE', url: `/fhir/Observation/${kokObservation}` });
     await drain(app);
     t.same(named(receiver, '/logbook').slice(1), [`DELETE Observation/${visser}`], 'the deletion in my care, not Kok\'s');
+    t.same(notifications(receiver, '/outsider'), [], 'a physio outside Kok\'s care team is told nothing about Kok');
 
     // Each notification naming resources is audited as the owner's read of them.
     const audit = await app.request({ method: 'GET', url: `/fhir/AuditEvent?entity=Observation/${visser}&_count=50`, as: 'auditor' });
