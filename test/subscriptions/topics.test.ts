@@ -267,6 +267,21 @@ t.test('subscription topics', async (t) => {
     t.same(named(receiver, '/limit'), [`POST DetectedIssue/${warning}`]);
   });
 
+  await t.test('plain R4 criteria Subscriptions are told about deletions too', async (t) => {
+    const body = { ...topicSubscription('care-bridge-limit', `${receiver.url}/r4-delete`), criteria: 'DetectedIssue?code=urn:test|gone' };
+    await subscribe(t, app, body);
+    const issue = (code: string): Record<string, unknown> => ({ resourceType: 'DetectedIssue', status: 'final', code: { coding: [{ system: 'urn:test', code }] } });
+    const matching = await create(app.request, issue('gone'));
+    const other = await create(app.request, issue('kept'));
+    // R4 criteria match the resource as it is when the event is handled (subscription-matcher.ts).
+    await drain(app);
+    for (const id of [matching, other]) {
+      t.equal((await app.request({ method: 'DELETE', url: `/fhir/DetectedIssue/${id}` })).statusCode, 200);
+    }
+    await drain(app);
+    t.same(named(receiver, '/r4-delete'), [`POST DetectedIssue/${matching}`, `DELETE DetectedIssue/${matching}`], 'the matching one created and deleted; the other not');
+  });
+
   await t.test('max-count splits events over notifications; a heartbeat when nothing was sent', async (t) => {
     await subscribe(
       t,
