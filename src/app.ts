@@ -9,7 +9,7 @@ import { AuthService, type AuthSetup } from './auth/service.js';
 import { EventDispatcher } from './events/dispatcher.js';
 import { scheduleAuditLogMaintenance } from './audit/audit-retention.js';
 import { AuditTrail } from './audit/audit-trail.js';
-import { createAuditCommit } from './audit/audit-commit.js';
+import { commitAuditRecord, createAuditCommit } from './audit/audit-commit.js';
 import type { Config } from './config/config.js';
 import type { CareWorkflowOptions } from './domain/care-workflows.js';
 import { loadR4Definitions } from './fhir/definitions.js';
@@ -41,6 +41,8 @@ import { subscriptionEventsOperation, subscriptionStatusOperation } from './oper
 import { SubscriptionEngine } from './subscriptions/subscription-engine.js';
 import { runReminderPass, type ReminderResult } from './domain/reminders/reminder-pass.js';
 import { scheduleReminders } from './domain/reminders/reminder-schedule.js';
+import { SHIPPED_TOPICS } from './subscriptions/subscription-topics.js';
+import { topicResource } from './subscriptions/topic-resource.js';
 import { valueSetExpandOperation } from './operations/valueset-expand.js';
 import { Repository } from './repository/repository.js';
 import { createSearchService } from './search/service.js';
@@ -133,7 +135,12 @@ export function createServices(
     .register(versionsOperation)
     .register(subscriptionStatusOperation)
     .register(subscriptionEventsOperation);
-  const definitions = [...CUSTOM_SEARCH_PARAMETERS.map((sp) => ({ ...sp, id: sp.id as string })), ...loadDefinitions(config.profilesDir)];
+  const definitions = [
+    ...CUSTOM_SEARCH_PARAMETERS.map((sp) => ({ ...sp, id: sp.id as string })),
+    ...loadDefinitions(config.profilesDir),
+    // The SubscriptionTopics the server ships, as Basic resources (subscriptions/topic-resource.ts).
+    ...SHIPPED_TOPICS.map(topicResource),
+  ];
   const workflows: CareWorkflowOptions = { ...careWorkflows, referral: { actorOf: referralActorOf, ...careWorkflows.referral } };
   const events = new EventDispatcher(db, { pollMs: config.eventPollMs });
   const repo = new Repository(db, {
@@ -162,6 +169,7 @@ export function createServices(
     baseUrl: config.publicBaseUrl ?? tokenIdentity(config).audience,
     pollMs: config.eventPollMs,
     observeDelivery: (outcome) => metrics.observeSubscriptionDelivery(outcome),
+    audit: (record) => commitAuditRecord(auditCommit, record),
   });
   return { context, search, definitions, events, metrics, subscriptions };
 }

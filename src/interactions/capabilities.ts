@@ -16,6 +16,11 @@ import { r4ResourceTypes } from '../fhir/definitions.js';
 import type { InteractionCode } from '../fhir/request.js';
 import type { OperationHandler, OperationRegistry } from '../operations/registry.js';
 import type { SearchService } from '../search/types.js';
+import { SHIPPED_TOPICS } from '../subscriptions/subscription-topics.js';
+
+// The Backport IG's way to list the topics a server offers on its Subscription resource entry
+// (https://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition-capabilitystatement-subscriptiontopic-canonical.html).
+const TOPIC_CANONICAL = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/capabilitystatement-subscriptiontopic-canonical';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -66,6 +71,7 @@ function resourceEntry(input: CapabilityInput, type: string): CapabilityStatemen
   const profiles = input.supportedProfiles?.(type) ?? [];
   const documentation = accessDocumentation(type);
   return {
+    ...(type === 'Subscription' ? { extension: SHIPPED_TOPICS.map((t) => ({ url: TOPIC_CANONICAL, valueCanonical: t.url })) } : {}),
     type: type as CapabilityStatementRestResource['type'],
     profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
     ...(profiles.length > 0 ? { supportedProfile: profiles } : {}),

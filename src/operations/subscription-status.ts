@@ -100,7 +100,8 @@ async function events(ctx: FhirContext, request: FhirRequest): Promise<FhirRespo
     type: 'query-event',
     eventsSinceStart: stored.eventsSinceStart,
     events: found,
-    content: payloadContent(stored.subscription) === 'id-only' ? 'id-only' : 'empty',
+    // $events names the resources; their content is a read of its own (full-resource reads as id-only here).
+    content: payloadContent(stored.subscription) === 'empty' ? 'empty' : 'id-only',
   });
   return { status: 200, resource: bundle };
 }

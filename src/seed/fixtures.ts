@@ -9,6 +9,7 @@ import { serverPrincipal } from '../auth/principal.js';
 import type { FhirContext } from '../interactions/context.js';
 import { dispatch } from '../interactions/dispatch.js';
 import { DEFINITION_TYPES } from './definitions.js';
+import { SHIPPED_TOPICS } from '../subscriptions/subscription-topics.js';
 
 /**
  * What the server writes itself at start (profiles/, its SearchParameters, their Provenance) and
@@ -33,8 +34,11 @@ export function fixtureBundles(dir = FIXTURES_DIR): Array<{ file: string; bundle
  */
 async function holdsData(context: FhirContext): Promise<boolean> {
   const rows = await context.repo.queryable.query<{ found: number }>(
-    'SELECT 1 AS found FROM resource_history WHERE resource_type <> ALL($1::text[]) LIMIT 1',
-    [SERVER_OWNED_TYPES]
+    // The SubscriptionTopics are Basic resources the server installs (subscriptions/topic-resource.ts);
+    // other Basic resources are data.
+    `SELECT 1 AS found FROM resource_history WHERE resource_type <> ALL($1::text[])
+        AND NOT (resource_type = 'Basic' AND id = ANY($2::text[])) LIMIT 1`,
+    [SERVER_OWNED_TYPES, SHIPPED_TOPICS.map((t) => t.id)]
   );
   return rows.length > 0;
 }

@@ -2,10 +2,12 @@
  * Notification Bundles of the Subscriptions Backport IG for R4
  * (https://hl7.org/fhir/uv/subscriptions-backport/components.html): a `history` Bundle whose first
  * entry is a Parameters with the SubscriptionStatus (profile backport-subscription-status-r4), then
- * for id-only payloads one entry per event naming the resource without its content. Also the
- * `searchset` of $status. Event numbers are strings there, as the IG has them in R4.
+ * one entry per event: for id-only naming the resource without its content, for full-resource
+ * with the version the event made (a deletion has none: its entry names the resource with request
+ * method DELETE). Also the `searchset` of $status. Event numbers are strings there, as the IG has
+ * them in R4.
  */
-import type { Bundle, BundleEntry, Parameters, ParametersParameter, Subscription } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, Parameters, ParametersParameter, Resource, Subscription } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
 import type { PayloadContent } from './subscription-channel.js';
 
@@ -22,6 +24,10 @@ export interface NumberedEvent {
   readonly versionId: number;
   readonly interaction: string;
   readonly recorded: string;
+  /** Ids of the patients the resource belongs to (from the change event), for the audit record. */
+  readonly patients: readonly string[];
+  /** The version's content, for full-resource payloads (none for a deletion). */
+  readonly resource?: Resource;
 }
 
 export interface StatusInput {
@@ -33,6 +39,8 @@ export interface StatusInput {
   readonly content: PayloadContent;
   /** The status to report (the handshake reports `requested`, what the Subscription is at that time). */
   readonly status?: string;
+  /** The topic's canonical URL, for a topic-based Subscription. */
+  readonly topic?: string;
 }
 
 function subscriptionStatus(input: StatusInput): Parameters {
@@ -42,6 +50,7 @@ function subscriptionStatus(input: StatusInput): Parameters {
     { name: 'status', valueCode: input.status ?? subscription.status ?? 'requested' },
     { name: 'type', valueCode: input.type },
     { name: 'events-since-subscription-start', valueString: String(input.eventsSinceStart) },
+    ...(input.topic !== undefined ? [{ name: 'topic', valueCanonical: input.topic }] : []),
   ];
   for (const event of input.events) {
     parameter.push({
@@ -49,14 +58,14 @@ function subscriptionStatus(input: StatusInput): Parameters {
       part: [
         { name: 'event-number', valueString: String(event.eventNumber) },
         { name: 'timestamp', valueInstant: event.recorded },
-        ...(content === 'id-only' ? [{ name: 'focus', valueReference: { reference: `${baseUrl}/${event.resourceType}/${event.id}` } }] : []),
+        ...(content !== 'empty' ? [{ name: 'focus', valueReference: { reference: `${baseUrl}/${event.resourceType}/${event.id}` } }] : []),
       ],
     });
   }
   return { resourceType: 'Parameters', meta: { profile: [STATUS_PROFILE] }, parameter };
 }
 
-function eventEntry(baseUrl: string, event: NumberedEvent): BundleEntry {
+function eventEntry(baseUrl: string, event: NumberedEvent, content: PayloadContent): BundleEntry {
   const url = `${event.resourceType}/${event.id}`;
   const request =
     event.interaction === 'create'
@@ -64,8 +73,9 @@ function eventEntry(baseUrl: string, event: NumberedEvent): BundleEntry {
       : { method: event.interaction === 'delete' ? ('DELETE' as const) : event.interaction === 'patch' ? ('PATCH' as const) : ('PUT' as const), url };
   return {
     fullUrl: `${baseUrl}/${url}`,
+    ...(content === 'full-resource' && event.resource !== undefined ? { resource: event.resource } : {}),
     request,
-    response: { status: event.interaction === 'create' ? '201' : '200', etag: `W/"${event.versionId}"` },
+    response: { status: event.interaction === 'create' ? '201' : event.interaction === 'delete' ? '204' : '200', etag: `W/"${event.versionId}"` },
   };
 }
 
@@ -77,7 +87,7 @@ export function notificationBundle(input: StatusInput): Bundle {
     request: { method: 'GET', url: `${input.baseUrl}/Subscription/${input.subscription.id}/$status` },
     response: { status: '200' },
   };
-  const entries = input.content === 'id-only' ? input.events.map((e) => eventEntry(input.baseUrl, e)) : [];
+  const entries = input.content === 'empty' ? [] : input.events.map((e) => eventEntry(input.baseUrl, e, input.content));
   return {
     resourceType: 'Bundle',
     id: randomUUID(),

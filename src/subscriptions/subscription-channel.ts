@@ -1,19 +1,27 @@
 /**
  * What Schakel accepts in a Subscription (https://hl7.org/fhir/R4/subscription.html) and how it
- * reads one: plain R4 criteria (`Type?params`), a rest-hook channel with an http(s) endpoint, and
- * the payload content of the Subscriptions Backport IG (`backport-payload-content` on
- * channel.payload: empty or id-only).
+ * reads one: plain R4 criteria (`Type?params`) or a topic (topic-subscription.ts), a rest-hook
+ * channel with an http(s) endpoint, and the channel extensions of the Subscriptions Backport IG
+ * (https://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition-backport-subscription.html):
+ * `backport-payload-content` on channel.payload (empty, id-only, full-resource),
+ * `backport-heartbeat-period`, `backport-timeout` and `backport-max-count` on channel.
  */
 import type { Subscription } from '@medplum/fhirtypes';
 import { r4ResourceTypes } from '../fhir/definitions.js';
 import { issue } from '../fhir/outcomes.js';
 import type { QueryParams } from '../fhir/request.js';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { isTopicCriteria } from './subscription-topics.js';
+import { topicIssues } from './topic-subscription.js';
 
 export const PAYLOAD_CONTENT_URL = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-payload-content';
 export const FHIR_JSON = 'application/fhir+json';
+const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/';
+export const HEARTBEAT_PERIOD_URL = `${BACKPORT}backport-heartbeat-period`;
+export const TIMEOUT_URL = `${BACKPORT}backport-timeout`;
+export const MAX_COUNT_URL = `${BACKPORT}backport-max-count`;
 
-export type PayloadContent = 'empty' | 'id-only';
+export type PayloadContent = 'empty' | 'id-only' | 'full-resource';
 
 /** Types a Subscription may not watch: its own notifications would feed it (Subscription), bookkeeping (AuditEvent). */
 const UNWATCHABLE: ReadonlySet<string> = new Set(['Subscription', 'AuditEvent']);
@@ -41,7 +49,7 @@ export function parseCriteria(text: string | undefined): Criteria | undefined {
 }
 
 /** The payload content the Subscription asks for; `empty` when channel.payload is absent (R4: no payload). */
-export function payloadContent(subscription: Subscription): PayloadContent | 'full-resource' | undefined {
+export function payloadContent(subscription: Subscription): PayloadContent | undefined {
   const payload = subscription.channel?.payload;
   if (payload === undefined) {
     return 'empty';
@@ -59,7 +67,9 @@ export function channelIssues(subscription: Subscription): OperationOutcomeIssue
   const problem = (text: string, expression: string): void => {
     issues.push(issue({ code: 'not-supported', text, expression }));
   };
-  if (parseCriteria(subscription.criteria) === undefined) {
+  // A topic's problems are named by topicIssues; R4 criteria must be a search.
+  issues.push(...topicIssues(subscription));
+  if (!isTopicCriteria(subscription.criteria) && parseCriteria(subscription.criteria) === undefined) {
     problem('criteria must be Type?parameters for a resource type this server can watch', 'Subscription.criteria');
   }
   const channel = subscription.channel;
@@ -75,9 +85,26 @@ export function channelIssues(subscription: Subscription): OperationOutcomeIssue
   if (channel?.payload !== undefined && channel.payload !== FHIR_JSON) {
     problem(`The payload must be ${FHIR_JSON}`, 'Subscription.channel.payload');
   }
-  const content = payloadContent(subscription);
-  if (content !== 'empty' && content !== 'id-only') {
-    problem('Payload content empty or id-only only (backport-payload-content)', 'Subscription.channel.payload');
+  if (payloadContent(subscription) === undefined) {
+    problem('Payload content is empty, id-only or full-resource (backport-payload-content)', 'Subscription.channel.payload');
+  }
+  for (const [url, name] of [
+    [HEARTBEAT_PERIOD_URL, 'valueUnsignedInt'],
+    [TIMEOUT_URL, 'valueUnsignedInt'],
+    [MAX_COUNT_URL, 'valuePositiveInt'],
+  ] as const) {
+    const extension = channel?.extension?.find((e) => e.url === url);
+    const value = extension?.[name];
+    if (extension !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < (name === 'valuePositiveInt' ? 1 : 0))) {
+      issues.push(issue({ code: 'value', text: `${url} needs a ${name}`, expression: `Subscription.channel.extension('${url}')` }));
+    }
   }
   return issues;
+}
+
+/** The number of a channel extension (heartbeat period and timeout in seconds, max count); undefined when absent. */
+export function channelNumber(subscription: Subscription, url: string): number | undefined {
+  const extension = subscription.channel?.extension?.find((e) => e.url === url);
+  const value = extension?.valueUnsignedInt ?? extension?.valuePositiveInt;
+  return typeof value === 'number' && value > 0 ? value : undefined;
 }

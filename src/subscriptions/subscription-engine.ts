@@ -11,19 +11,43 @@
  *
  * At least once: an event is marked delivered only after the receiver's 2xx, so a crash in
  * between sends it again. One sender per Subscription at a time (a lease in
- * subscription_delivery), so its notifications leave in order.
+ * subscription_delivery), so its notifications leave in order; the sender reads the delivery
+ * state again once it holds the lease, so two nodes never send the same events one after the
+ * other. A node that stops while holding a lease holds it no longer than twice the timeout.
+ *
+ * Backport IG channel extensions: `backport-max-count` caps the events per notification,
+ * `backport-timeout` shortens the receiver's time to answer, `backport-heartbeat-period` sends a
+ * `heartbeat` notification when nothing was sent for that many seconds. Every notification that
+ * names resources is audited as a read by the Subscription's owner (audit/): a standing feed
+ * discloses what a read would.
  */
-import type { Subscription } from '@medplum/fhirtypes';
+import type { Resource, Subscription } from '@medplum/fhirtypes';
+import type { AuditRecord } from '../audit/audit-record.js';
+import { auditRecord } from '../audit/audit-record.js';
+import { isOperationOutcomeError } from '../fhir/outcomes.js';
 import type { SubscriptionConfig } from '../config/config.js';
 import type { EventDispatcher } from '../events/dispatcher.js';
 import type { Repository } from '../repository/repository.js';
 import type { SearchService } from '../search/types.js';
 import type { Database } from '../storage/database.js';
-import { notificationBundle } from './notification-bundle.js';
+import { notificationBundle, type NumberedEvent } from './notification-bundle.js';
 import { postNotification } from './rest-hook.js';
-import { payloadContent, type PayloadContent } from './subscription-channel.js';
+import { channelNumber, HEARTBEAT_PERIOD_URL, MAX_COUNT_URL, payloadContent, TIMEOUT_URL } from './subscription-channel.js';
 import { subscriptionMatcher } from './subscription-matcher.js';
-import { delivered, failed, lease, numberedEvents, resetFailures, subscriptionsWithStatus, type StoredSubscription } from './subscription-store.js';
+import { ownerOf } from './subscription-owner.js';
+import {
+  delivered,
+  failed,
+  lease,
+  numberedEvents,
+  releaseLease,
+  resetFailures,
+  subscriptionState,
+  subscriptionsWithStatus,
+  type StoredSubscription,
+} from './subscription-store.js';
+import { topicByUrl } from './subscription-topics.js';
+import type { VersionReader } from './topic-match.js';
 
 /** Events per notification. */
 const BATCH = 20;
@@ -41,6 +65,14 @@ export interface SubscriptionEngineOptions {
   readonly pollMs: number;
   /** Counts each notification: delivered (2xx) or failed (metrics/service-metrics.ts). */
   readonly observeDelivery?: (outcome: 'delivered' | 'failed') => void;
+  /** Stores the audit record of a delivered notification (audit/audit-commit.ts). */
+  readonly audit?: (record: AuditRecord) => Promise<void>;
+}
+
+/** When a heartbeat is due (ms since epoch), or undefined when the Subscription asks for none. */
+function heartbeatDue(stored: StoredSubscription): number | undefined {
+  const period = channelNumber(stored.subscription, HEARTBEAT_PERIOD_URL);
+  return period === undefined || stored.subscription.status !== 'active' || stored.lastSent === 0 ? undefined : stored.lastSent + period * 1000;
 }
 
 export class SubscriptionEngine {
@@ -62,7 +94,7 @@ export class SubscriptionEngine {
   /** Registers the matcher on the dispatcher and starts delivering in the background. */
   async start(events: EventDispatcher, log?: EngineLog): Promise<void> {
     this.log = log;
-    await events.register(subscriptionMatcher(this.db, this.search, () => this.wake()));
+    await events.register(subscriptionMatcher(this.db, this.search, this.readVersion, () => this.wake()));
     if (this.options.pollMs > 0) {
       this.poll = setInterval(() => this.wake(), this.options.pollMs);
       this.poll.unref();
@@ -77,6 +109,19 @@ export class SubscriptionEngine {
     await this.chain;
   }
 
+  /** One version as stored (unscoped: need-to-know is the matcher's), or undefined. */
+  private readonly readVersion: VersionReader = async (resourceType, id, versionId) => {
+    try {
+      const version = await this.repo.vread(resourceType, id, String(versionId));
+      return version.json === undefined ? undefined : (JSON.parse(version.json) as Resource);
+    } catch (error) {
+      if (isOperationOutcomeError(error)) {
+        return undefined;
+      }
+      throw error;
+    }
+  };
+
   /** Asks for a delivery pass soon; wake-ups while one is pending merge. */
   wake(): void {
     if (this.stopped || this.scheduled) {
@@ -85,7 +130,11 @@ export class SubscriptionEngine {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.enqueue(false).catch(() => undefined);
+      // A pass sends one notification per Subscription: while that moved, a backlog may remain.
+      this.enqueue(false).then(
+        (progress) => (progress ? this.wake() : undefined),
+        () => undefined
+      );
     });
   }
 
@@ -114,13 +163,18 @@ export class SubscriptionEngine {
     let progress = false;
     const now = Date.now();
     const all = await subscriptionsWithStatus(this.db, ['requested', 'active']);
-    for (const stored of all) {
-      const id = stored.subscription.id;
-      const pending = stored.subscription.status === 'requested' || stored.deliveredThrough < stored.eventsSinceStart;
-      if (!pending || tried?.has(id) || (!force && stored.nextAttempt > now)) {
+    for (const listed of all) {
+      const id = listed.subscription.id;
+      if (!this.due(listed, now) || tried?.has(id) || (!force && listed.nextAttempt > now)) {
         continue;
       }
-      if (!(await lease(this.db, id, this.options.config.timeoutMs * 2))) {
+      if (!(await lease(this.db, id, this.leaseMs(listed)))) {
+        continue;
+      }
+      // What was listed may be stale: another node may have delivered since.
+      const stored = await subscriptionState(this.db, id);
+      if (stored === undefined || !['requested', 'active'].includes(stored.subscription.status ?? '') || !this.due(stored, Date.now())) {
+        await releaseLease(this.db, id);
         continue;
       }
       const ok = await this.deliver(stored);
@@ -135,26 +189,55 @@ export class SubscriptionEngine {
     return progress;
   }
 
+  private due(stored: StoredSubscription, now: number): boolean {
+    const heartbeat = heartbeatDue(stored);
+    return stored.subscription.status === 'requested' || stored.deliveredThrough < stored.eventsSinceStart || (heartbeat !== undefined && heartbeat <= now);
+  }
+
+  private timeoutMs(subscription: Subscription): number {
+    const seconds = channelNumber(subscription, TIMEOUT_URL);
+    return Math.min(this.options.config.timeoutMs, seconds === undefined ? Infinity : seconds * 1000);
+  }
+
+  private leaseMs(stored: StoredSubscription): number {
+    return this.timeoutMs(stored.subscription) * 2;
+  }
+
   private async deliver(stored: StoredSubscription): Promise<boolean> {
     const { subscription } = stored;
-    const content: PayloadContent = payloadContent(subscription) === 'id-only' ? 'id-only' : 'empty';
+    const content = payloadContent(subscription) ?? 'empty';
     const { config, baseUrl } = this.options;
+    const timeoutMs = this.timeoutMs(subscription);
+    const topic = topicByUrl(subscription.criteria)?.url;
+    const base = { baseUrl, subscription, eventsSinceStart: stored.eventsSinceStart, content, ...(topic !== undefined ? { topic } : {}) };
     try {
       if (subscription.status === 'requested') {
-        const bundle = notificationBundle({ baseUrl, subscription, type: 'handshake', eventsSinceStart: stored.eventsSinceStart, events: [], content });
-        await postNotification(subscription, bundle, config, config.timeoutMs);
-        await delivered(this.db, subscription.id, 0);
+        await postNotification(subscription, notificationBundle({ ...base, type: 'handshake', events: [] }), config, timeoutMs);
+        // Active before the lease is given back: another node must not find it `requested` still.
         await this.setStatus(stored, 'active');
+        await delivered(this.db, subscription.id, 0);
         return true;
       }
-      const events = await numberedEvents(this.db, subscription.id, stored.deliveredThrough + 1, stored.eventsSinceStart, BATCH);
+      if (stored.deliveredThrough >= stored.eventsSinceStart) {
+        await postNotification(subscription, notificationBundle({ ...base, type: 'heartbeat', events: [] }), config, timeoutMs);
+        await delivered(this.db, subscription.id, 0);
+        return true;
+      }
+      const batch = Math.min(BATCH, channelNumber(subscription, MAX_COUNT_URL) ?? BATCH);
+      let events = await numberedEvents(this.db, subscription.id, stored.deliveredThrough + 1, stored.eventsSinceStart, batch);
       const last = events.at(-1);
       if (last === undefined) {
+        await releaseLease(this.db, subscription.id);
         return false;
       }
-      const bundle = notificationBundle({ baseUrl, subscription, type: 'event-notification', eventsSinceStart: stored.eventsSinceStart, events, content });
-      await postNotification(subscription, bundle, config, config.timeoutMs);
+      if (content === 'full-resource') {
+        events = await Promise.all(events.map((e) => this.withResource(e)));
+      }
+      await postNotification(subscription, notificationBundle({ ...base, type: 'event-notification', events }), config, timeoutMs);
       await delivered(this.db, subscription.id, last.eventNumber);
+      if (content !== 'empty') {
+        await this.audit(subscription.id, events);
+      }
       return true;
     } catch (error) {
       this.options.observeDelivery?.('failed');
@@ -165,6 +248,41 @@ export class SubscriptionEngine {
         await this.setStatus(stored, 'error', `Delivery failed ${failures} times in a row`);
       }
       return false;
+    }
+  }
+
+  private async withResource(event: NumberedEvent): Promise<NumberedEvent> {
+    if (event.interaction === 'delete') {
+      return event;
+    }
+    const resource = await this.readVersion(event.resourceType, event.id, event.versionId);
+    return resource === undefined ? event : { ...event, resource };
+  }
+
+  /** A delivered notification that named resources, recorded as the owner's read of them. */
+  private async audit(subscriptionId: string, events: readonly NumberedEvent[]): Promise<void> {
+    if (this.options.audit === undefined) {
+      return;
+    }
+    const record = auditRecord({
+      event: 'read',
+      action: 'R',
+      principal: await ownerOf(this.db, subscriptionId),
+      address: undefined,
+      operation: 'subscription-notification',
+      ...(events[0] !== undefined ? { resourceType: events[0].resourceType } : {}),
+    });
+    record.status = 200;
+    record.query = `Subscription/${subscriptionId}`;
+    for (const event of events) {
+      record.entities.push(`${event.resourceType}/${event.id}/_history/${event.versionId}`);
+      event.patients.forEach((p) => record.patients.add(p));
+    }
+    try {
+      await this.options.audit(record);
+    } catch (error) {
+      // Delivered already: a failed audit write is logged, not retried by sending again.
+      this.log?.warn({ subscription: subscriptionId, error: error instanceof Error ? error.name : typeof error }, 'subscription notification not audited');
     }
   }
 
@@ -193,7 +311,10 @@ export class SubscriptionEngine {
     if (this.stopped) {
       return;
     }
-    const waiting = (await subscriptionsWithStatus(this.db, ['requested', 'active'])).filter((s) => s.nextAttempt > 0).map((s) => s.nextAttempt);
+    const waiting = (await subscriptionsWithStatus(this.db, ['requested', 'active'])).flatMap((s) => [
+      ...(s.nextAttempt > 0 ? [s.nextAttempt] : []),
+      ...(heartbeatDue(s) !== undefined ? [heartbeatDue(s) ?? 0] : []),
+    ]);
     if (waiting.length > 0) {
       this.timer = setTimeout(() => this.wake(), Math.max(0, Math.min(...waiting) - Date.now()));
       this.timer.unref();

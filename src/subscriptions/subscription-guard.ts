@@ -14,7 +14,8 @@ import type { SubscriptionConfig } from '../config/config.js';
 import { issue, isOperationOutcomeError, notFound, unprocessable } from '../fhir/outcomes.js';
 import type { WriteHook } from '../repository/types.js';
 import type { SearchService } from '../search/types.js';
-import { channelIssues, parseCriteria } from './subscription-channel.js';
+import { channelIssues, parseCriteria, payloadContent } from './subscription-channel.js';
+import { FILTER_EXPRESSION, topicSubscription } from './topic-subscription.js';
 import { endpointRefusal } from './endpoint-safety.js';
 import { isOwner, ownerOf, saveOwner } from './subscription-owner.js';
 
@@ -47,16 +48,24 @@ export function subscriptionGuard(search: SearchService, config: SubscriptionCon
         }
       }
       const criteria = parseCriteria(subscription.criteria);
-      if (criteria !== undefined) {
+      const topic = topicSubscription(subscription);
+      const searches = criteria !== undefined ? [{ criteria, expression: 'Subscription.criteria' }] : (topic?.filters ?? []).map((f) => ({ criteria: f, expression: FILTER_EXPRESSION }));
+      for (const { criteria: query, expression } of searches) {
         try {
           // The search machinery decides what criteria it supports: the same parse as a search.
-          await search.findIds(repo.queryable, criteria.resourceType, criteria.params, 1);
+          await search.findIds(repo.queryable, query.resourceType, query.params, 1);
         } catch (error) {
           if (!isOperationOutcomeError(error)) {
             throw error;
           }
-          issues.push(issue({ code: 'not-supported', text: 'The criteria are not a search this server supports', expression: 'Subscription.criteria' }));
+          issues.push(issue({ code: 'not-supported', text: 'The criteria are not a search this server supports', expression }));
         }
+      }
+      // full-resource sends the resources themselves: only of types the owner may read
+      // (a search-only scope gets names, not content). Need-to-know per event still applies.
+      const types = criteria !== undefined ? [criteria.resourceType] : (topic?.topic.triggers.map((t) => t.resource) ?? []);
+      if (scope !== undefined && payloadContent(subscription) === 'full-resource' && types.some((type) => !scope.principal.scopes.allows(type, 'r'))) {
+        issues.push(issue({ code: 'forbidden', text: 'full-resource needs read rights on every type the Subscription reports', expression: 'Subscription.channel.payload' }));
       }
       if (repo.scope.actor !== undefined) {
         const previous = change.previous?.json === undefined || change.previous.deleted ? undefined : (JSON.parse(change.previous.json) as Subscription);

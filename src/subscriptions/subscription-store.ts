@@ -16,6 +16,8 @@ export interface StoredSubscription {
   readonly failures: number;
   /** ms since epoch; 0 when due at once. */
   readonly nextAttempt: number;
+  /** ms since epoch of the last notification the receiver accepted; 0 for never. */
+  readonly lastSent: number;
 }
 
 interface DeliveryRow {
@@ -27,10 +29,11 @@ interface DeliveryRow {
   delivered_through: string | number;
   failures: number;
   next_attempt: Date | string | null;
+  last_sent: Date | string | null;
 }
 
 const SELECT_DELIVERY = `
-  SELECT r.id, r.version_id, r.content, d.start_seq, d.events_since_start, d.delivered_through, d.failures, d.next_attempt
+  SELECT r.id, r.version_id, r.content, d.start_seq, d.events_since_start, d.delivered_through, d.failures, d.next_attempt, d.last_sent
     FROM subscription_delivery d JOIN resource r ON r.resource_type = 'Subscription' AND r.id = d.subscription_id AND NOT r.deleted`;
 
 function toStored(row: DeliveryRow): StoredSubscription {
@@ -42,6 +45,7 @@ function toStored(row: DeliveryRow): StoredSubscription {
     deliveredThrough: Number(row.delivered_through),
     failures: row.failures,
     nextAttempt: row.next_attempt === null ? 0 : new Date(row.next_attempt).getTime(),
+    lastSent: row.last_sent === null ? 0 : new Date(row.last_sent).getTime(),
   };
 }
 
@@ -95,13 +99,15 @@ interface EventRow {
   version_id: number;
   interaction: string;
   recorded: Date | string;
+  patients: string[] | null;
 }
 
 /** Numbered events from `since` to `until`, both inclusive, at most `limit`. */
 export async function numberedEvents(db: Queryable, subscriptionId: string, since: number, until: number, limit: number): Promise<NumberedEvent[]> {
   const rows = await db.query<EventRow>(
-    `SELECT event_number, resource_type, resource_id, version_id, interaction, recorded FROM subscription_event
-      WHERE subscription_id = $1 AND event_number >= $2 AND event_number <= $3 ORDER BY event_number LIMIT ${limit}`,
+    `SELECT s.event_number, s.resource_type, s.resource_id, s.version_id, s.interaction, s.recorded, e.patients
+       FROM subscription_event s LEFT JOIN resource_event e ON e.seq = s.seq
+      WHERE s.subscription_id = $1 AND s.event_number >= $2 AND s.event_number <= $3 ORDER BY s.event_number LIMIT ${limit}`,
     [subscriptionId, since, until]
   );
   return rows.map((r) => ({
@@ -111,6 +117,7 @@ export async function numberedEvents(db: Queryable, subscriptionId: string, sinc
     versionId: r.version_id,
     interaction: r.interaction,
     recorded: new Date(r.recorded).toISOString(),
+    patients: r.patients ?? [],
   }));
 }
 
@@ -129,7 +136,8 @@ export async function lease(db: Queryable, subscriptionId: string, leaseMs: numb
 
 export async function delivered(db: Queryable, subscriptionId: string, through: number): Promise<void> {
   await db.query(
-    `UPDATE subscription_delivery SET delivered_through = GREATEST(delivered_through, $2), failures = 0, next_attempt = NULL, lease_until = NULL
+    `UPDATE subscription_delivery SET delivered_through = GREATEST(delivered_through, $2), failures = 0, next_attempt = NULL, lease_until = NULL,
+            last_sent = now()
       WHERE subscription_id = $1`,
     [subscriptionId, through]
   );
@@ -152,4 +160,9 @@ export async function failed(db: Queryable, subscriptionId: string, retryInMs: (
 /** A new handshake starts afresh: no failures counted, due at once. */
 export async function resetFailures(db: Queryable, subscriptionId: string): Promise<void> {
   await db.query('UPDATE subscription_delivery SET failures = 0, next_attempt = NULL, lease_until = NULL WHERE subscription_id = $1', [subscriptionId]);
+}
+
+/** Gives the lease back without delivering (another node got there first). */
+export async function releaseLease(db: Queryable, subscriptionId: string): Promise<void> {
+  await db.query('UPDATE subscription_delivery SET lease_until = NULL WHERE subscription_id = $1', [subscriptionId]);
 }

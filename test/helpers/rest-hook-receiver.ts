@@ -18,6 +18,7 @@ export interface Notification {
 interface Parameter {
   name: string;
   valueCode?: string;
+  valueCanonical?: string;
   valueString?: string;
   valueReference?: { reference: string };
   part?: Parameter[];

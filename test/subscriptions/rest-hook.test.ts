@@ -68,8 +68,8 @@ t.test('rest-hook subscriptions', async (t) => {
       ['watching Subscriptions', { ...good, criteria: 'Subscription?status=active' }, 'not-supported', 'Subscription.criteria'],
       ['status active on create', { ...good, status: 'active' }, 'business-rule', 'Subscription.status'],
       [
-        'full-resource payload',
-        { ...good, channel: { type: 'rest-hook', endpoint: `${receiver.url}/bad`, payload: 'application/fhir+json', _payload: { extension: [{ url: PAYLOAD_CONTENT, valueCode: 'full-resource' }] } } },
+        'unknown payload content',
+        { ...good, channel: { type: 'rest-hook', endpoint: `${receiver.url}/bad`, payload: 'application/fhir+json', _payload: { extension: [{ url: PAYLOAD_CONTENT, valueCode: 'everything' }] } } },
         'not-supported',
         'Subscription.channel.payload',
       ],

@@ -1,0 +1,90 @@
+/**
+ * Whether a change event is news for a topic-based Subscription (topic-subscription.ts), as its
+ * owner could know it when the event is handled:
+ * 1. a resource trigger of the topic fires (topic-trigger.ts) on the event's version and the one
+ *    before it, read from the history (so a later write does not change what this event was);
+ * 2. the Subscription's filters of that type match, and the owner may read the resource: for a
+ *    create or update one search with the filters plus `_id`, narrowed by the owner's AccessScope
+ *    (the SQL condition of every read, auth/access-scope.ts); a deleted resource matches no
+ *    search, so for a delete the filters are evaluated on the last version
+ *    (@medplum/core matchesSearchRequest) and need-to-know on the patients it belonged to (the
+ *    event keeps them): the owner must still be allowed to read one of them.
+ */
+import { matchesSearchRequest, parseSearchRequest } from '@medplum/core';
+import type { Resource } from '@medplum/fhirtypes';
+import { accessScope } from '../auth/access-scope.js';
+import type { Principal } from '../auth/principal.js';
+import type { ResourceEvent } from '../events/resource-event.js';
+import type { SearchService } from '../search/types.js';
+import type { Queryable } from '../storage/database.js';
+import type { Criteria } from './subscription-channel.js';
+import { candidateTriggers, triggerFires } from './topic-trigger.js';
+import { filtersFor, type TopicSubscription } from './topic-subscription.js';
+
+/** Reads one version of a resource; undefined when it does not exist or is a deletion. */
+export type VersionReader = (resourceType: string, id: string, versionId: number) => Promise<Resource | undefined>;
+
+/** The event's version and the one before, read once per event for every Subscription. */
+export interface EventVersions {
+  current(): Promise<Resource | undefined>;
+  previous(): Promise<Resource | undefined>;
+}
+
+export function eventVersions(event: ResourceEvent, read: VersionReader): EventVersions {
+  let current: Promise<Resource | undefined> | undefined;
+  let previous: Promise<Resource | undefined> | undefined;
+  return {
+    current: () => (current ??= event.interaction === 'delete' ? Promise.resolve(undefined) : read(event.resourceType, event.id, event.versionId)),
+    previous: () => (previous ??= event.versionId > 1 ? read(event.resourceType, event.id, event.versionId - 1) : Promise.resolve(undefined)),
+  };
+}
+
+function queryString(filters: readonly Criteria[]): string {
+  return new URLSearchParams(filters.flatMap((f) => f.params.map(([k, v]): [string, string] => [k, v]))).toString();
+}
+
+/** Need-to-know for a deletion: the owner may read the type and, for a user, still one of its patients. */
+export async function deletionVisible(db: Queryable, search: SearchService, owner: Principal | undefined, event: ResourceEvent): Promise<boolean> {
+  if (owner === undefined) {
+    return true;
+  }
+  if (!owner.scopes.allows(event.resourceType, 'r') && !owner.scopes.allows(event.resourceType, 's')) {
+    return false;
+  }
+  if (owner.kind !== 'user' || event.patients.length === 0) {
+    return true;
+  }
+  const access = (await accessScope(db, owner)).filter;
+  const patients = await search.findIds(db, 'Patient', [['_id', event.patients.join(',')]], event.patients.length, access);
+  return patients.length > 0;
+}
+
+export async function topicMatches(
+  db: Queryable,
+  search: SearchService,
+  subscription: TopicSubscription,
+  owner: Principal | undefined,
+  event: ResourceEvent,
+  versions: EventVersions
+): Promise<boolean> {
+  const triggers = candidateTriggers(subscription.topic, event.resourceType, event.interaction);
+  const filters = filtersFor(subscription, event.resourceType);
+  if (triggers.length === 0 || filters === undefined) {
+    return false;
+  }
+  const current = await versions.current();
+  const previous = await versions.previous();
+  if (!triggers.some((t) => triggerFires(t, current, previous))) {
+    return false;
+  }
+  if (event.interaction === 'delete') {
+    if (filters.length > 0 && (previous === undefined || !matchesSearchRequest(previous, parseSearchRequest(`${event.resourceType}?${queryString(filters)}`)))) {
+      return false;
+    }
+    return deletionVisible(db, search, owner, event);
+  }
+  const access = owner === undefined ? undefined : (await accessScope(db, owner)).filter;
+  const params = filters.flatMap((f) => f.params);
+  const ids = await search.findIds(db, event.resourceType, [...params, ['_id', event.id]], 1, access);
+  return ids.includes(event.id);
+}
