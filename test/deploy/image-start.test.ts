@@ -132,8 +132,9 @@ t.test('the Dockerfile builds dist/ and its CMD serves FHIR from it, with a work
   });
   const base = `http://127.0.0.1:${port}`;
   // A start takes a few seconds on an idle machine; a loaded CI runner may need far longer.
-  const up = await waitForHealth(`${base}/healthz`, server, 180);
-  t.ok(up, 'the compiled server answers /healthz');
+  // /healthz answers from the first second of a start (src/server.ts listens first); /readyz once it serves.
+  const up = await waitForHealth(`${base}/readyz`, server, 180);
+  t.ok(up, 'the compiled server becomes ready');
   if (!up) {
     t.comment(stderr.slice(-2000));
     return;
