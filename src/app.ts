@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { AuthReload } from './auth/auth-reload.js';
 import { referralActorOf } from './auth/referral-actor.js';
 import { AuthService, type AuthSetup } from './auth/service.js';
 import { EventDispatcher } from './events/dispatcher.js';
@@ -209,6 +210,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
 
   const auth = new AuthService({ ...deps.auth, config: config.auth, ...tokenIdentity(config) });
+  // A rotated key file and a changed clients file are taken up without a restart (auth/auth-reload.ts).
+  const authReload = new AuthReload(deps.auth, { config: config.auth, mode: config.mode, log: app.log });
+  authReload.start();
+  app.addHook('onClose', async () => authReload.stop());
   app.decorate('fhirContext', services.context);
   app.decorate('auth', auth);
   app.decorate('resourceEvents', services.events);
