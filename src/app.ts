@@ -40,6 +40,7 @@ import { taskClaimOperation } from './operations/task-claim.js';
 import { validateOperation } from './operations/validate.js';
 import { subscriptionEventsOperation, subscriptionStatusOperation } from './operations/subscription-status.js';
 import { SubscriptionEngine } from './subscriptions/subscription-engine.js';
+import { registerInteractionSpans } from './http/interaction-spans.js';
 import { valueSetExpandOperation } from './operations/valueset-expand.js';
 import { Repository } from './repository/repository.js';
 import { createSearchService } from './search/service.js';
@@ -221,6 +222,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.decorate('subscriptions', services.subscriptions);
   registerFormatNegotiation(app, config.basePath);
   registerInteractionNaming(app, config.basePath);
+  registerInteractionSpans(app);
   registerBodyParsers(app, { bodyLimit: config.bodyLimit, maxJsonDepth: config.maxJsonDepth });
   const faultLog = new FaultLogLimiter(app.log, config.databaseFaultLogIntervalSeconds * 1000);
   app.addHook('onClose', async () => faultLog.flush());
