@@ -3,7 +3,8 @@
  * HTTP instrumentation records the request URL, whose path names resources (a Patient id) and
  * whose query holds search values (a BSN, a name). Those attributes are cut down here before export
  * to the path with every id replaced by `:id` and without the query. SQL spans carry the statement
- * text only, never parameters (tracing.ts keeps instrumentation-pg's enhancedDatabaseReporting off).
+ * text only, never parameters: tracing.ts keeps instrumentation-pg's enhancedDatabaseReporting off,
+ * and its parameter attribute (db.postgresql.values) would be dropped here all the same.
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -32,7 +33,7 @@ export function redactPath(target: string): string {
 export function redactAttributes(attributes: Attributes): Attributes {
   const clean: Attributes = {};
   for (const [key, value] of Object.entries(attributes)) {
-    if (DROPPED_ATTRIBUTES.has(key) || key.startsWith('http.request.header.') || key.startsWith('db.query.parameter')) {
+    if (DROPPED_ATTRIBUTES.has(key) || key.startsWith('http.request.header.') || key.startsWith('db.query.parameter') || key === 'db.postgresql.values') {
       continue;
     }
     clean[key] = PATH_ATTRIBUTES.has(key) && typeof value === 'string' ? redactPath(value) : value;

@@ -7,13 +7,16 @@ import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 
 export const tracer = trace.getTracer('schakel');
 
-/** A client span around one SQL statement of PGlite (PostgreSQL's come from instrumentation-pg). */
+/**
+ * A client span around one SQL statement of PGlite, with the attributes instrumentation-pg gives
+ * PostgreSQL's (stable database semantic conventions): the statement text, never its parameters.
+ */
 export async function sqlSpan<T>(statement: string, run: () => Promise<T>): Promise<T> {
   if (trace.getSpan(context.active()) === undefined) {
     // No request or job around it: nothing to attach to, and a start-up's many statements alone.
     return run();
   }
-  return tracer.startActiveSpan(`pglite ${statement.trimStart().split(/\s/, 1)[0]?.toUpperCase() ?? ''}`, { kind: SpanKind.CLIENT, attributes: { 'db.system': 'postgresql', 'db.statement': statement } }, async (span) => {
+  return tracer.startActiveSpan(`pglite ${statement.trimStart().split(/\s/, 1)[0]?.toUpperCase() ?? ''}`, { kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'postgresql', 'db.query.text': statement } }, async (span) => {
     try {
       return await run();
     } catch (error) {
