@@ -3,7 +3,7 @@
  * HTTP instrumentation records the request URL, whose path names resources (a Patient id) and
  * whose query holds search values (a BSN, a name). Those attributes are cut down here before export
  * to the path with every id replaced by `:id` and without the query. SQL spans carry the statement
- * text only, never parameters: tracing.ts keeps instrumentation-pg's enhancedDatabaseReporting off,
+ * text only, never parameters (and error events lose their message): tracing.ts keeps instrumentation-pg's enhancedDatabaseReporting off,
  * and its parameter attribute (db.postgresql.values) would be dropped here all the same.
  */
 import type { Attributes } from '@opentelemetry/api';
@@ -41,12 +41,30 @@ export function redactAttributes(attributes: Attributes): Attributes {
   return clean;
 }
 
+/**
+ * An error event's message can quote data (PostgreSQL's "Key (id)=(…) already exists"): events keep
+ * the exception type, never the message.
+ */
+const DROPPED_EVENT_ATTRIBUTES = new Set(['exception.message']);
+
+function redactEvents(events: ReadableSpan['events']): ReadableSpan['events'] {
+  return events.map((event) =>
+    event.attributes === undefined ? event : { ...event, attributes: Object.fromEntries(Object.entries(event.attributes).filter(([key]) => !DROPPED_EVENT_ATTRIBUTES.has(key))) }
+  );
+}
+
 /** Passes spans on to `next` with their attributes redacted; the span objects stay untouched. */
 export class RedactingExporter implements SpanExporter {
   constructor(private readonly next: SpanExporter) {}
 
   export(spans: ReadableSpan[], resultCallback: Parameters<SpanExporter['export']>[1]): void {
-    const redacted = spans.map((span) => Object.create(span, { attributes: { value: redactAttributes(span.attributes), enumerable: true } }) as ReadableSpan);
+    const redacted = spans.map(
+      (span) =>
+        Object.create(span, {
+          attributes: { value: redactAttributes(span.attributes), enumerable: true },
+          events: { value: redactEvents(span.events), enumerable: true },
+        }) as ReadableSpan
+    );
     this.next.export(redacted, resultCallback);
   }
 

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import t from 'tap';
-import { redactPath } from '../../src/tracing/redaction.js';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { redactPath, RedactingExporter } from '../../src/tracing/redaction.js';
 import { engine } from '../helpers/database.js';
 import { adminToken, freePort, serverDatabase, ServerProcess, sleep } from '../helpers/server-process.js';
 
@@ -37,6 +38,23 @@ t.test('request paths lose their ids and query', async (t) => {
   t.equal(redactPath(`/fhir/Patient?identifier=${BSN}`), '/fhir/Patient');
   t.equal(redactPath('/fhir/CarePlan/zorgplan-1/$logbook'), '/fhir/CarePlan/:id/$logbook');
   t.equal(redactPath('/fhir/metadata'), '/fhir/metadata');
+});
+
+t.test('the exporter passes spans on without URLs, parameters or error messages', async (t) => {
+  const received: ReadableSpan[] = [];
+  const next: SpanExporter = { export: (spans, done) => { received.push(...spans); done({ code: 0 }); }, shutdown: async () => undefined };
+  const span = {
+    name: 'GET',
+    attributes: { 'http.target': `/fhir/Patient/${PATIENT_ID}?x=1`, 'http.url': `http://h/fhir/Patient?identifier=${BSN}`, 'db.postgresql.values': [BSN], 'http.method': 'GET' },
+    events: [{ name: 'exception', time: [0, 0], attributes: { 'exception.type': '23505', 'exception.message': `Key (id)=(${PATIENT_ID}) already exists` } }],
+    spanContext: () => ({ traceId: 'a', spanId: 'b', traceFlags: 1 }),
+  } as unknown as ReadableSpan;
+  new RedactingExporter(next).export([span], () => undefined);
+  t.same(received[0]?.attributes, { 'http.target': '/fhir/Patient/:id', 'http.method': 'GET' });
+  t.same(received[0]?.events[0]?.attributes, { 'exception.type': '23505' });
+  t.equal(received[0]?.name, 'GET', 'the rest of the span is the original');
+  t.equal(received[0]?.spanContext().spanId, 'b');
+  t.equal(span.attributes['http.url'], `http://h/fhir/Patient?identifier=${BSN}`, 'which is left untouched');
 });
 
 t.test(`spans of HTTP, the FHIR interaction and SQL reach the collector on ${engine}`, async (t) => {
