@@ -62,6 +62,8 @@ function userFrom(claim: unknown): ActingUser | undefined {
 export class AccessTokens {
   private readonly externalKeys: JWTVerifyGetKey | undefined;
   private readonly verified: VerifiedTokens;
+  /** signingKeys.withdrawn when the verified tokens were last cleared. */
+  private withdrawnSeen = 0;
 
   constructor(private readonly settings: AccessTokenSettings) {
     this.verified = new VerifiedTokens(settings.verifiedTokenCache);
@@ -92,6 +94,11 @@ export class AccessTokens {
 
   /** The principal a bearer token stands for; 401 invalid_token when it does not verify. */
   async verify(token: string): Promise<Principal> {
+    if (this.settings.signingKeys.withdrawn !== this.withdrawnSeen) {
+      // A key left the ring: a token it signed must not live on in the cache (signing-keys.ts).
+      this.withdrawnSeen = this.settings.signingKeys.withdrawn;
+      this.verified.clear();
+    }
     const key = VerifiedTokens.key(token);
     const remembered = this.verified.get(key);
     if (remembered !== undefined) {

@@ -104,6 +104,7 @@ export class SigningKeys {
   private refresher: (() => Promise<void>) | undefined;
   private lastRefresh = 0;
   private refreshing: Promise<void> | undefined;
+  private withdrawals = 0;
 
   constructor(current: SigningKey, previous: readonly SigningKey[] = []) {
     this.state = ring(current, previous);
@@ -132,7 +133,16 @@ export class SigningKeys {
   }
 
   replaceWith(other: SigningKeys): void {
+    const kept = new Set(other.state.all.map((k) => k.kid));
+    if (this.state.all.some((k) => !kept.has(k.kid))) {
+      this.withdrawals += 1;
+    }
     this.state = other.state;
+  }
+
+  /** Counts replacements that withdrew a key: tokens remembered as verified before must be checked again. */
+  get withdrawn(): number {
+    return this.withdrawals;
   }
 
   /** Called to re-read the key file on an unknown kid. */

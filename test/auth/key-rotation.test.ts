@@ -88,6 +88,7 @@ t.test(`rotating the signing key on ${engine}`, async (t) => {
   t.ok(await eventually(async () => (await jwks())[0] === third?.kid), 'SIGHUP reloads the key file');
   t.same(await jwks(), [third?.kid, second?.kid]);
   t.equal(await read(unusedOldToken), 401, 'a token of a dropped key is refused');
+  t.equal(await read(oldToken), 401, 'also one this node accepted before (and remembered as verified)');
   t.equal(await read(newKeyToken), 200, 'one of the now previous key is not');
 });
 
