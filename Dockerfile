@@ -35,4 +35,4 @@ EXPOSE 8080
 # also ask /readyz. Slim images have no curl: Node's own fetch does the request.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "--enable-source-maps", "dist/server.js"]
+CMD ["node", "--enable-source-maps", "--import", "./dist/tracing/register.js", "dist/server.js"]

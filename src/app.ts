@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerFactory } from 'fastify';
+import { AuthReload } from './auth/auth-reload.js';
 import { referralActorOf } from './auth/referral-actor.js';
 import { AuthService, type AuthSetup } from './auth/service.js';
 import { EventDispatcher } from './events/dispatcher.js';
@@ -15,6 +16,7 @@ import type { CareWorkflowOptions } from './domain/care-workflows.js';
 import { loadR4Definitions } from './fhir/definitions.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { registerOpenApiRoute } from './http/openapi-route.js';
+import { registerApiDocs } from './http/api-docs.js';
 import { registerAuthentication } from './http/authenticate.js';
 import { registerBodyParsers } from './http/body-parsers.js';
 import { registerDrain } from './http/drain.js';
@@ -43,6 +45,7 @@ import { runReminderPass, type ReminderResult } from './domain/reminders/reminde
 import { scheduleReminders } from './domain/reminders/reminder-schedule.js';
 import { SHIPPED_TOPICS } from './subscriptions/subscription-topics.js';
 import { topicResource } from './subscriptions/topic-resource.js';
+import { registerInteractionSpans } from './http/interaction-spans.js';
 import { valueSetExpandOperation } from './operations/valueset-expand.js';
 import { Repository } from './repository/repository.js';
 import { createSearchService } from './search/service.js';
@@ -238,6 +241,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
 
   const auth = new AuthService({ ...deps.auth, config: config.auth, ...tokenIdentity(config) });
+  // A rotated key file and a changed clients file are taken up without a restart (auth/auth-reload.ts).
+  const authReload = new AuthReload(deps.auth, { config: config.auth, mode: config.mode, log: app.log });
+  authReload.start();
+  app.addHook('onClose', async () => authReload.stop());
   app.decorate('fhirContext', services.context);
   app.decorate('auth', auth);
   app.decorate('resourceEvents', services.events);
@@ -246,6 +253,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.decorate('reminders', { runOnce: (now?: Date) => runReminderPass(services.context.repo, reminderOptions, now) });
   registerFormatNegotiation(app, config.basePath);
   registerInteractionNaming(app, config.basePath);
+  registerInteractionSpans(app);
   registerBodyParsers(app, { bodyLimit: config.bodyLimit, maxJsonDepth: config.maxJsonDepth });
   const faultLog = new FaultLogLimiter(app.log, config.databaseFaultLogIntervalSeconds * 1000);
   app.addHook('onClose', async () => faultLog.flush());
@@ -260,6 +268,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const auditCommit = services.context.auditCommit;
   registerAuthRoutes(app, { auth, db, auditCommit, basePath: config.basePath, publicBaseUrl: config.publicBaseUrl });
   registerOpenApiRoute(app, { basePath: config.basePath, publicBaseUrl: config.publicBaseUrl, context: services.context, auth });
+  await registerApiDocs(app, { basePath: config.basePath, publicBaseUrl: config.publicBaseUrl, context: services.context, auth, mode: config.mode });
   // The protected scope: every FHIR route but the CapabilityStatement needs a bearer token.
   // Load shedding comes first in it, before any token check or database work; the health routes
   // above stay outside it, answered even when the node sheds everything else.

@@ -6,9 +6,9 @@
  * fail; so do a wrong iss or aud, an expired token and an unknown kid (RFC 6750 invalid_token).
  */
 import { randomUUID } from 'node:crypto';
-import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { ClientRegistry } from './clients.js';
-import type { SigningKey } from './keys.js';
+import type { SigningKeys } from './signing-keys.js';
 import { invalidToken } from './oauth-errors.js';
 import { formatIdentifier, ORGANIZATION_SYSTEMS, parseIdentifier, PRACTITIONER_SYSTEMS, type ActingUser, type Principal } from './principal.js';
 import { ScopeSet, grantScopes } from './scopes.js';
@@ -21,7 +21,8 @@ export interface AccessTokenSettings {
   readonly issuer: string;
   readonly audience: string;
   readonly lifetimeSeconds: number;
-  readonly signingKey: SigningKey;
+  /** The current key signs; the current and previous ones verify (signing-keys.ts). */
+  readonly signingKeys: SigningKeys;
   readonly clients: ClientRegistry;
   readonly external: { readonly issuer: string; readonly audience: string; readonly jwksUrl: string } | undefined;
   /** How many verified tokens are remembered (verified-tokens.ts); 0 checks every token every time. */
@@ -59,19 +60,20 @@ function userFrom(claim: unknown): ActingUser | undefined {
 }
 
 export class AccessTokens {
-  private readonly ownKeys: JWTVerifyGetKey;
   private readonly externalKeys: JWTVerifyGetKey | undefined;
   private readonly verified: VerifiedTokens;
+  /** signingKeys.withdrawn when the verified tokens were last cleared. */
+  private withdrawnSeen = 0;
 
   constructor(private readonly settings: AccessTokenSettings) {
     this.verified = new VerifiedTokens(settings.verifiedTokenCache);
-    this.ownKeys = createLocalJWKSet({ keys: [settings.signingKey.publicJwk] });
     this.externalKeys = settings.external ? createRemoteJWKSet(new URL(settings.external.jwksUrl)) : undefined;
   }
 
   /** A signed access token for a principal, and its lifetime. */
   async issue(principal: Principal): Promise<{ token: string; expiresIn: number; jti: string }> {
-    const { signingKey, issuer, audience, lifetimeSeconds } = this.settings;
+    const { issuer, audience, lifetimeSeconds } = this.settings;
+    const signingKey = this.settings.signingKeys.current;
     const jti = randomUUID();
     const token = await new SignJWT({
       client_id: principal.clientId,
@@ -92,6 +94,11 @@ export class AccessTokens {
 
   /** The principal a bearer token stands for; 401 invalid_token when it does not verify. */
   async verify(token: string): Promise<Principal> {
+    if (this.settings.signingKeys.withdrawn !== this.withdrawnSeen) {
+      // A key left the ring: a token it signed must not live on in the cache (signing-keys.ts).
+      this.withdrawnSeen = this.settings.signingKeys.withdrawn;
+      this.verified.clear();
+    }
     const key = VerifiedTokens.key(token);
     const remembered = this.verified.get(key);
     if (remembered !== undefined) {
@@ -108,13 +115,7 @@ export class AccessTokens {
     let payload: JWTPayload;
     try {
       ({ payload } = own
-        ? await jwtVerify(token, this.ownKeys, {
-            issuer: this.settings.issuer,
-            audience: this.settings.audience,
-            algorithms: [this.settings.signingKey.alg],
-            typ: 'at+jwt',
-            requiredClaims: ['exp', 'sub'],
-          })
+        ? await this.verifyOwn(token)
         : await jwtVerify(token, this.externalKeys as JWTVerifyGetKey, {
             issuer: external.issuer,
             audience: external.audience,
@@ -128,6 +129,32 @@ export class AccessTokens {
     // requiredClaims makes exp present; jose has checked it is a number in the future.
     this.verified.set(key, principal, payload.exp ?? 0);
     return principal;
+  }
+
+  /**
+   * Our own token, by the current or the previous key. A kid we do not know may be of a key
+   * another node rotated to before this one noticed: the key file is re-read (bounded,
+   * signing-keys.ts) and the token tried once more.
+   */
+  private async verifyOwn(token: string): Promise<{ payload: JWTPayload }> {
+    const verify = (): Promise<{ payload: JWTPayload }> => {
+      const keys = this.settings.signingKeys;
+      return jwtVerify(token, keys.verifier, {
+        issuer: this.settings.issuer,
+        audience: this.settings.audience,
+        algorithms: keys.algorithms,
+        typ: 'at+jwt',
+        requiredClaims: ['exp', 'sub'],
+      });
+    };
+    try {
+      return await verify();
+    } catch (error) {
+      if (error instanceof errors.JWKSNoMatchingKey && (await this.settings.signingKeys.refreshForUnknownKid())) {
+        return verify();
+      }
+      throw error;
+    }
   }
 
   private ownPrincipal(payload: JWTPayload): Principal {

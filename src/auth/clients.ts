@@ -2,8 +2,10 @@
  * Registered client systems (SMART Backend Services: a client registers its public keys with the
  * server before it asks for tokens). They live in a JSON file the operator keeps under change
  * control (AUTH_CLIENTS_FILE), not in FHIR resources: registering a client is an onboarding
- * decision of the operator, never something an API caller may do, and a file read at start is the
- * same for every instance. Keys rotate without a restart through `jwksUrl`.
+ * decision of the operator, never something an API caller may do, and one file (on a shared
+ * volume) is the same for every instance. Nodes re-read it when it changes (auth-reload.ts); client
+ * keys also rotate without a file change through `jwksUrl`. `npm run clients -- check` (scripts/
+ * clients.ts) runs the same checks as the server, from `clientsFileProblems` below.
  *
  * { "clients": [ { "clientId": "…", "name": "…", "jwks": { "keys": [...] } | "jwksUrl": "https://…",
  *                  "scopes": ["user/*.cruds"], "organizations": ["http://fhir.nl/fhir/NamingSystem/ura|…"] } ] }
@@ -34,11 +36,11 @@ export interface RegisteredClient {
 }
 
 export class ClientRegistry {
-  private readonly clients = new Map<string, RegisteredClient>();
+  private clients = new Map<string, RegisteredClient>();
 
   constructor(registrations: readonly ClientRegistration[]) {
     for (const registration of registrations) {
-      const problem = check(registration);
+      const problem = registrationProblem(registration);
       if (problem !== undefined) {
         throw new Error(`client "${String(registration.clientId)}": ${problem}`);
       }
@@ -51,12 +53,22 @@ export class ClientRegistry {
     }
   }
 
+  /** The registry of a clients file; an Error naming every problem when the file is not valid. */
   static fromFile(path: string): ClientRegistry {
-    const parsed = JSON.parse(readFileSync(path, 'utf8')) as { clients?: ClientRegistration[] };
-    if (!Array.isArray(parsed.clients)) {
-      throw new Error(`${path} must hold {"clients": [...]}`);
+    return ClientRegistry.fromText(readFileSync(path, 'utf8'), path);
+  }
+
+  static fromText(text: string, name: string): ClientRegistry {
+    const parsed = parseClientsFile(text);
+    if ('problems' in parsed) {
+      throw new Error(`${name}: ${parsed.problems.join('; ')}`);
     }
     return new ClientRegistry(parsed.clients);
+  }
+
+  /** Takes over another registry's clients at once (a reload never leaves half a registry). */
+  replaceWith(other: ClientRegistry): void {
+    this.clients = other.clients;
   }
 
   find(clientId: string): RegisteredClient | undefined {
@@ -68,25 +80,78 @@ export class ClientRegistry {
   }
 }
 
-function check(r: ClientRegistration): string | undefined {
+/**
+ * The clients of a clients file's text, or every problem found (all of them, so an operator fixes
+ * a file in one go): not JSON, not `{"clients": [...]}`, an invalid entry, a client id twice.
+ */
+export function parseClientsFile(text: string): { clients: ClientRegistration[] } | { problems: string[] } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return { problems: [`not JSON (${error instanceof Error ? error.message : String(error)})`] };
+  }
+  const clients: unknown = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>)['clients'] : undefined;
+  if (!Array.isArray(clients)) {
+    return { problems: ['the file must hold {"clients": [...]}'] };
+  }
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  clients.forEach((entry: unknown, index) => {
+    const problem = registrationProblem(entry);
+    const id = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>)['clientId'] : undefined;
+    const name = typeof id === 'string' ? `client "${id}"` : `client #${index + 1}`;
+    if (problem !== undefined) {
+      problems.push(`${name}: ${problem}`);
+    } else if (seen.has(id as string)) {
+      problems.push(`${name} is registered twice`);
+    }
+    if (typeof id === 'string') {
+      seen.add(id);
+    }
+  });
+  return problems.length > 0 ? { problems } : { clients: clients as ClientRegistration[] };
+}
+
+/** What is wrong with one client entry, or undefined when the server would accept it. */
+export function registrationProblem(entry: unknown): string | undefined {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+    return 'an entry must be a JSON object';
+  }
+  const r = entry as ClientRegistration;
   if (typeof r.clientId !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(r.clientId)) {
     return 'clientId must be 1-64 letters, digits, dot, dash or underscore';
   }
   if ((r.jwks === undefined) === (r.jwksUrl === undefined)) {
     return 'give exactly one of jwks and jwksUrl';
   }
-  if (r.jwks !== undefined && (!Array.isArray(r.jwks.keys) || r.jwks.keys.some((k) => k.d !== undefined || k.kty === 'oct'))) {
-    return 'jwks must hold public asymmetric keys only';
+  if (r.jwks !== undefined && (typeof r.jwks !== 'object' || r.jwks === null || !Array.isArray(r.jwks.keys) || r.jwks.keys.length === 0 || r.jwks.keys.some((k) => typeof k !== 'object' || k === null || k.d !== undefined || k.kty === 'oct' || !['EC', 'RSA', 'OKP'].includes(String(k.kty))))) {
+    return 'jwks must hold {"keys": [...]} with public asymmetric keys (EC, RSA or OKP) only';
   }
-  if (r.jwksUrl !== undefined && !/^https?:\/\//.test(r.jwksUrl)) {
+  if (r.jwksUrl !== undefined && (typeof r.jwksUrl !== 'string' || !/^https?:\/\/[^\s/]+/.test(r.jwksUrl) || !URL.canParse(r.jwksUrl))) {
     return 'jwksUrl must be an http(s) URL';
   }
   const scopes: unknown = r.scopes;
-  if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== 'string' || parseScope(s) === undefined || parseScope(s) === 'invalid')) {
-    return 'scopes must be SMART user/ or system/ resource scopes';
+  if (!Array.isArray(scopes)) {
+    return 'scopes must be a list of SMART user/ or system/ resource scopes';
   }
-  if (!Array.isArray(r.organizations) || r.organizations.some((o) => parseIdentifier(o, ORGANIZATION_SYSTEMS) === undefined)) {
-    return 'organizations must be URA or AGB identifiers as system|value';
+  const unsupported = scopes.filter((s) => typeof s !== 'string' || parseScope(s) === undefined || parseScope(s) === 'invalid');
+  if (unsupported.length > 0) {
+    return `scopes ${unsupported.map((s) => JSON.stringify(s)).join(', ')} are not SMART user/ or system/ resource scopes Schakel supports (patient/ and query-restricted scopes are not)`;
+  }
+  const organizations: unknown = r.organizations;
+  if (!Array.isArray(organizations)) {
+    return 'organizations must be a list of URA or AGB identifiers as system|value';
+  }
+  const unknownOrganizations = organizations.filter((o) => parseIdentifier(o, ORGANIZATION_SYSTEMS) === undefined);
+  if (unknownOrganizations.length > 0) {
+    return `organizations ${unknownOrganizations.map((o) => JSON.stringify(o)).join(', ')} are not URA or AGB identifiers as system|value`;
+  }
+  if (r.name !== undefined && typeof r.name !== 'string') {
+    return 'name must be a string';
+  }
+  if (r.demo !== undefined && typeof r.demo !== 'boolean') {
+    return 'demo must be true or false';
   }
   return undefined;
 }

@@ -16,10 +16,12 @@ export interface SigningKey {
 }
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth'];
+/** Bookkeeping of the key file (signing-keys.ts), not a JWK member anyone else needs. */
+const FILE_MEMBERS = ['created'];
 
-/** The public members of a JWK (drops d, p, q, …). */
+/** The public members of a JWK (drops d, p, q, … and the key file's bookkeeping). */
 export function publicPart(jwk: JWK): JWK {
-  return Object.fromEntries(Object.entries(jwk).filter(([k]) => !PRIVATE_MEMBERS.includes(k)));
+  return Object.fromEntries(Object.entries(jwk).filter(([k]) => !PRIVATE_MEMBERS.includes(k) && !FILE_MEMBERS.includes(k)));
 }
 
 /** A new key pair as a private JWK with kid, alg and use. */
@@ -38,7 +40,8 @@ export async function loadSigningKey(jwk: JWK, alg: SigningAlgorithm): Promise<S
   if (jwk.alg !== undefined && jwk.alg !== alg) {
     throw new Error(`the signing key is for ${jwk.alg}, not ${alg}`);
   }
-  const privateKey = (await importJWK({ ...jwk, alg }, alg)) as CryptoKey;
+  const bare: JWK = Object.fromEntries(Object.entries(jwk).filter(([k]) => !FILE_MEMBERS.includes(k)));
+  const privateKey = (await importJWK({ ...bare, alg }, alg)) as CryptoKey;
   const publicJwk = publicPart({ ...jwk, alg, use: 'sig' });
   const kid = jwk.kid ?? (await calculateJwkThumbprint(publicJwk));
   return { kid, alg, privateKey, publicJwk: { ...publicJwk, kid } };

@@ -10,13 +10,14 @@ import type { Queryable } from '../storage/database.js';
 import { AccessTokens } from './access-tokens.js';
 import { IdentifierResolver } from './actors.js';
 import type { ClientRegistry } from './clients.js';
-import type { SigningKey } from './keys.js';
 import { invalidToken } from './oauth-errors.js';
 import type { Principal } from './principal.js';
+import type { SigningKeys } from './signing-keys.js';
 import { grantToken } from './token-endpoint.js';
 
 export interface AuthSetup {
-  readonly signingKey: SigningKey;
+  /** Current and previous token-signing keys; replaced in place when the key file changes (auth-reload.ts). */
+  readonly signingKeys: SigningKeys;
   readonly clients: ClientRegistry;
 }
 
@@ -44,7 +45,7 @@ export class AuthService {
       issuer: options.issuer,
       audience: options.audience,
       lifetimeSeconds: options.config.tokenLifetime,
-      signingKey: options.signingKey,
+      signingKeys: options.signingKeys,
       clients: options.clients,
       external: options.config.external,
     });
@@ -111,7 +112,7 @@ export class AuthService {
   }
 
   jwks(): JSONWebKeySet {
-    return { keys: [this.options.signingKey.publicJwk] };
+    return this.options.signingKeys.jwks();
   }
 
   /**
@@ -130,7 +131,7 @@ export class AuthService {
       grant_types_supported: ['client_credentials'],
       token_endpoint_auth_methods_supported: ['private_key_jwt'],
       token_endpoint_auth_signing_alg_values_supported: [...this.options.config.assertionAlgorithms],
-      access_token_signing_alg_values_supported: [this.options.signingKey.alg],
+      access_token_signing_alg_values_supported: this.options.signingKeys.algorithms,
       scopes_supported: [...scopes].sort(),
       capabilities: ['client-confidential-asymmetric', 'permission-v1', 'permission-v2', 'permission-user'],
     };

@@ -3,13 +3,13 @@
  * Production (SCHAKEL_MODE=production, or NODE_ENV=production) needs AUTH_SIGNING_KEY_FILE and
  * AUTH_CLIENTS_FILE and refuses demo clients; development falls back to the generated demo set.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import type { Config } from '../config/config.js';
 import { ClientRegistry } from './clients.js';
 import { demoAuthFile } from './demo-clients.js';
 import { loadSigningKey } from './keys.js';
+import { readSigningKeys, SigningKeys } from './signing-keys.js';
 import type { AuthSetup } from './service.js';
 
 export class AuthSetupError extends Error {
@@ -28,12 +28,15 @@ export async function loadAuthSetup(config: Config): Promise<AuthSetup & { demo:
   }
   try {
     const demo = auth.signingKeyFile === undefined || auth.clientsFile === undefined ? await demoAuthFile(demoAuthPath(config), auth.signingAlgorithm) : undefined;
-    const signingJwk = auth.signingKeyFile !== undefined ? (JSON.parse(readFileSync(auth.signingKeyFile, 'utf8')) as JWK) : (demo?.signingKey as JWK);
     const clients = auth.clientsFile !== undefined ? ClientRegistry.fromFile(auth.clientsFile) : new ClientRegistry(demo?.clients.map((c) => c.registration) ?? []);
     if (config.mode === 'production' && clients.all().some((c) => c.registration.demo === true)) {
       throw new AuthSetupError('production mode refuses demo clients');
     }
-    return { signingKey: await loadSigningKey(signingJwk, auth.signingAlgorithm), clients, demo: demo !== undefined };
+    const signingKeys =
+      auth.signingKeyFile !== undefined
+        ? await readSigningKeys(auth.signingKeyFile, auth.signingAlgorithm)
+        : new SigningKeys(await loadSigningKey(demo?.signingKey as JWK, auth.signingAlgorithm));
+    return { signingKeys, clients, demo: demo !== undefined };
   } catch (error) {
     if (error instanceof AuthSetupError) {
       throw error;

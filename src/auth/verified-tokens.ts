@@ -65,6 +65,11 @@ export class VerifiedTokens {
     this.entries.set(key, { principal, expiresAt });
   }
 
+  /** Forgets every token (a signing key was withdrawn: its tokens must be checked again). */
+  clear(): void {
+    this.entries.clear();
+  }
+
   get size(): number {
     return this.entries.size;
   }

@@ -234,8 +234,14 @@ export interface AuthConfig {
   readonly issuer: string | undefined;
   /** JSON file of registered clients (required in production). */
   readonly clientsFile: string | undefined;
-  /** Private JWK that signs access tokens (required in production). */
+  /** Private JWK, or key set of the current and previous keys, that signs access tokens (required in production; auth/signing-keys.ts). */
   readonly signingKeyFile: string | undefined;
+  /**
+   * How often (AUTH_RELOAD_INTERVAL_SECONDS, default 5) the key and clients files are checked for
+   * a change, which is then loaded without a restart (auth/auth-reload.ts); 0 checks only on
+   * SIGHUP and, for the key file, on a token with an unknown kid.
+   */
+  readonly reloadIntervalSeconds: number;
   readonly signingAlgorithm: 'ES384' | 'RS384';
   /** Algorithms accepted for client and user assertions. */
   readonly assertionAlgorithms: ReadonlyArray<'ES384' | 'RS384'>;
@@ -389,6 +395,7 @@ function authConfig(env: Env, mode: 'development' | 'production'): AuthConfig {
     issuer: url(env, 'AUTH_ISSUER'),
     clientsFile: env['AUTH_CLIENTS_FILE'] || undefined,
     signingKeyFile: env['AUTH_SIGNING_KEY_FILE'] || undefined,
+    reloadIntervalSeconds: integer(env, 'AUTH_RELOAD_INTERVAL_SECONDS', 5, 0, 3600),
     signingAlgorithm: algorithm(env, 'AUTH_SIGNING_ALGORITHM', 'ES384'),
     assertionAlgorithms: assertionAlgorithms.length > 0 ? (assertionAlgorithms as Array<'ES384' | 'RS384'>) : [...ALGORITHMS],
     tokenLifetime: integer(env, 'AUTH_TOKEN_LIFETIME', 300, 30, 3600),

@@ -17,7 +17,7 @@ export interface OpenApiRouteOptions {
   readonly auth: AuthService;
 }
 
-function scopesOf(auth: AuthService): string[] {
+export function scopesOf(auth: AuthService): string[] {
   const scopes = auth.smartConfiguration()['scopes_supported'];
   return Array.isArray(scopes) ? scopes.filter((s): s is string => typeof s === 'string') : [];
 }

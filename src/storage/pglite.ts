@@ -18,6 +18,7 @@ import { mkdirSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { Database, Queryable, Row } from './database.js';
+import { sqlSpan } from '../tracing/spans.js';
 import { DiskSpaceGuard } from './disk-space.js';
 
 /** Statements between two ANALYZE runs; each run samples at most 30,000 rows per table. */
@@ -90,11 +91,11 @@ export async function openPglite(dataDir: string, options: PgliteOptions = {}): 
   const wrap = (target: PGlite | Transaction): Queryable => ({
     async query<R extends object = Row>(sql: string, params?: readonly unknown[]): Promise<R[]> {
       analyze.note();
-      const result = await inTurn(() => target.query<R>(sql, params as unknown[] | undefined));
+      const result = await sqlSpan(sql, () => inTurn(() => target.query<R>(sql, params as unknown[] | undefined)));
       return result.rows;
     },
     async exec(sql: string): Promise<void> {
-      await inTurn(() => target.exec(sql));
+      await sqlSpan(sql, () => inTurn(() => target.exec(sql)));
     },
   });
   const root = wrap(db);

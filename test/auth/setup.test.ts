@@ -30,7 +30,7 @@ t.test('production mode needs configured keys and refuses demo clients', async (
   t.equal(development.demo, true, 'development generates the demo set');
   t.same(development.clients.all().map((c) => c.registration.clientId).sort(), ['admin', 'auditor', 'gp', 'network', 'nurse', 'physio', 'rehab']);
   const again = await loadAuthSetup(testConfig({ DATA_DIR: dir }));
-  t.equal(again.signingKey.kid, development.signingKey.kid, 'and keeps it across restarts');
+  t.equal(again.signingKeys.current.kid, development.signingKeys.current.kid, 'and keeps it across restarts');
 });
 
 t.test('a demo set made before a demo client existed gets it, keeping the keys handed out', async (t) => {

@@ -50,7 +50,7 @@ t.test('the Dockerfile builds in one stage and runs the compiled server in anoth
   t.ok(build?.instructions.some((i) => i.keyword === 'RUN' && /\bnpm run build\b/.test(i.args)), 'build: npm run build');
   t.ok(runtime.instructions.some((i) => i.keyword === 'RUN' && /npm ci\b.*--omit=dev/.test(i.args)), 'runtime: production dependencies only');
   t.ok(copies(runtime).some((c) => c.from === build?.name && c.sources.includes('/app/dist')), 'runtime takes dist/ from the build stage');
-  t.same(execForm(last(runtime, 'CMD')?.args ?? ''), ['node', '--enable-source-maps', 'dist/server.js'], 'plain node on compiled JavaScript, no tsx');
+  t.same(execForm(last(runtime, 'CMD')?.args ?? ''), ['node', '--enable-source-maps', '--import', './dist/tracing/register.js', 'dist/server.js'], 'plain node on compiled JavaScript, no tsx, with the tracing preload');
   t.ok(copies(runtime).some((c) => c.sources.includes('scripts')), 'npm run token works inside the container');
 });
 

@@ -9,6 +9,7 @@ import { importJWK, SignJWT, type JWK } from 'jose';
 import { ClientRegistry } from '../../src/auth/clients.js';
 import { DEMO_USERS, generateDemoAuth, type DemoAuthFile, type DemoClient } from '../../src/auth/demo-clients.js';
 import { loadSigningKey } from '../../src/auth/keys.js';
+import { SigningKeys } from '../../src/auth/signing-keys.js';
 import { ORGANIZATION_SYSTEMS, parseIdentifier, PRACTITIONER_SYSTEMS, type Principal } from '../../src/auth/principal.js';
 import { ScopeSet } from '../../src/auth/scopes.js';
 import type { AuthSetup } from '../../src/auth/service.js';
@@ -22,7 +23,7 @@ export function demoAuth(): Promise<DemoAuthFile> {
 
 export async function testAuthSetup(): Promise<AuthSetup> {
   const file = await demoAuth();
-  return { signingKey: await loadSigningKey(file.signingKey, 'ES384'), clients: new ClientRegistry(file.clients.map((c) => c.registration)) };
+  return { signingKeys: new SigningKeys(await loadSigningKey(file.signingKey, 'ES384')), clients: new ClientRegistry(file.clients.map((c) => c.registration)) };
 }
 
 export async function demoClient(name: string): Promise<DemoClient> {

@@ -48,9 +48,10 @@ export class ServerProcess {
   private readonly child: ChildProcess;
   private readonly exited: Promise<void>;
 
-  constructor(port: number, env: Record<string, string>) {
+  /** `preload`: more `--import` modules, such as ./src/tracing/register.ts as `npm start` loads it. */
+  constructor(port: number, env: Record<string, string>, preload: readonly string[] = []) {
     this.base = `http://127.0.0.1:${port}`;
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    this.child = spawn(process.execPath, ['--import', 'tsx', ...preload.flatMap((p) => ['--import', p]), 'src/server.ts'], {
       cwd: ROOT,
       env: { ...ownEnvironment(), HOST: '127.0.0.1', PORT: String(port), SEED_FIXTURES: 'false', LOG_LEVEL: 'warn', AUTH_TOKEN_LIFETIME: '3600', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
