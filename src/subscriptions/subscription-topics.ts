@@ -11,6 +11,8 @@
  * lists their canonical URLs. The domain behind each is in docs/care-workflows.md.
  */
 
+import { TASK_BUSINESS_STATUS_SYSTEM } from '../domain/reminders/business-status.js';
+
 export const TOPIC_BASE = 'http://schakel.nl/fhir/SubscriptionTopic/';
 
 export type TopicInteraction = 'create' | 'update' | 'delete';
@@ -47,6 +49,10 @@ export interface SubscriptionTopicDefinition {
 // for a delete only %previous is there.
 const REFERRAL = "(%current | %previous).focus.reference.where($this.startsWith('ServiceRequest/')).exists()";
 const STATUS_CHANGED = '%previous.exists() and %previous.status != %current.status';
+
+// The code and system the reminder pass sets (domain/reminders/business-status.ts); a code of the same
+// name from another system is not ours to interpret.
+const MARKED_OVERDUE = `businessStatus.coding.where(system = '${TASK_BUSINESS_STATUS_SYSTEM}' and code = 'overdue').exists()`;
 
 function topic(id: string, fields: Omit<SubscriptionTopicDefinition, 'id' | 'url' | 'name'>): SubscriptionTopicDefinition {
   return { id: `topic-${id}`, url: `${TOPIC_BASE}${id}`, name: id, ...fields };
@@ -116,16 +122,16 @@ export const SHIPPED_TOPICS: readonly SubscriptionTopicDefinition[] = [
     canFilterBy: [filter('Task', 'owner', 'Who performs the measurement'), filter('Task', 'patient', 'The patient'), filter('Task', 'requester', 'Who asked for it')],
   }),
   topic('measurement-due', {
-    title: 'A measurement became due or overdue',
-    description: 'A Task\'s businessStatus changed to `due` or `overdue` (set by the reminder scheduler).',
+    title: 'A measurement became overdue',
+    description:
+      'A measurement Task\'s businessStatus became `overdue` (http://schakel.nl/fhir/CodeSystem/task-business-status), as the reminder pass marks a Task whose window passed unanswered (domain/reminders/).',
     triggers: [
       {
-        description: 'A Task whose businessStatus became due or overdue',
+        description: 'A Task whose businessStatus became overdue',
         resource: 'Task',
         interactions: ['create', 'update'],
-        // `contains` on an empty collection is false (FHIRPath, Collections): a create has no %previous.
-        fhirPathCriteria:
-          "(%current.businessStatus.coding.code contains 'due' and (%previous.businessStatus.coding.code contains 'due').not()) or (%current.businessStatus.coding.code contains 'overdue' and (%previous.businessStatus.coding.code contains 'overdue').not())",
+        // On a create %previous is empty, so its where(...).exists() is false (FHIRPath, Collections).
+        fhirPathCriteria: `%current.${MARKED_OVERDUE} and %previous.${MARKED_OVERDUE}.not()`,
       },
     ],
     canFilterBy: [filter('Task', 'owner', 'Who performs the measurement'), filter('Task', 'patient', 'The patient'), filter('Task', 'requester', 'Who asked for it')],

@@ -10,6 +10,9 @@ import { injector } from '../helpers/app.js';
 const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/';
 const TOPIC = 'http://schakel.nl/fhir/SubscriptionTopic/';
 const FILTER = `${BACKPORT}backport-filter-criteria`;
+// The reminder pass's code system (domain/reminders/business-status.ts) and the measurement input type.
+const BUSINESS_STATUS = 'http://schakel.nl/fhir/CodeSystem/task-business-status';
+const PAIN_OUTCOMES = 'http://schakel.nl/fhir/CodeSystem/pain-outcomes';
 const FILTER_EXPRESSION = `Subscription.criteria.extension('${FILTER}')`;
 
 interface TopicOptions {
@@ -248,15 +251,40 @@ t.test('subscription topics', async (t) => {
     t.same(named(receiver, '/completed'), [`PUT Task/${task}`], 'the Task completed with a QuestionnaireResponse, not the one without');
   });
 
-  await t.test('topic 6: a measurement became due or overdue', async (t) => {
+  await t.test('topic 6: a measurement became overdue, in the reminder pass\'s code system only', async (t) => {
     await subscribe(t, app, topicSubscription('measurement-due', `${receiver.url}/due`, { filters: ['Task?owner=Organization/t-physio'] }));
     const task = await create(app.request, { resourceType: 'Task', status: 'requested', intent: 'plan', for: { reference: 'Patient/p-vis' }, owner: { reference: 'Organization/t-physio' } });
-    const status = (code: string): Record<string, unknown> => ({ businessStatus: { coding: [{ system: 'http://schakel.nl/fhir/CodeSystem/measurement-status', code }] } });
-    await update(app.request, 'Task', task, status('due'));
-    await update(app.request, 'Task', task, { ...status('due'), description: 'still due' });
-    await update(app.request, 'Task', task, status('overdue'));
+    const other = await create(app.request, { resourceType: 'Task', status: 'requested', intent: 'plan', for: { reference: 'Patient/p-vis' }, owner: { reference: 'Organization/t-physio' } });
+    const status = (system: string, code: string): Record<string, unknown> => ({ businessStatus: { coding: [{ system, code }] } });
+    await update(app.request, 'Task', task, status(BUSINESS_STATUS, 'feedback-overdue'));
+    await update(app.request, 'Task', task, status(BUSINESS_STATUS, 'overdue'));
+    await update(app.request, 'Task', task, { ...status(BUSINESS_STATUS, 'overdue'), description: 'still overdue' });
+    await update(app.request, 'Task', other, status('urn:test:other-status', 'overdue'));
     await drain(app);
-    t.same(named(receiver, '/due'), [`PUT Task/${task}`, `PUT Task/${task}`], 'due and overdue, not the update that left it due');
+    t.same(named(receiver, '/due'), [`PUT Task/${task}`], 'the change to overdue; not feedback-overdue, not the update that left it overdue, not a same-named code of another system');
+  });
+
+  await t.test('topic 6: the reminder pass marking a measurement Task overdue notifies', async (t) => {
+    await subscribe(t, app, topicSubscription('measurement-due', `${receiver.url}/reminder`, { filters: ['Task?owner=Organization/t-physio'] }));
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    // A measurement Task as PlanDefinition/$apply makes it (domain/reminders/overdue-measurements.ts), its window passed.
+    const late = await create(app.request, {
+      resourceType: 'Task',
+      status: 'requested',
+      intent: 'order',
+      for: { reference: 'Patient/p-vis' },
+      owner: { reference: 'Organization/t-physio' },
+      restriction: { period: { start: '2026-01-01', end: yesterday } },
+      input: [{ type: { coding: [{ system: PAIN_OUTCOMES, code: 'questionnaire' }] }, valueCanonical: 'http://schakel.nl/fhir/Questionnaire/nprs|1.0.0' }],
+    });
+    await drain(app);
+    t.same(named(receiver, '/reminder'), [], 'nothing before the pass');
+    const pass = await app.app.reminders.runOnce();
+    t.ok(pass.overdue.includes(late), 'the pass marks the Task overdue');
+    await drain(app);
+    t.same(named(receiver, '/reminder'), [`PUT Task/${late}`], 'the mark reaches the subscriber');
+    const [notification] = notifications(receiver, '/reminder');
+    t.equal(notification && statusParameter(notification, 'topic')?.valueCanonical, `${TOPIC}measurement-due`, 'naming the topic');
   });
 
   await t.test('topic 7: a care-bridge limit warning on my patient', async (t) => {
