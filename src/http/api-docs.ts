@@ -3,13 +3,14 @@
  * (openapi-route.ts), in development mode only: an explorer for people building against a local
  * server. Production serves no HTML at all (security-headers.ts), so there the path is unknown (404).
  *
- * @fastify/swagger-ui reads its document from `fastify.swagger()` of @fastify/swagger, which
- * generates one from route schemas; Schakel's document comes from the CapabilityStatement
- * instead, so a small plugin under that name stands in for it and the UI's `transformSpecification`
- * answers the very document openapi.json answers, for the request's base URL.
+ * @fastify/swagger-ui reads its document from @fastify/swagger, which would generate one from
+ * route schemas; Schakel's document comes from the CapabilityStatement instead, so @fastify/swagger
+ * runs in its static mode (no route scanning) with an empty placeholder, and the UI's
+ * `transformSpecification` answers the very document openapi.json answers, for the request's base URL.
  */
+import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { openApiResponse } from '../interactions/openapi-response.js';
 import { fhirBaseUrl } from './fhir-routes.js';
 import { scopesOf, type OpenApiRouteOptions } from './openapi-route.js';
@@ -18,20 +19,15 @@ export interface ApiDocsOptions extends OpenApiRouteOptions {
   readonly mode: 'development' | 'production';
 }
 
-/** Stands in for @fastify/swagger, the UI plugin's declared dependency (fastify-plugin metadata). */
-function documentSource(): FastifyPluginAsync {
-  const plugin: FastifyPluginAsync = async (scope) => {
-    scope.decorate('swagger', () => ({}));
-  };
-  return Object.assign(plugin, { [Symbol.for('plugin-meta')]: { name: '@fastify/swagger' }, [Symbol.for('skip-override')]: true });
-}
-
 export async function registerApiDocs(app: FastifyInstance, options: ApiDocsOptions): Promise<void> {
   if (options.mode !== 'development') {
     return;
   }
   await app.register(async (scope) => {
-    await scope.register(documentSource());
+    await scope.register(swagger, {
+      mode: 'static',
+      specification: { document: { openapi: '3.1.0', info: { title: 'Schakel', version: '0' }, paths: {} } },
+    });
     await scope.register(swaggerUi, {
       routePrefix: `${options.basePath}/docs`,
       // The UI's own policy instead of the API's `default-src 'none'`; without upgrading requests,
