@@ -96,8 +96,24 @@ t.test('two nodes on one database', { skip: engine === 'postgres' ? false : 'two
     const id = await createSubscription(a, subscription(`${receiver.url}/crash`, 'crash'));
     await until(() => receiver.on('/crash').length > 0, 10_000);
     // The state a node leaves when it stops between taking the lease and the receiver's answer:
-    // the lease held, nothing marked delivered.
-    await a.database.db.query(`UPDATE subscription_delivery SET lease_until = now() + interval '1 second' WHERE subscription_id = $1`, [id]);
+    // the lease held, nothing marked delivered. Taken as a node takes it, once the node that sent
+    // the handshake has given it back (it may still be recording the handshake when it arrives).
+    const deadline = Date.now() + 10_000;
+    let taken = false;
+    while (!taken && Date.now() < deadline) {
+      taken =
+        (
+          await a.database.db.query(
+            `UPDATE subscription_delivery SET lease_until = now() + interval '1 second'
+              WHERE subscription_id = $1 AND lease_until IS NULL RETURNING subscription_id`,
+            [id]
+          )
+        ).length === 1;
+      if (!taken) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    }
+    t.ok(taken, 'the lease is taken as a stopping node would hold it');
     const leasedAt = Date.now();
     await createIssues(a, 'crash', 30);
     await a.app.resourceEvents.drain();
