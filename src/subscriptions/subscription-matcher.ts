@@ -22,7 +22,7 @@ import { parseCriteria } from './subscription-channel.js';
 import { ownerOf } from './subscription-owner.js';
 import { eventVersions, deletionVisible, topicMatches, type EventVersions, type VersionReader } from './topic-match.js';
 import { topicSubscription } from './topic-subscription.js';
-import { recordEvent, resetFailures, startDelivery, subscriptionState, subscriptionsWithStatus, type StoredSubscription } from './subscription-store.js';
+import { recordEvents, resetFailures, startDelivery, subscriptionState, subscriptionsWithStatus, type StoredSubscription } from './subscription-store.js';
 
 /** Statuses under which events are numbered: those of `requested` are sent once the handshake succeeded. */
 const MATCHING: readonly string[] = ['requested', 'active'];
@@ -112,11 +112,7 @@ export function subscriptionMatcher(db: Database, search: SearchService, read: V
         for (const stored of await subscriptionsWithStatus(db, MATCHING)) {
           const matches = await matchesOf(prepare(stored), current, versions);
           if (matches.length > 0) {
-            await db.transaction(async (tx) => {
-              for (const event of matches) {
-                await recordEvent(tx, stored.subscription.id, event);
-              }
-            });
+            await db.transaction((tx) => recordEvents(tx, stored.subscription.id, matches));
           }
         }
       };
