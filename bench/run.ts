@@ -2,12 +2,15 @@
  * Benchmarks (not timed tests): `npm run bench [-- search] [--size N] [--iterations N] [--engine pglite|postgres]`,
  * `npm run bench -- transactions [--seconds N] [--concurrency N] [--sizes 20,100]`,
  * `npm run bench -- measures [--patients N] [--iterations N]`,
- * `npm run bench -- patient-history [--entries N]` (one large transaction: time and memory).
+ * `npm run bench -- patient-history [--entries N]` (one large transaction: time and memory),
+ * `npm run bench -- notifications [--seconds N] [--rate N] [--concurrency N] [--rounds N]` (notification latency
+ * and write throughput with 100 Subscriptions against none).
  * Without --engine it runs on PGlite, and on PostgreSQL too when DATABASE_URL is set.
  */
 import { parseArgs } from 'node:util';
 import type { EngineName } from '../src/storage/database.js';
 import { measuresBench } from './measures.js';
+import { notificationBench } from './notifications.js';
 import { patientHistoryBench } from './patient-history.js';
 import { searchBench } from './search.js';
 import { transactionBench } from './transactions.js';
@@ -18,8 +21,10 @@ const { values, positionals } = parseArgs({
     size: { type: 'string', default: '100000' },
     iterations: { type: 'string', default: '300' },
     engine: { type: 'string' },
-    seconds: { type: 'string', default: '10' },
-    concurrency: { type: 'string', default: '1' },
+    seconds: { type: 'string' },
+    concurrency: { type: 'string' },
+    rate: { type: 'string', default: '100' },
+    rounds: { type: 'string', default: '2' },
     sizes: { type: 'string', default: '20,100' },
     patients: { type: 'string', default: '5000' },
     entries: { type: 'string', default: '5000' },
@@ -43,8 +48,8 @@ switch (command) {
     break;
   case 'transactions':
     await transactionBench({
-      seconds: Number(values.seconds),
-      concurrency: Number(values.concurrency),
+      seconds: Number(values.seconds ?? '10'),
+      concurrency: Number(values.concurrency ?? '1'),
       sizes: values.sizes.split(',').map(Number),
       engines,
     });
@@ -55,6 +60,15 @@ switch (command) {
   case 'patient-history':
     await patientHistoryBench({ entries: Number(values.entries), engines });
     break;
+  case 'notifications':
+    await notificationBench({
+      seconds: Number(values.seconds ?? '20'),
+      rate: Number(values.rate),
+      concurrency: Number(values.concurrency ?? '16'),
+      rounds: Number(values.rounds),
+      engines,
+    });
+    break;
   default:
-    throw new Error(`Unknown benchmark "${command}"; try: search, transactions, measures, patient-history`);
+    throw new Error(`Unknown benchmark "${command}"; try: search, transactions, measures, patient-history, notifications`);
 }

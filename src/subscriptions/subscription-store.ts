@@ -69,26 +69,44 @@ export async function subscriptionState(db: Queryable, subscriptionId: string): 
 }
 
 /**
- * Numbers the event for the Subscription, once: handling the same outbox event again (delivery is
- * at least once) finds it already numbered.
+ * Numbers the events for the Subscription, in the order given (seq order), each once: handling the
+ * same outbox events again (delivery is at least once) finds them already numbered. Three
+ * statements for the whole list, whatever its length: at 100 writes/s with ten matching
+ * Subscriptions, statements per event would be the matcher's main cost.
  */
-export async function recordEvent(db: Queryable, subscriptionId: string, event: ResourceEvent): Promise<void> {
-  const seen = await db.query('SELECT 1 FROM subscription_event WHERE subscription_id = $1 AND seq = $2', [subscriptionId, event.seq]);
-  if (seen.length > 0) {
+export async function recordEvents(db: Queryable, subscriptionId: string, events: readonly ResourceEvent[]): Promise<void> {
+  if (events.length === 0) {
+    return;
+  }
+  const seqs = events.map((e, i) => `$${i + 2}`).join(', ');
+  const seen = await db.query<{ seq: string | number }>(`SELECT seq FROM subscription_event WHERE subscription_id = $1 AND seq IN (${seqs})`, [
+    subscriptionId,
+    ...events.map((e) => e.seq),
+  ]);
+  const numberedAlready = new Set(seen.map((r) => Number(r.seq)));
+  const fresh = events.filter((e) => !numberedAlready.has(Number(e.seq)));
+  if (fresh.length === 0) {
     return;
   }
   const numbered = await db.query<{ events_since_start: string | number }>(
-    'UPDATE subscription_delivery SET events_since_start = events_since_start + 1 WHERE subscription_id = $1 RETURNING events_since_start',
-    [subscriptionId]
+    'UPDATE subscription_delivery SET events_since_start = events_since_start + $2 WHERE subscription_id = $1 RETURNING events_since_start',
+    [subscriptionId, fresh.length]
   );
-  const number = numbered[0]?.events_since_start;
-  if (number === undefined) {
+  const last = numbered[0]?.events_since_start;
+  if (last === undefined) {
     return;
   }
+  const first = Number(last) - fresh.length + 1;
+  const params: unknown[] = [];
+  const rows = fresh.map((event, i) => {
+    const at = params.length;
+    params.push(subscriptionId, first + i, event.seq, event.resourceType, event.id, event.versionId, event.interaction, event.recorded);
+    return `(${Array.from({ length: 8 }, (_, k) => `$${at + k + 1}`).join(', ')})`;
+  });
   await db.query(
     `INSERT INTO subscription_event (subscription_id, event_number, seq, resource_type, resource_id, version_id, interaction, recorded)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [subscriptionId, number, event.seq, event.resourceType, event.id, event.versionId, event.interaction, event.recorded]
+     VALUES ${rows.join(', ')}`,
+    params
   );
 }
 
