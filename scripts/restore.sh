@@ -12,32 +12,12 @@
 # PG_BIN: folder of pg_restore and psql; default the newest /usr/lib/postgresql/*/bin, else PATH.
 set -euo pipefail
 
-database_url() {
-  if [ -n "${DATABASE_URL_FILE:-}" ]; then
-    [ -z "${DATABASE_URL:-}" ] || { echo "DATABASE_URL and DATABASE_URL_FILE are both set; set one" >&2; exit 2; }
-    local url
-    url=$(cat "$DATABASE_URL_FILE") || { echo "DATABASE_URL_FILE: cannot read $DATABASE_URL_FILE" >&2; exit 2; }
-    printf '%s' "$url"
-  elif [ -n "${DATABASE_URL:-}" ]; then
-    printf '%s' "$DATABASE_URL"
-  else
-    echo "set DATABASE_URL or DATABASE_URL_FILE (the empty database to restore into)" >&2
-    exit 2
-  fi
-}
-
-pg_tool() {
-  local dir
-  if [ -n "${PG_BIN:-}" ]; then echo "$PG_BIN/$1"; return; fi
-  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
-    [ -x "$dir/$1" ] && { echo "$dir/$1"; return; }
-  done
-  command -v "$1" || { echo "$1 not found: install the PostgreSQL client or set PG_BIN" >&2; exit 2; }
-}
+# shellcheck source=scripts/postgres-client.sh
+source "$(dirname "$0")/postgres-client.sh"
 
 FILE=${1:?usage: scripts/restore.sh FILE}
 [ -r "$FILE" ] || { echo "cannot read $FILE" >&2; exit 2; }
-URL=$(database_url)
+URL=$(database_url "the empty database to restore into")
 
 TABLES=$("$(pg_tool psql)" --no-psqlrc --no-password --tuples-only --no-align --dbname="$URL" \
   --command="SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = 'public'")
