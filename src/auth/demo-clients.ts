@@ -7,7 +7,7 @@
  * only: it reads Measures and runs $evaluate-measure (an operation that changes nothing needs a
  * read scope on its type, authorize.ts), and sees no individual record and writes nothing. Production mode refuses to start with any of them (setup.ts).
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { JWK } from 'jose';
 import type { ClientRegistration } from './clients.js';
@@ -77,10 +77,38 @@ export async function generateDemoAuth(alg: SigningAlgorithm, clientAlg: Signing
   return { signingKey: await generatePrivateJwk(alg), clients };
 }
 
-function writeDemoAuth(path: string, demo: DemoAuthFile): void {
+/** The complete file under a name of this process's own, so no reader ever sees half of it. */
+function writeTemporary(path: string, demo: DemoAuthFile): string {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, JSON.stringify(demo, undefined, 2), { mode: 0o600 });
-  chmodSync(path, 0o600);
+  const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  writeFileSync(temporary, JSON.stringify(demo, undefined, 2), { mode: 0o600 });
+  chmodSync(temporary, 0o600);
+  return temporary;
+}
+
+function readDemoAuth(path: string): DemoAuthFile {
+  return JSON.parse(readFileSync(path, 'utf8')) as DemoAuthFile;
+}
+
+/**
+ * Creates the file only if no other process has: two nodes (or a start and `npm run token`) that
+ * start together on one DATA_DIR must end up with the same keys, or one of them signs with keys
+ * the other never registered. link(2) fails with EEXIST where the file is already there, and the
+ * file it links is complete; the loser reads the winner's file.
+ */
+function createDemoAuth(path: string, demo: DemoAuthFile): DemoAuthFile {
+  const temporary = writeTemporary(path, demo);
+  try {
+    linkSync(temporary, path);
+    return demo;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw error;
+    }
+    return readDemoAuth(path);
+  } finally {
+    unlinkSync(temporary);
+  }
 }
 
 /**
@@ -89,7 +117,7 @@ function writeDemoAuth(path: string, demo: DemoAuthFile): void {
  */
 export async function demoAuthFile(path: string, alg: SigningAlgorithm): Promise<DemoAuthFile> {
   if (existsSync(path)) {
-    const demo = JSON.parse(readFileSync(path, 'utf8')) as DemoAuthFile;
+    const demo = readDemoAuth(path);
     const known = new Set(demo.clients.map((c) => c.registration.clientId));
     const missing = DEMO_CLIENT_IDS.filter((id) => !known.has(id));
     if (missing.length === 0) {
@@ -99,10 +127,8 @@ export async function demoAuthFile(path: string, alg: SigningAlgorithm): Promise
     for (const clientId of missing) {
       added.clients.push(await demoClient(clientId, 'ES384'));
     }
-    writeDemoAuth(path, added);
+    renameSync(writeTemporary(path, added), path);
     return added;
   }
-  const demo = await generateDemoAuth(alg);
-  writeDemoAuth(path, demo);
-  return demo;
+  return createDemoAuth(path, await generateDemoAuth(alg));
 }

@@ -1,5 +1,5 @@
 // Start-up of authentication: production refuses demo clients and missing key material.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -44,4 +44,18 @@ t.test('a demo set made before a demo client existed gets it, keeping the keys h
   t.same(network?.registration.scopes, ['system/Measure.r'], 'the network client is added');
   t.same(upgraded.clients.filter((c) => c.registration.clientId !== 'network'), old.clients, 'the others keep their keys');
   t.same((JSON.parse(readFileSync(path, 'utf8')) as DemoAuthFile).clients.length, old.clients.length + 1, 'and the file says so');
+});
+
+t.test('starts that race on one data folder end up with the same demo keys', async (t) => {
+  // Two nodes (or a node and `npm run token`) starting together on an empty DATA_DIR: each must
+  // use the keys in the file, or tokens signed with the file's keys are refused by the other.
+  const dir = mkdtempSync(join(tmpdir(), 'schakel-auth-'));
+  const path = demoAuthPath(testConfig({ DATA_DIR: dir }));
+  const starts = await Promise.all([1, 2, 3, 4].map(() => demoAuthFile(path, 'ES384')));
+  const onDisk = JSON.parse(readFileSync(path, 'utf8')) as DemoAuthFile;
+  for (const [index, demo] of starts.entries()) {
+    t.same(demo.signingKey, onDisk.signingKey, `start ${index + 1} signs with the key in the file`);
+    t.same(demo.clients, onDisk.clients, `start ${index + 1} knows the clients' keys in the file`);
+  }
+  t.same(readdirSync(dir).filter((name) => name.endsWith('.tmp')), [], 'and no temporary file is left');
 });
