@@ -38,6 +38,8 @@ export interface NotificationBenchOptions {
   /** Repeats of every case. */
   readonly rounds: number;
   readonly engines: readonly EngineName[];
+  /** One of the two parts only (both when absent). */
+  readonly only?: 'latency' | 'throughput';
 }
 
 type App = Awaited<ReturnType<typeof buildApp>>;
@@ -318,10 +320,12 @@ async function throughputCase(engine: EngineName, roundNo: number, subscriptions
     // Warm-up, unmeasured: the first writes on a fresh database and app are slower.
     await load(Math.min(3, options.seconds / 4), []);
     const latencies: number[] = [];
+    (globalThis as unknown as { qc?: Map<string, number> }).qc?.clear();
     const cpu = process.cpuUsage();
     const started = performance.now();
     await load(options.seconds, latencies);
     const elapsed = (performance.now() - started) / 1000;
+    { const g = globalThis as unknown as { qc?: Map<string, number> }; if (g.qc) { let total = 0; for (const v of g.qc.values()) total += v; console.error(`DEBUG subs=${subscriptions} writes=${latencies.length} queries/write=${(total / latencies.length).toFixed(1)}`); for (const [k, v] of [...g.qc.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.error(`DEBUG ${(v / latencies.length).toFixed(2)} ${k}`); g.qc.clear(); } }
     const used = process.cpuUsage(cpu);
     latencies.sort((a, b) => a - b);
     return {
@@ -351,10 +355,15 @@ export async function notificationBench(options: NotificationBenchOptions): Prom
   const emit = (r: object): void => void process.stdout.write(`${JSON.stringify(r)}\n`);
   for (const engine of options.engines) {
     for (let r = 1; r <= options.rounds; r++) {
-      console.error(`${engine} round ${r}: latency`);
-      const l = await latencyCase(engine, r, options);
-      emit({ case: 'latency', ...l });
-      latency.push(l);
+      if (options.only !== 'throughput') {
+        console.error(`${engine} round ${r}: latency`);
+        const l = await latencyCase(engine, r, options);
+        emit({ case: 'latency', ...l });
+        latency.push(l);
+      }
+      if (options.only === 'latency') {
+        continue;
+      }
       // Alternating order, so a drift of the machine's load does not favour one side.
       for (const n of r % 2 === 1 ? ([0, 100] as const) : ([100, 0] as const)) {
         console.error(`${engine} round ${r}: throughput with ${n} Subscriptions`);

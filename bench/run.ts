@@ -3,7 +3,7 @@
  * `npm run bench -- transactions [--seconds N] [--concurrency N] [--sizes 20,100]`,
  * `npm run bench -- measures [--patients N] [--iterations N]`,
  * `npm run bench -- patient-history [--entries N]` (one large transaction: time and memory),
- * `npm run bench -- notifications [--seconds N] [--rate N] [--concurrency N] [--rounds N]` (notification latency
+ * `npm run bench -- notifications [--seconds N] [--rate N] [--concurrency N] [--rounds N] [--only latency|throughput]` (notification latency
  * and write throughput with 100 Subscriptions against none).
  * Without --engine it runs on PGlite, and on PostgreSQL too when DATABASE_URL is set.
  */
@@ -28,6 +28,7 @@ const { values, positionals } = parseArgs({
     sizes: { type: 'string', default: '20,100' },
     patients: { type: 'string', default: '5000' },
     entries: { type: 'string', default: '5000' },
+    only: { type: 'string' },
   },
 });
 
@@ -67,6 +68,7 @@ switch (command) {
       concurrency: Number(values.concurrency ?? '16'),
       rounds: Number(values.rounds),
       engines,
+      ...(values.only === 'latency' || values.only === 'throughput' ? { only: values.only } : {}),
     });
     break;
   default:
