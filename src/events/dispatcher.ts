@@ -44,7 +44,7 @@ interface EventRow {
 interface ConsumerState {
   readonly consumer: EventConsumer;
   failures: number;
-  /** Not before this time (ms since epoch) after a failure; drain() ignores it. */
+  /** Not before this time (ms since epoch), after a failure or within the consumer's interval; drain() ignores it. */
   retryAt: number;
 }
 
@@ -191,7 +191,8 @@ export class EventDispatcher {
     try {
       const turn = this.db.engine === 'postgres' ? await this.claimedTurn(state.consumer) : await this.inProcessTurn(state.consumer);
       state.failures = 0;
-      state.retryAt = 0;
+      // A consumer with an interval waits that long after a batch (the retry timer wakes it).
+      state.retryAt = turn === 'delivered' && (state.consumer.intervalMs ?? 0) > 0 ? Date.now() + (state.consumer.intervalMs ?? 0) : 0;
       return turn;
     } catch (error) {
       state.failures += 1;
@@ -246,7 +247,7 @@ export class EventDispatcher {
     return 'delivered';
   }
 
-  /** A timer for the earliest consumer in backoff, so it is retried without waiting for a commit or the poll. */
+  /** A timer for the earliest consumer in backoff or interval, so it runs without waiting for a commit or the poll. */
   private scheduleRetry(): void {
     clearTimeout(this.retry);
     this.retry = undefined;

@@ -28,5 +28,12 @@ export interface ResourceEvent {
 export interface EventConsumer {
   /** Stable name: the key of its position in event_consumer. */
   readonly name: string;
+  /**
+   * Milliseconds a consumer wants between two batches under load (0 or absent: as soon as events
+   * are committed). Work that costs the same per batch whatever its length (one query per
+   * Subscription, one notification per receiver) then gets more events per batch; an event after a
+   * quiet spell is still handed over at once.
+   */
+  readonly intervalMs?: number;
   handle(events: readonly ResourceEvent[]): Promise<void>;
 }

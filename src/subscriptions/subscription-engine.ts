@@ -23,6 +23,7 @@
  */
 import type { Resource, Subscription } from '@medplum/fhirtypes';
 import type { AuditRecord } from '../audit/audit-record.js';
+import type { Principal } from '../auth/principal.js';
 import { auditRecord } from '../audit/audit-record.js';
 import { isOperationOutcomeError } from '../fhir/outcomes.js';
 import type { SubscriptionConfig } from '../config/config.js';
@@ -38,12 +39,10 @@ import { ownerOf } from './subscription-owner.js';
 import {
   delivered,
   failed,
-  lease,
   numberedEvents,
   releaseLease,
   resetFailures,
-  subscriptionState,
-  subscriptionsWithStatus,
+  SubscriptionCatalog,
   type StoredSubscription,
 } from './subscription-store.js';
 import { topicByUrl } from './subscription-topics.js';
@@ -75,7 +74,16 @@ function heartbeatDue(stored: StoredSubscription): number | undefined {
   return period === undefined || stored.subscription.status !== 'active' || stored.lastSent === 0 ? undefined : stored.lastSent + period * 1000;
 }
 
+interface PassOutcome {
+  readonly sentAny: boolean;
+  readonly backlog: boolean;
+}
+const NOTHING_SENT: PassOutcome = { sentAny: false, backlog: false };
+
 export class SubscriptionEngine {
+  private readonly catalog = new SubscriptionCatalog();
+  /** Owners never change (subscription-owner.ts); kept for the audit of each notification. */
+  private readonly owners = new Map<string, Promise<Principal | undefined>>();
   private chain: Promise<unknown> = Promise.resolve();
   private scheduled = false;
   private stopped = false;
@@ -94,7 +102,7 @@ export class SubscriptionEngine {
   /** Registers the matcher on the dispatcher and starts delivering in the background. */
   async start(events: EventDispatcher, log?: EngineLog): Promise<void> {
     this.log = log;
-    await events.register(subscriptionMatcher(this.db, this.search, this.readVersion, () => this.wake()));
+    await events.register(subscriptionMatcher(this.db, this.search, this.readVersion, this.catalog, () => this.wake(), this.options.config.matchIntervalMs));
     if (this.options.pollMs > 0) {
       this.poll = setInterval(() => this.wake(), this.options.pollMs);
       this.poll.unref();
@@ -131,8 +139,9 @@ export class SubscriptionEngine {
     setImmediate(() => {
       this.scheduled = false;
       // A pass sends one notification per Subscription: while that moved, a backlog may remain.
+      // Events numbered later wake the engine themselves (the matcher's callback): again only for a backlog.
       this.enqueue(false).then(
-        (progress) => (progress ? this.wake() : undefined),
+        (outcome) => (outcome.backlog ? this.wake() : undefined),
         () => undefined
       );
     });
@@ -146,47 +155,54 @@ export class SubscriptionEngine {
     const tried = new Set<string>();
     for (let round = 0; round < 20; round += 1) {
       await events.drain();
-      if (!(await this.enqueue(true, tried))) {
+      if (!(await this.enqueue(true, tried)).sentAny) {
         return;
       }
     }
   }
 
-  private enqueue(force: boolean, tried?: Set<string>): Promise<boolean> {
-    const pass = this.chain.then(() => (this.stopped && !force ? false : this.pass(force, tried)));
+  private enqueue(force: boolean, tried?: Set<string>): Promise<PassOutcome> {
+    const pass = this.chain.then(() => (this.stopped && !force ? NOTHING_SENT : this.pass(force, tried)));
     this.chain = pass.catch(() => undefined);
     return pass;
   }
 
-  /** One turn for every due Subscription; true when any delivery succeeded. */
-  private async pass(force: boolean, tried?: Set<string>): Promise<boolean> {
-    let progress = false;
+  /** One turn for every due Subscription: whether anything was sent, and whether some had more to send than one notification holds. */
+  private async pass(force: boolean, tried?: Set<string>): Promise<PassOutcome> {
+    let sentAny = false;
+    let backlog = false;
+    let failures = false;
     const now = Date.now();
-    const all = await subscriptionsWithStatus(this.db, ['requested', 'active']);
+    const all = await this.catalog.withStatus(this.db, ['requested', 'active']);
+    const listed = new Set(all.map((s) => s.subscription.id));
+    [...this.owners.keys()].filter((id) => !listed.has(id)).forEach((id) => this.owners.delete(id));
     for (const listed of all) {
       const id = listed.subscription.id;
       if (!this.due(listed, now) || tried?.has(id) || (!force && listed.nextAttempt > now)) {
         continue;
       }
-      if (!(await lease(this.db, id, this.leaseMs(listed)))) {
+      // What was listed may be stale: another node may have delivered since; the lease answers it as it is now.
+      const stored = await this.catalog.lease(this.db, id, this.leaseMs(listed));
+      if (stored === undefined) {
         continue;
       }
-      // What was listed may be stale: another node may have delivered since.
-      const stored = await subscriptionState(this.db, id);
-      if (stored === undefined || !['requested', 'active'].includes(stored.subscription.status ?? '') || !this.due(stored, Date.now())) {
+      if (!['requested', 'active'].includes(stored.subscription.status ?? '') || !this.due(stored, Date.now())) {
         await releaseLease(this.db, id);
         continue;
       }
-      const ok = await this.deliver(stored);
-      if (ok) {
+      const sent = await this.deliver(stored);
+      if (sent !== false) {
         this.options.observeDelivery?.('delivered');
-        progress = true;
+        sentAny = true;
+        backlog ||= sent < stored.eventsSinceStart;
       } else {
         tried?.add(id);
+        failures = true;
       }
     }
-    await this.scheduleRetry();
-    return progress;
+    // The list read at the start still holds every retry and heartbeat time unless a delivery failed (it set one).
+    await this.scheduleRetry(failures ? undefined : all);
+    return { sentAny, backlog };
   }
 
   private due(stored: StoredSubscription, now: number): boolean {
@@ -203,7 +219,8 @@ export class SubscriptionEngine {
     return this.timeoutMs(stored.subscription) * 2;
   }
 
-  private async deliver(stored: StoredSubscription): Promise<boolean> {
+  /** Sends one notification; answers the event number delivered through, or false when nothing was. */
+  private async deliver(stored: StoredSubscription): Promise<number | false> {
     const { subscription } = stored;
     const content = payloadContent(subscription) ?? 'empty';
     const { config, baseUrl } = this.options;
@@ -216,12 +233,12 @@ export class SubscriptionEngine {
         // Active before the lease is given back: another node must not find it `requested` still.
         await this.setStatus(stored, 'active');
         await delivered(this.db, subscription.id, 0);
-        return true;
+        return stored.deliveredThrough;
       }
       if (stored.deliveredThrough >= stored.eventsSinceStart) {
         await postNotification(subscription, notificationBundle({ ...base, type: 'heartbeat', events: [] }), config, timeoutMs);
         await delivered(this.db, subscription.id, 0);
-        return true;
+        return stored.deliveredThrough;
       }
       const batch = Math.min(BATCH, channelNumber(subscription, MAX_COUNT_URL) ?? BATCH);
       let events = await numberedEvents(this.db, subscription.id, stored.deliveredThrough + 1, stored.eventsSinceStart, batch);
@@ -238,7 +255,7 @@ export class SubscriptionEngine {
       if (content !== 'empty') {
         await this.audit(subscription.id, events);
       }
-      return true;
+      return last.eventNumber;
     } catch (error) {
       this.options.observeDelivery?.('failed');
       const failures = await failed(this.db, subscription.id, (n) => Math.min(config.retryMs * 2 ** (n - 1), MAX_BACKOFF_MS));
@@ -259,6 +276,16 @@ export class SubscriptionEngine {
     return resource === undefined ? event : { ...event, resource };
   }
 
+  private ownerOf(subscriptionId: string): Promise<Principal | undefined> {
+    let owner = this.owners.get(subscriptionId);
+    if (owner === undefined) {
+      owner = ownerOf(this.db, subscriptionId);
+      owner.catch(() => this.owners.delete(subscriptionId));
+      this.owners.set(subscriptionId, owner);
+    }
+    return owner;
+  }
+
   /** A delivered notification that named resources, recorded as the owner's read of them. */
   private async audit(subscriptionId: string, events: readonly NumberedEvent[]): Promise<void> {
     if (this.options.audit === undefined) {
@@ -267,7 +294,7 @@ export class SubscriptionEngine {
     const record = auditRecord({
       event: 'read',
       action: 'R',
-      principal: await ownerOf(this.db, subscriptionId),
+      principal: await this.ownerOf(subscriptionId),
       address: undefined,
       operation: 'subscription-notification',
       ...(events[0] !== undefined ? { resourceType: events[0].resourceType } : {}),
@@ -305,13 +332,13 @@ export class SubscriptionEngine {
     }
   }
 
-  /** A timer for the earliest retry, so it does not wait for the next write or poll. */
-  private async scheduleRetry(): Promise<void> {
+  /** A timer for the earliest retry or heartbeat, so it does not wait for the next write or poll; `listed`: a list still current. */
+  private async scheduleRetry(listed?: readonly StoredSubscription[]): Promise<void> {
     clearTimeout(this.timer);
     if (this.stopped) {
       return;
     }
-    const waiting = (await subscriptionsWithStatus(this.db, ['requested', 'active'])).flatMap((s) => [
+    const waiting = (listed ?? (await this.catalog.withStatus(this.db, ['requested', 'active']))).flatMap((s) => [
       ...(s.nextAttempt > 0 ? [s.nextAttempt] : []),
       ...(heartbeatDue(s) !== undefined ? [heartbeatDue(s) ?? 0] : []),
     ]);

@@ -20,118 +20,261 @@ import type { Database } from '../storage/database.js';
 import { matchesSearchRequest, parseSearchRequest } from '@medplum/core';
 import { parseCriteria } from './subscription-channel.js';
 import { ownerOf } from './subscription-owner.js';
-import { eventVersions, deletionVisible, topicMatches, type EventVersions, type VersionReader } from './topic-match.js';
-import { topicSubscription } from './topic-subscription.js';
-import { recordEvents, resetFailures, startDelivery, subscriptionState, subscriptionsWithStatus, type StoredSubscription } from './subscription-store.js';
+import { eventVersions, deletionVisible, topicFilters, type EventVersions, type VersionReader } from './topic-match.js';
+import { topicSubscription, type TopicSubscription } from './topic-subscription.js';
+import type { Criteria } from './subscription-channel.js';
+import { recordEvents, resetFailures, startDelivery, type SubscriptionCatalog, type StoredSubscription } from './subscription-store.js';
 
 /** Statuses under which events are numbered: those of `requested` are sent once the handshake succeeded. */
 const MATCHING: readonly string[] = ['requested', 'active'];
 
-/** What a Subscription needs for matching, worked out once per batch of events rather than once per event. */
-interface Prepared {
-  readonly stored: StoredSubscription;
-  readonly topic: ReturnType<typeof topicSubscription>;
-  readonly criteria: ReturnType<typeof parseCriteria>;
-  owner?: Promise<Principal | undefined>;
-  access?: Promise<AccessFilter | undefined>;
+/** A Subscription's owner, and a key that is equal for owners who may read exactly the same. */
+interface Owned {
+  readonly owner: Principal | undefined;
+  readonly key: string;
 }
 
-function prepare(stored: StoredSubscription): Prepared {
-  return { stored, topic: topicSubscription(stored.subscription), criteria: parseCriteria(stored.subscription.criteria) };
+function ownerKey(owner: Principal | undefined): string {
+  return owner === undefined
+    ? 'server'
+    : JSON.stringify([owner.kind, owner.clientId, owner.scopes.toString(), owner.organizationRef, owner.practitionerRef, owner.user]);
 }
 
-export function subscriptionMatcher(db: Database, search: SearchService, read: VersionReader, matched: () => void): EventConsumer {
-  const ownerFor = (p: Prepared): Promise<Principal | undefined> => (p.owner ??= ownerOf(db, p.stored.subscription.id));
-  const accessFor = (p: Prepared): Promise<AccessFilter | undefined> =>
-    (p.access ??= ownerFor(p).then(async (owner) => (owner === undefined ? undefined : (await accessScope(db, owner)).filter)));
+const criteriaKey = (resourceType: string, params: ReadonlyArray<readonly [string, string]>): string =>
+  `${resourceType}?${new URLSearchParams(params.map(([k, v]): [string, string] => [k, v])).toString()}`;
 
-  /** Whether one event matches one Subscription (deletions, topics; a create or update when not searched in a batch). */
-  async function matchesOne(p: Prepared, event: ResourceEvent, versions: EventVersions): Promise<boolean> {
-    const { topic, criteria } = p;
-    if (topic !== undefined) {
-      return topicMatches(db, search, topic, await ownerFor(p), event, versions);
+/**
+ * What the matcher keeps between batches on this node. An owner never changes (subscription-owner.ts:
+ * the first writer stays), so it is kept while its Subscription matches. An AccessScope depends on
+ * the owner's organisation's PractitionerRoles (auth/actors.ts) and is dropped when a batch holds a
+ * PractitionerRole event, or when the batch does not follow the last one this node handled: another
+ * node handled the events in between, and this node has not seen them. Everything else an
+ * AccessScope decides is SQL evaluated by each search.
+ */
+class MatcherCache {
+  readonly owners = new Map<string, Promise<Owned>>();
+  readonly scopes = new Map<string, Promise<AccessFilter | undefined>>();
+  /** seq of the last event handled here; 0 before the first batch. */
+  lastSeq = 0;
+
+  /** Called with each batch before matching it. */
+  begin(events: readonly ResourceEvent[]): void {
+    const first = events[0];
+    if (first === undefined || first.seq !== this.lastSeq + 1 || events.some((e) => e.resourceType === 'PractitionerRole')) {
+      this.scopes.clear();
     }
-    if (criteria === undefined) {
-      return false;
-    }
-    if (event.interaction === 'delete') {
-      const previous = await versions.previous();
-      const query = new URLSearchParams(criteria.params.map(([k, v]): [string, string] => [k, v])).toString();
-      return (
-        previous !== undefined &&
-        matchesSearchRequest(previous, parseSearchRequest(`${criteria.resourceType}?${query}`)) &&
-        (await deletionVisible(db, search, await ownerFor(p), event))
-      );
-    }
-    const ids = await search.findIds(db, criteria.resourceType, [...criteria.params, ['_id', event.id]], 1, await accessFor(p));
-    return ids.includes(event.id);
   }
 
-  /**
-   * The events of one run (no Subscription written in between) that a Subscription's criteria
-   * match, in seq order. The creates and updates of its resource type are matched with ONE search
-   * (the criteria plus `_id` naming them all, an OR per https://hl7.org/fhir/R4/search.html#combining),
-   * which finds the same as one search per event would: each is matched as it is now.
-   */
-  async function matchesOf(p: Prepared, run: readonly ResourceEvent[], versions: ReadonlyMap<ResourceEvent, EventVersions>): Promise<ResourceEvent[]> {
-    const { topic, criteria } = p;
-    const relevant = run.filter((e) => p.stored.startSeq < e.seq && (topic !== undefined || criteria?.resourceType === e.resourceType));
-    if (relevant.length === 0) {
-      return [];
-    }
-    const searched = topic === undefined && criteria !== undefined ? relevant.filter((e) => e.interaction !== 'delete') : [];
-    let found = new Set<string>();
-    if (criteria !== undefined && searched.length > 1) {
-      const ids = [...new Set(searched.map((e) => e.id))];
-      found = new Set(await search.findIds(db, criteria.resourceType, [...criteria.params, ['_id', ids.join(',')]], ids.length, await accessFor(p)));
-    }
-    const out: ResourceEvent[] = [];
-    for (const event of relevant) {
-      const versionsOf = versions.get(event) ?? eventVersions(event, read);
-      const matches = searched.length > 1 && event.interaction !== 'delete' ? found.has(event.id) : await matchesOne(p, event, versionsOf);
-      if (matches) {
-        out.push(event);
+  /** Keeps owners of the Subscriptions that still match only. */
+  retain(ids: ReadonlySet<string>): void {
+    for (const id of this.owners.keys()) {
+      if (!ids.has(id)) {
+        this.owners.delete(id);
       }
     }
-    return out;
+  }
+
+  clear(): void {
+    this.owners.clear();
+    this.scopes.clear();
+    this.lastSeq = 0;
+  }
+}
+
+export function subscriptionMatcher(
+  db: Database,
+  search: SearchService,
+  read: VersionReader,
+  catalog: SubscriptionCatalog,
+  matched: () => void,
+  intervalMs = 0
+): EventConsumer {
+  const cache = new MatcherCache();
+  const ownedBy = (id: string): Promise<Owned> => {
+    let owned = cache.owners.get(id);
+    if (owned === undefined) {
+      owned = ownerOf(db, id).then((owner) => ({ owner, key: ownerKey(owner) }));
+      cache.owners.set(id, owned);
+    }
+    return owned;
+  };
+  const accessOf = ({ owner, key }: Owned): (() => Promise<AccessFilter | undefined>) => () => {
+    let filter = cache.scopes.get(key);
+    if (filter === undefined) {
+      filter = owner === undefined ? Promise.resolve(undefined) : accessScope(db, owner).then((scope) => scope.filter);
+      cache.scopes.set(key, filter);
+    }
+    return filter;
+  };
+
+  /**
+   * Matches one run of events (no Subscription written in between) against every Subscription as
+   * they are now. Subscriptions that would run the same search (same criteria or topic filters,
+   * owners who may read the same, the same events) share it: the search with the criteria plus
+   * `_id` naming all the run's candidates (an OR, https://hl7.org/fhir/R4/search.html#combining)
+   * finds what one search per event would, as each resource is matched as it is now.
+   */
+  async function matchRun(run: readonly ResourceEvent[]): Promise<void> {
+    const versions = new Map(run.map((e): [ResourceEvent, EventVersions] => [e, eventVersions(e, read)]));
+    const searches = new Map<string, Promise<Set<string>>>();
+    const deletions = new Map<string, Promise<boolean>>();
+    // Whether an event is news for a topic and filters: the same for every Subscription that has them.
+    const news = new Map<string, Promise<Criteria[] | undefined>>();
+    const topicNews = (topic: TopicSubscription, event: ResourceEvent): Promise<Criteria[] | undefined> => {
+      const key = `${topic.topic.url}|${JSON.stringify(topic.filters)}|${event.seq}`;
+      let result = news.get(key);
+      if (result === undefined) {
+        result = topicFilters(topic, event, versions.get(event) ?? eventVersions(event, read));
+        news.set(key, result);
+      }
+      return result;
+    };
+    const found = (owned: Owned, resourceType: string, params: ReadonlyArray<readonly [string, string]>, ids: readonly string[]): Promise<Set<string>> => {
+      const key = `${criteriaKey(resourceType, params)}|${owned.key}|${ids.join(',')}`;
+      let result = searches.get(key);
+      if (result === undefined) {
+        result = accessOf(owned)()
+          .then((access) => search.findIds(db, resourceType, [...params, ['_id', ids.join(',')]], ids.length, access))
+          .then((list) => new Set(list));
+        searches.set(key, result);
+      }
+      return result;
+    };
+    const visible = (owned: Owned, event: ResourceEvent): Promise<boolean> => {
+      const key = `${owned.key}|${event.seq}`;
+      let result = deletions.get(key);
+      if (result === undefined) {
+        result = deletionVisible(db, search, owned.owner, accessOf(owned), event);
+        deletions.set(key, result);
+      }
+      return result;
+    };
+
+    /** The events of the run this Subscription is told about, in seq order. */
+    async function matchesOf(stored: StoredSubscription): Promise<ResourceEvent[]> {
+      const topic = topicSubscription(stored.subscription);
+      const criteria = topic === undefined ? parseCriteria(stored.subscription.criteria) : undefined;
+      const relevant = run.filter((e) => stored.startSeq < e.seq && (topic !== undefined || criteria?.resourceType === e.resourceType));
+      if (relevant.length === 0 || (topic === undefined && criteria === undefined)) {
+        return [];
+      }
+      const owned = await ownedBy(stored.subscription.id);
+      // Per event: the filters it must still meet (undefined: it is not news for this Subscription).
+      const candidates: Array<{ event: ResourceEvent; filters: ReadonlyArray<readonly [string, string]> }> = [];
+      for (const event of relevant) {
+        if (topic !== undefined) {
+          const filters = await topicNews(topic, event);
+          if (filters !== undefined) {
+            candidates.push({ event, filters: filters.flatMap((f) => f.params) });
+          }
+        } else if (criteria !== undefined) {
+          if (event.interaction !== 'delete') {
+            candidates.push({ event, filters: criteria.params });
+          } else {
+            const previous = await (versions.get(event) ?? eventVersions(event, read)).previous();
+            if (previous !== undefined && matchesSearchRequest(previous, parseSearchRequest(criteriaKey(criteria.resourceType, criteria.params)))) {
+              candidates.push({ event, filters: criteria.params });
+            }
+          }
+        }
+      }
+      const out: ResourceEvent[] = [];
+      for (const { event, filters } of candidates) {
+        if (event.interaction === 'delete') {
+          if (await visible(owned, event)) {
+            out.push(event);
+          }
+          continue;
+        }
+        // The same filters over every candidate of this type: one search for them all.
+        const ids = [
+          ...new Set(candidates.filter((c) => c.event.interaction !== 'delete' && c.event.resourceType === event.resourceType && sameParams(c.filters, filters)).map((c) => c.event.id)),
+        ].sort();
+        if ((await found(owned, event.resourceType, filters, ids)).has(event.id)) {
+          out.push(event);
+        }
+      }
+      return out;
+    }
+
+    const current = await catalog.withStatus(db, MATCHING);
+    cache.retain(new Set(current.map((s) => s.subscription.id)));
+    const numbered: Array<[string, ResourceEvent[]]> = [];
+    for (const stored of current) {
+      const matches = await matchesOf(stored);
+      if (matches.length > 0) {
+        numbered.push([stored.subscription.id, matches]);
+      }
+    }
+    if (numbered.length > 0) {
+      await db.transaction(async (tx) => {
+        for (const chunk of chunks(numbered)) {
+          await recordEvents(tx, chunk);
+        }
+      });
+    }
   }
 
   return {
     name: 'subscriptions',
+    intervalMs,
     async handle(events: readonly ResourceEvent[]): Promise<void> {
-      let run: ResourceEvent[] = [];
-      // Matches a run of events against the Subscriptions as they are now; numbered per Subscription in seq order.
-      const flush = async (): Promise<void> => {
-        if (run.length === 0) {
-          return;
-        }
-        const current = run;
-        run = [];
-        // One reader per event, shared by every topic Subscription (topic-match.ts reads versions lazily).
-        const versions = new Map(current.map((e): [ResourceEvent, EventVersions] => [e, eventVersions(e, read)]));
-        for (const stored of await subscriptionsWithStatus(db, MATCHING)) {
-          const matches = await matchesOf(prepare(stored), current, versions);
-          if (matches.length > 0) {
-            await db.transaction((tx) => recordEvents(tx, stored.subscription.id, matches));
+      cache.begin(events);
+      try {
+        let run: ResourceEvent[] = [];
+        const flush = async (): Promise<void> => {
+          if (run.length > 0) {
+            const current = run;
+            run = [];
+            await matchRun(current);
           }
-        }
-      };
-      for (const event of events) {
-        if (event.resourceType === 'Subscription') {
-          // A Subscription written changes who matches what: the events before it are matched first.
-          await flush();
-          if (event.interaction === 'create') {
-            await startDelivery(db, event.id, event.seq);
-          } else if ((await subscriptionState(db, event.id))?.subscription.status === 'requested') {
-            // A client asked for a new handshake: the failures of before do not count against it.
-            await resetFailures(db, event.id);
+        };
+        for (const event of events) {
+          if (event.resourceType === 'Subscription') {
+            // A Subscription written changes who matches what: the events before it are matched first.
+            await flush();
+            if (event.interaction === 'create') {
+              await startDelivery(db, event.id, event.seq);
+            } else if ((await catalog.one(db, event.id))?.subscription.status === 'requested') {
+              // A client asked for a new handshake: the failures of before do not count against it.
+              await resetFailures(db, event.id);
+            }
+            continue;
           }
-          continue;
+          run.push(event);
         }
-        run.push(event);
+        await flush();
+      } catch (error) {
+        // A failed query may have left a rejected promise behind; the batch comes again (dispatcher.ts).
+        cache.clear();
+        throw error;
       }
-      await flush();
+      cache.lastSeq = events.at(-1)?.seq ?? cache.lastSeq;
       matched();
     },
   };
+}
+
+/** At most this many (Subscription, event) pairs per recordEvents: its INSERT binds 8 parameters a pair, and PostgreSQL takes 65,535. */
+const PAIRS_PER_STATEMENT = 2000;
+
+function chunks(numbered: ReadonlyArray<[string, ResourceEvent[]]>): Array<Array<[string, ResourceEvent[]]>> {
+  const out: Array<Array<[string, ResourceEvent[]]>> = [[]];
+  let pairs = 0;
+  for (const [id, events] of numbered) {
+    for (let i = 0; i < events.length; i += PAIRS_PER_STATEMENT) {
+      const part = events.slice(i, i + PAIRS_PER_STATEMENT);
+      if (pairs + part.length > PAIRS_PER_STATEMENT) {
+        out.push([]);
+        pairs = 0;
+      }
+      out.at(-1)?.push([id, part]);
+      pairs += part.length;
+    }
+  }
+  return out;
+}
+
+function sameParams(a: ReadonlyArray<readonly [string, string]>, b: ReadonlyArray<readonly [string, string]>): boolean {
+  return a.length === b.length && a.every(([k, v], i) => b[i]?.[0] === k && b[i]?.[1] === v);
 }

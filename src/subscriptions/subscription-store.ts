@@ -36,10 +36,10 @@ const SELECT_DELIVERY = `
   SELECT r.id, r.version_id, r.content, d.start_seq, d.events_since_start, d.delivered_through, d.failures, d.next_attempt, d.last_sent
     FROM subscription_delivery d JOIN resource r ON r.resource_type = 'Subscription' AND r.id = d.subscription_id AND NOT r.deleted`;
 
-function toStored(row: DeliveryRow): StoredSubscription {
+function toStored(row: Omit<DeliveryRow, 'content'>, subscription: Subscription & { id: string }, versionId = row.version_id): StoredSubscription {
   return {
-    subscription: { ...(JSON.parse(row.content) as Subscription), id: row.id },
-    versionId: row.version_id,
+    subscription,
+    versionId,
     startSeq: Number(row.start_seq),
     eventsSinceStart: Number(row.events_since_start),
     deliveredThrough: Number(row.delivered_through),
@@ -49,6 +49,82 @@ function toStored(row: DeliveryRow): StoredSubscription {
   };
 }
 
+type StateRow = Omit<DeliveryRow, 'content'>;
+
+const SELECT_STATE = `
+  SELECT r.id, r.version_id, d.start_seq, d.events_since_start, d.delivered_through, d.failures, d.next_attempt, d.last_sent
+    FROM subscription_delivery d JOIN resource r ON r.resource_type = 'Subscription' AND r.id = d.subscription_id AND NOT r.deleted`;
+
+/**
+ * The Subscriptions with delivery state, for the matcher and the sender that list them after
+ * every batch: the delivery state is read each time, the resource only when its version is one
+ * not seen before (a list of a hundred is then one small query rather than a hundred resources
+ * parsed). One catalog per engine and database.
+ */
+export class SubscriptionCatalog {
+  private readonly parsed = new Map<string, { readonly versionId: number; readonly subscription: Subscription & { id: string } }>();
+
+  /** Every Subscription with delivery state whose status is one of `statuses`, in id order. */
+  async withStatus(db: Queryable, statuses: readonly string[]): Promise<StoredSubscription[]> {
+    const rows = await db.query<StateRow>(`${SELECT_STATE} ORDER BY r.id`);
+    await this.load(db, rows);
+    const listed = new Set(rows.map((r) => r.id));
+    for (const id of this.parsed.keys()) {
+      if (!listed.has(id)) {
+        this.parsed.delete(id);
+      }
+    }
+    return rows.flatMap((row) => this.stored(row) ?? []).filter((s) => statuses.includes(s.subscription.status ?? ''));
+  }
+
+  /** One Subscription with its delivery state as it is now, or undefined. */
+  async one(db: Queryable, subscriptionId: string): Promise<StoredSubscription | undefined> {
+    const rows = await db.query<StateRow>(`${SELECT_STATE} WHERE d.subscription_id = $1`, [subscriptionId]);
+    await this.load(db, rows);
+    return rows[0] === undefined ? undefined : this.stored(rows[0]);
+  }
+
+  /**
+   * Takes the Subscription for one sender (this node, this pass) until `leaseMs` from now, and
+   * answers it as it is now (another node may have delivered since it was listed); undefined when
+   * another sender holds it. A lease rather than a held transaction: a delivery waits on a receiver.
+   */
+  async lease(db: Queryable, subscriptionId: string, leaseMs: number): Promise<StoredSubscription | undefined> {
+    const rows = await db.query<StateRow>(
+      `UPDATE subscription_delivery d SET lease_until = now() + ($2 * interval '1 millisecond')
+         FROM resource r
+        WHERE d.subscription_id = $1 AND (d.lease_until IS NULL OR d.lease_until < now())
+          AND r.resource_type = 'Subscription' AND r.id = d.subscription_id AND NOT r.deleted
+        RETURNING r.id, r.version_id, d.start_seq, d.events_since_start, d.delivered_through, d.failures, d.next_attempt, d.last_sent`,
+      [subscriptionId, leaseMs]
+    );
+    await this.load(db, rows);
+    return rows[0] === undefined ? undefined : this.stored(rows[0]);
+  }
+
+  private async load(db: Queryable, rows: readonly StateRow[]): Promise<void> {
+    const missing = rows.filter((r) => this.parsed.get(r.id)?.versionId !== r.version_id).map((r) => r.id);
+    if (missing.length === 0) {
+      return;
+    }
+    const contents = await db.query<{ id: string; version_id: number; content: string }>(
+      `SELECT id, version_id, content FROM resource WHERE resource_type = 'Subscription' AND id IN (${missing.map((_, i) => `$${i + 1}`).join(', ')})`,
+      missing
+    );
+    for (const row of contents) {
+      this.parsed.set(row.id, { versionId: row.version_id, subscription: { ...(JSON.parse(row.content) as Subscription), id: row.id } });
+    }
+  }
+
+  /** The row with its resource; a version written between the two queries counts with its own number (If-Match stays right). */
+  private stored(row: StateRow): StoredSubscription | undefined {
+    const parsed = this.parsed.get(row.id);
+    return parsed === undefined ? undefined : toStored(row, parsed.subscription, parsed.versionId);
+  }
+}
+
+const fromRow = (row: DeliveryRow): StoredSubscription => toStored(row, { ...(JSON.parse(row.content) as Subscription), id: row.id });
+
 /** A Subscription's create event starts its delivery state; later events are what it is told about. */
 export async function startDelivery(db: Queryable, subscriptionId: string, seq: number): Promise<void> {
   await db.query('INSERT INTO subscription_delivery (subscription_id, start_seq) VALUES ($1, $2) ON CONFLICT (subscription_id) DO NOTHING', [
@@ -57,57 +133,64 @@ export async function startDelivery(db: Queryable, subscriptionId: string, seq: 
   ]);
 }
 
-/** Every Subscription with delivery state whose status is one of `statuses`. */
-export async function subscriptionsWithStatus(db: Queryable, statuses: readonly string[]): Promise<StoredSubscription[]> {
-  const rows = await db.query<DeliveryRow>(`${SELECT_DELIVERY} ORDER BY r.id`);
-  return rows.map(toStored).filter((s) => statuses.includes(s.subscription.status ?? ''));
-}
-
 export async function subscriptionState(db: Queryable, subscriptionId: string): Promise<StoredSubscription | undefined> {
   const rows = await db.query<DeliveryRow>(`${SELECT_DELIVERY} WHERE d.subscription_id = $1`, [subscriptionId]);
-  return rows[0] === undefined ? undefined : toStored(rows[0]);
+  return rows[0] === undefined ? undefined : fromRow(rows[0]);
 }
 
 /**
- * Numbers the events for the Subscription, in the order given (seq order), each once: handling the
- * same outbox events again (delivery is at least once) finds them already numbered. Three
- * statements for the whole list, whatever its length: at 100 writes/s with ten matching
- * Subscriptions, statements per event would be the matcher's main cost.
+ * Numbers the matched events of one run for each Subscription, in the order given (seq order),
+ * each once: handling the same outbox events again (delivery is at least once) finds them already
+ * numbered. Three statements for the whole run, whatever the number of Subscriptions and events:
+ * statements per Subscription would be the matcher's main cost. Run it in one transaction.
  */
-export async function recordEvents(db: Queryable, subscriptionId: string, events: readonly ResourceEvent[]): Promise<void> {
-  if (events.length === 0) {
+export async function recordEvents(db: Queryable, matches: ReadonlyArray<readonly [string, readonly ResourceEvent[]]>): Promise<void> {
+  const pairs = matches.flatMap(([id, events]) => events.map((e): [string, number] => [id, e.seq]));
+  if (pairs.length === 0) {
     return;
   }
-  const seqs = events.map((e, i) => `$${i + 2}`).join(', ');
-  const seen = await db.query<{ seq: string | number }>(`SELECT seq FROM subscription_event WHERE subscription_id = $1 AND seq IN (${seqs})`, [
-    subscriptionId,
-    ...events.map((e) => e.seq),
-  ]);
-  const numberedAlready = new Set(seen.map((r) => Number(r.seq)));
-  const fresh = events.filter((e) => !numberedAlready.has(Number(e.seq)));
+  const seen = await db.query<{ subscription_id: string; seq: string | number }>(
+    `SELECT s.subscription_id, s.seq FROM subscription_event s
+       JOIN (VALUES ${pairs.map((_, i) => `($${2 * i + 1}::text, $${2 * i + 2}::bigint)`).join(', ')}) AS m(subscription_id, seq)
+         ON s.subscription_id = m.subscription_id AND s.seq = m.seq`,
+    pairs.flat()
+  );
+  const numberedAlready = new Set(seen.map((r) => `${r.subscription_id} ${Number(r.seq)}`));
+  const fresh = matches
+    .map(([id, events]): [string, ResourceEvent[]] => [id, events.filter((e) => !numberedAlready.has(`${id} ${e.seq}`))])
+    .filter(([, events]) => events.length > 0);
   if (fresh.length === 0) {
     return;
   }
-  const numbered = await db.query<{ events_since_start: string | number }>(
-    'UPDATE subscription_delivery SET events_since_start = events_since_start + $2 WHERE subscription_id = $1 RETURNING events_since_start',
-    [subscriptionId, fresh.length]
+  const counted = await db.query<{ subscription_id: string; events_since_start: string | number }>(
+    `UPDATE subscription_delivery d SET events_since_start = d.events_since_start + m.n
+       FROM (VALUES ${fresh.map((_, i) => `($${2 * i + 1}::text, $${2 * i + 2}::bigint)`).join(', ')}) AS m(subscription_id, n)
+      WHERE d.subscription_id = m.subscription_id
+      RETURNING d.subscription_id, d.events_since_start`,
+    fresh.flatMap(([id, events]) => [id, events.length])
   );
-  const last = numbered[0]?.events_since_start;
-  if (last === undefined) {
-    return;
-  }
-  const first = Number(last) - fresh.length + 1;
+  const last = new Map(counted.map((r) => [r.subscription_id, Number(r.events_since_start)]));
   const params: unknown[] = [];
-  const rows = fresh.map((event, i) => {
-    const at = params.length;
-    params.push(subscriptionId, first + i, event.seq, event.resourceType, event.id, event.versionId, event.interaction, event.recorded);
-    return `(${Array.from({ length: 8 }, (_, k) => `$${at + k + 1}`).join(', ')})`;
-  });
-  await db.query(
-    `INSERT INTO subscription_event (subscription_id, event_number, seq, resource_type, resource_id, version_id, interaction, recorded)
-     VALUES ${rows.join(', ')}`,
-    params
-  );
+  const rows: string[] = [];
+  for (const [id, events] of fresh) {
+    const through = last.get(id);
+    if (through === undefined) {
+      continue;
+    }
+    const first = through - events.length + 1;
+    events.forEach((event, i) => {
+      const at = params.length;
+      params.push(id, first + i, event.seq, event.resourceType, event.id, event.versionId, event.interaction, event.recorded);
+      rows.push(`(${Array.from({ length: 8 }, (_, k) => `$${at + k + 1}`).join(', ')})`);
+    });
+  }
+  if (rows.length > 0) {
+    await db.query(
+      `INSERT INTO subscription_event (subscription_id, event_number, seq, resource_type, resource_id, version_id, interaction, recorded)
+       VALUES ${rows.join(', ')}`,
+      params
+    );
+  }
 }
 
 interface EventRow {
@@ -137,19 +220,6 @@ export async function numberedEvents(db: Queryable, subscriptionId: string, sinc
     recorded: new Date(r.recorded).toISOString(),
     patients: r.patients ?? [],
   }));
-}
-
-/**
- * Takes the Subscription for one sender (this node, this pass) until `leaseMs` from now; false
- * when another holds it. A lease rather than a held transaction: a delivery waits on a receiver.
- */
-export async function lease(db: Queryable, subscriptionId: string, leaseMs: number): Promise<boolean> {
-  const rows = await db.query(
-    `UPDATE subscription_delivery SET lease_until = now() + ($2 * interval '1 millisecond')
-      WHERE subscription_id = $1 AND (lease_until IS NULL OR lease_until < now()) RETURNING subscription_id`,
-    [subscriptionId, leaseMs]
-  );
-  return rows.length > 0;
 }
 
 export async function delivered(db: Queryable, subscriptionId: string, through: number): Promise<void> {

@@ -4,7 +4,8 @@
  * 1. a resource trigger of the topic fires (topic-trigger.ts) on the event's version and the one
  *    before it, read from the history (so a later write does not change what this event was);
  * 2. the Subscription's filters of that type match, and the owner may read the resource: for a
- *    create or update one search with the filters plus `_id`, narrowed by the owner's AccessScope
+ *    create or update a search with the filters plus `_id` (subscription-matcher.ts runs it, one
+ *    for all the events and Subscriptions that share it), narrowed by the owner's AccessScope
  *    (the SQL condition of every read, auth/access-scope.ts); a deleted resource matches no
  *    search, so for a delete the filters are evaluated on the last version
  *    (@medplum/core matchesSearchRequest) and need-to-know on the patients it belonged to (the
@@ -12,8 +13,8 @@
  */
 import { matchesSearchRequest, parseSearchRequest } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
-import { accessScope } from '../auth/access-scope.js';
 import type { Principal } from '../auth/principal.js';
+import type { AccessFilter } from '../repository/types.js';
 import type { ResourceEvent } from '../events/resource-event.js';
 import type { SearchService } from '../search/types.js';
 import type { Queryable } from '../storage/database.js';
@@ -43,8 +44,14 @@ function queryString(filters: readonly Criteria[]): string {
   return new URLSearchParams(filters.flatMap((f) => f.params.map(([k, v]): [string, string] => [k, v]))).toString();
 }
 
-/** Need-to-know for a deletion: the owner may read the type and, for a user, still one of its patients. */
-export async function deletionVisible(db: Queryable, search: SearchService, owner: Principal | undefined, event: ResourceEvent): Promise<boolean> {
+/** Need-to-know for a deletion: the owner may read the type and, for a user, still one of its patients (`access`: the owner's AccessScope filter). */
+export async function deletionVisible(
+  db: Queryable,
+  search: SearchService,
+  owner: Principal | undefined,
+  access: () => Promise<AccessFilter | undefined>,
+  event: ResourceEvent
+): Promise<boolean> {
   if (owner === undefined) {
     return true;
   }
@@ -54,37 +61,33 @@ export async function deletionVisible(db: Queryable, search: SearchService, owne
   if (owner.kind !== 'user' || event.patients.length === 0) {
     return true;
   }
-  const access = (await accessScope(db, owner)).filter;
-  const patients = await search.findIds(db, 'Patient', [['_id', event.patients.join(',')]], event.patients.length, access);
+  const patients = await search.findIds(db, 'Patient', [['_id', event.patients.join(',')]], event.patients.length, await access());
   return patients.length > 0;
 }
 
-export async function topicMatches(
-  db: Queryable,
-  search: SearchService,
-  subscription: TopicSubscription,
-  owner: Principal | undefined,
-  event: ResourceEvent,
-  versions: EventVersions
-): Promise<boolean> {
+/**
+ * The filters to search with when the event is news for the topic: a trigger fires and, for a
+ * deletion, the filters matched the last version (a deleted resource matches no search). Undefined
+ * when it is not. What remains is the owner's search (create, update) or deletionVisible (delete),
+ * which the matcher shares between Subscriptions that would run the same one.
+ */
+export async function topicFilters(subscription: TopicSubscription, event: ResourceEvent, versions: EventVersions): Promise<Criteria[] | undefined> {
   const triggers = candidateTriggers(subscription.topic, event.resourceType, event.interaction);
   const filters = filtersFor(subscription, event.resourceType);
   if (triggers.length === 0 || filters === undefined) {
-    return false;
+    return undefined;
   }
   const current = await versions.current();
   const previous = await versions.previous();
   if (!triggers.some((t) => triggerFires(t, current, previous))) {
-    return false;
+    return undefined;
   }
-  if (event.interaction === 'delete') {
-    if (filters.length > 0 && (previous === undefined || !matchesSearchRequest(previous, parseSearchRequest(`${event.resourceType}?${queryString(filters)}`)))) {
-      return false;
-    }
-    return deletionVisible(db, search, owner, event);
+  if (
+    event.interaction === 'delete' &&
+    filters.length > 0 &&
+    (previous === undefined || !matchesSearchRequest(previous, parseSearchRequest(`${event.resourceType}?${queryString(filters)}`)))
+  ) {
+    return undefined;
   }
-  const access = owner === undefined ? undefined : (await accessScope(db, owner)).filter;
-  const params = filters.flatMap((f) => f.params);
-  const ids = await search.findIds(db, event.resourceType, [...params, ['_id', event.id]], 1, access);
-  return ids.includes(event.id);
+  return filters;
 }

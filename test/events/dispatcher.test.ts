@@ -126,6 +126,26 @@ t.test(`a failed consumer is retried with backoff without a further commit, on $
   t.ok(contiguousFrom(start, once.batches[1]?.map((e) => e.seq) ?? []));
 });
 
+t.test(`a consumer with an interval gets the events of that interval in one batch, on ${engine}`, async (t) => {
+  const { app, request } = await createTestApp(t, NO_POLL);
+  const gathered = recorder('gathering');
+  await app.resourceEvents.register({ ...gathered.consumer, intervalMs: 3000 });
+  const start = await eventHead(app);
+  t.equal((await request({ method: 'POST', url: '/fhir/Organization', body: organization('Eerste') })).statusCode, 201);
+  const first = await eventHead(app);
+  t.ok(await until(() => gathered.seqs().at(-1) === first), 'the first event after a quiet spell is handed over without waiting for a poll');
+  for (const name of ['Tweede', 'Derde', 'Vierde']) {
+    t.equal((await request({ method: 'POST', url: '/fhir/Organization', body: organization(name) })).statusCode, 201);
+    // Time for a pass of its own: without the interval each write would be a batch.
+    await sleep(200);
+  }
+  const head = await eventHead(app);
+  t.ok(await until(() => gathered.seqs().at(-1) === head), 'the rest once the interval is over');
+  t.equal(gathered.batches.length, 2, 'in two batches, not one per commit');
+  t.same(gathered.batches[1]?.filter((e) => e.resourceType === 'Organization').length, 3, 'the second holds the three writes made meanwhile');
+  t.ok(contiguousFrom(start, gathered.seqs()), 'every event once, in seq order');
+});
+
 t.test(`after a restart a consumer resumes from its position and misses nothing, on ${engine}`, async (t) => {
   const first = await createTestApp(t, NO_POLL);
   const { app, database } = first;

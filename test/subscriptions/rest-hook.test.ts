@@ -1,7 +1,8 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { careScenario, observation } from '../helpers/care-scenario.js';
+import { careScenario, careTeam, observation } from '../helpers/care-scenario.js';
+import { put } from '../helpers/search.js';
 import { assertIssue } from '../helpers/outcome.js';
 import { eventNumbers, startReceiver, statusParameter, type Receiver } from '../helpers/rest-hook-receiver.js';
 import type { DemoName } from '../helpers/auth.js';
@@ -161,6 +162,29 @@ t.test('rest-hook subscriptions', async (t) => {
     await create(app, observation('obs-sub-vis-2', 'p-vis'));
     await drain(app);
     t.same(receiver.on('/stolen'), [], 'nothing sent elsewhere');
+  });
+
+  await t.test('a physio given a role on a care team since the last notification is told at once', async (t) => {
+    // The matcher keeps the owner's access between batches (subscription-matcher.ts): a new
+    // PractitionerRole of the physio's organisation must count from the next write on.
+    const code = { coding: [{ system: 'http://loinc.org', code: '8480-6' }] };
+    await activeSubscription(t, app, 'Observation?code=http://loinc.org|8480-6', `${receiver.url}/new-role`, 'physio');
+    await create(app, observation('obs-role-kok', 'p-kok', { code }));
+    await drain(app);
+    t.same(receiver.on('/new-role').filter((r) => statusParameter(r.body, 'type')?.valueCode === 'event-notification'), [], 'not in care: nothing');
+    await put(app, { resourceType: 'Patient', id: 'p-role', name: [{ family: 'Rolsma' }], managingOrganization: { reference: 'Organization/t-gp' } });
+    await put(app, {
+      resourceType: 'PractitionerRole',
+      id: 't-physio-role-2',
+      practitioner: { reference: 'Practitioner/t-physio-pract' },
+      organization: { reference: 'Organization/t-physio' },
+    });
+    await put(app, { ...careTeam('ct-role', 'p-role', ['gp']), participant: [{ member: { reference: 'PractitionerRole/t-physio-role-2' } }] });
+    await drain(app);
+    const inCare = await create(app, observation('obs-role-new', 'p-role', { code }));
+    await drain(app);
+    const named = receiver.on('/new-role').flatMap((r) => r.body.entry.slice(1).map((e) => e.fullUrl?.replace(/^.*\/fhir\//, '')));
+    t.same(named, [`Observation/${inCare}`], 'the patient whose care team holds the new role');
   });
 
   await t.test('a receiver answering 500 is retried, then the status is error', async (t) => {
