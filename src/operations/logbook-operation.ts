@@ -12,7 +12,7 @@ import type { FhirRequest, FhirResponse, QueryParams } from '../fhir/request.js'
 import type { FhirContext } from '../interactions/context.js';
 import { searchLogbook } from '../domain/logbook/logbook-search.js';
 import type { DomainSearch } from '../domain/search-pages.js';
-import { operationParameters } from './operation-input.js';
+import { operationParameters } from './operation-parameters.js';
 import type { OperationHandler } from './registry.js';
 
 const PARAMETERS: OperationDefinitionParameter[] = [

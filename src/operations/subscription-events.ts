@@ -12,7 +12,7 @@ import type { FhirContext } from '../interactions/context.js';
 import { notificationBundle } from '../subscriptions/notification-bundle.js';
 import { payloadContent } from '../subscriptions/subscription-channel.js';
 import { numberedEvents } from '../subscriptions/subscription-store.js';
-import { operationParameters } from './operation-input.js';
+import { operationParameters } from './operation-parameters.js';
 import type { OperationHandler } from './registry.js';
 import { ownSubscription } from './subscription-status.js';
 
