@@ -55,8 +55,14 @@ export default tseslint.config(
     ),
   },
   {
+    // auth decides who may see what; interactions ask it (auth/narrowing.ts, auth/response-recheck.ts).
+    files: ['src/auth/**/*.ts'],
+    rules: boundary('auth sits below interactions, operations and http', '^(\\.\\./(http|interactions|operations)/|fastify|@fastify/)'),
+  },
+  {
+    // (\.\./)+ so that subfolders (interactions/bundle/) are held to it too.
     files: ['src/interactions/**/*.ts', 'src/operations/**/*.ts', 'src/domain/**/*.ts'],
-    rules: boundary('interactions, operations and domain logic are transport-free', '^(\\.\\./http/|fastify)'),
+    rules: boundary('interactions, operations and domain logic are transport-free', '^((\\.\\./)+http/|fastify)'),
   },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],

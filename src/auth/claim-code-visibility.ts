@@ -35,7 +35,7 @@ function hide(scope: AccessScope, resource: Resource): boolean {
 
 /**
  * The response without the claim codes this caller may not see. `resources` are the response's
- * own objects (audit-capture.ts `returned`); a response that carries stored JSON is re-serialised
+ * own objects (audit/audit-capture.ts `returned`); a response that carries stored JSON is re-serialised
  * only when it holds a code.
  */
 export function withoutForeignClaimCodes(scope: AccessScope, response: FhirResponse, resources: readonly Resource[]): FhirResponse {

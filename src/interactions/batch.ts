@@ -10,10 +10,10 @@
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import { isOperationOutcomeError, notSupported } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
-import type { BundleEnvelope, Dispatch } from './bundle-envelope.js';
-import { entryRequest } from './bundle-entry-request.js';
-import { resolveLinks, type LinkTargets } from './bundle-references.js';
-import { anchorOutcome, entryResourceType, failedEntry, responseBundle, responseEntry } from './bundle-response.js';
+import type { BundleEnvelope, Dispatch } from './bundle/bundle-envelope.js';
+import { entryRequest } from './bundle/bundle-entry-request.js';
+import { resolveLinks, type LinkTargets } from './bundle/bundle-references.js';
+import { anchorOutcome, entryResourceType, failedEntry, responseBundle, responseEntry } from './bundle/bundle-response.js';
 import type { FhirContext } from './context.js';
 
 /** The request as it will run: links checked, nested batches refused. Errors are anchored already. */

@@ -60,7 +60,7 @@ function operationEntry(op: OperationHandler): CapabilityStatementRestResourceOp
 function resourceEntry(input: CapabilityInput, type: string): CapabilityStatementRestResource {
   const has = (code: InteractionCode): boolean => input.implemented.has(code);
   const all = has('search-type') ? input.search.capabilities(type) : undefined;
-  // The audit log (interactions/audit-log.ts) answers read, vread, history and its own searches only.
+  // The audit log (audit/audit-log.ts) answers read, vread, history and its own searches only.
   const auditLog = type === 'AuditEvent';
   const search =
     all && auditLog

@@ -1,7 +1,7 @@
 // transaction: https://hl7.org/fhir/R4/http.html#transaction (Bundle.type = transaction)
 /**
  * All or nothing, in one database transaction (http.html#trules): the entries are planned (ids,
- * conditional matches, links; transaction-plan.ts), then run through dispatch with the
+ * conditional matches, links; bundle/transaction-plan.ts), then run through dispatch with the
  * transaction's repository in the order DELETE, POST, PUT/PATCH, GET/HEAD, and referential
  * integrity is checked once at the end, so entries may point at each other in any order. The
  * first failure rolls everything back and answers with that entry's status and an
@@ -11,11 +11,11 @@
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import { isOperationOutcomeError, notSupported, OperationOutcomeError } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse, InteractionCode } from '../fhir/request.js';
-import type { BundleEnvelope, Dispatch } from './bundle-envelope.js';
-import { entryRequest } from './bundle-entry-request.js';
-import { anchorOutcome, entryResourceType, responseBundle, responseEntry } from './bundle-response.js';
+import type { BundleEnvelope, Dispatch } from './bundle/bundle-envelope.js';
+import { entryRequest } from './bundle/bundle-entry-request.js';
+import { anchorOutcome, entryResourceType, responseBundle, responseEntry } from './bundle/bundle-response.js';
 import type { FhirContext } from './context.js';
-import { planTransaction, type PlannedEntry } from './transaction-plan.js';
+import { planTransaction, type PlannedEntry } from './bundle/transaction-plan.js';
 
 /** Processing order of http.html#trules; reads, searches and operations come last. */
 const STEP: Partial<Record<InteractionCode, number>> = {

@@ -15,7 +15,7 @@ import { loadPlanData } from '../domain/care-bridge/plan-data.js';
 import { planProgress } from '../domain/care-bridge/progress.js';
 import { progressParameters } from '../domain/care-bridge/progress-parameters.js';
 import { searchAll, type DomainSearch } from '../domain/search-pages.js';
-import { operationParameters } from './operation-input.js';
+import { operationParameters } from './operation-parameters.js';
 import type { OperationHandler } from './registry.js';
 
 const definition: OperationDefinition = {

@@ -1,14 +1,18 @@
 /**
- * Operation input parameters (https://hl7.org/fhir/R4/operations.html#executing): in the URL
- * query, or in a Parameters body when the operation is POSTed. Both give primitive values here;
- * a Reference parameter value gives its `reference`.
+ * Operation input parameters (https://hl7.org/fhir/R4/operations.html#request): in the URL
+ * query, or in a Parameters body when the operation is POSTed, read by one rule for every
+ * operation: a primitive value as text, a Reference as its `reference`. Two readings of one request:
+ * `operationParameters` lists every name/value pair in order (for search-like inputs that repeat),
+ * `operationParameter` gives the one value of a name. ($validate reads its body itself: there the
+ * resource is the input.)
  */
 import type { Parameters, ParametersParameter } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/outcomes.js';
-import type { FhirRequest } from '../fhir/request.js';
+import type { FhirRequest, QueryParams } from '../fhir/request.js';
 import { queryValue } from '../fhir/request.js';
 
-function primitive(parameter: ParametersParameter): string | undefined {
+/** A parameter's primitive value as text, or a Reference value's `reference`; undefined for any other value. */
+function parameterValue(parameter: ParametersParameter): string | undefined {
   for (const [key, value] of Object.entries(parameter)) {
     if (!key.startsWith('value')) {
       continue;
@@ -23,16 +27,36 @@ function primitive(parameter: ParametersParameter): string | undefined {
   return undefined;
 }
 
+/**
+ * The Parameters body's parameters in order. One that carries anything else (a resource, parts, a
+ * complex type) is 400 naming it: these operations read their inputs as text, and answering as if
+ * it had not been sent would hide from the caller that it was ignored.
+ */
+function bodyParameters(request: FhirRequest): QueryParams {
+  const body = request.body as Parameters | undefined;
+  if (body === undefined) {
+    return [];
+  }
+  if (body.resourceType !== 'Parameters') {
+    throw badRequest(`$${request.operation ?? ''} takes a Parameters body`);
+  }
+  return (body.parameter ?? []).map((parameter) => {
+    const value = parameterValue(parameter);
+    if (value === undefined) {
+      throw badRequest(`Parameter ${parameter.name} needs a primitive or Reference value`, parameter.name);
+    }
+    return [parameter.name, value] as const;
+  });
+}
+
+/** Every input parameter in order, the query's first (for inputs that repeat, such as search parameters). */
+export function operationParameters(request: FhirRequest): QueryParams {
+  return [...request.query, ...bodyParameters(request)];
+}
+
 /** A parameter's value from the Parameters body, else from the query; undefined when absent. */
 export function operationParameter(request: FhirRequest, name: string): string | undefined {
-  const body = request.body as Parameters | undefined;
-  if (body?.resourceType === 'Parameters') {
-    const found = body.parameter?.find((p) => p.name === name);
-    if (found) {
-      return primitive(found);
-    }
-  }
-  return queryValue(request.query, name);
+  return queryValue(bodyParameters(request), name) ?? queryValue(request.query, name);
 }
 
 /** A parameter that must be given: 400 naming it otherwise. */

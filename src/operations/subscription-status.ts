@@ -1,28 +1,20 @@
-// $status and $events of the Subscriptions Backport IG (https://hl7.org/fhir/uv/subscriptions-backport/operations.html)
+// $status of the Subscriptions Backport IG (https://hl7.org/fhir/uv/subscriptions-backport/operations.html)
 /**
  * `GET [base]/Subscription/{id}/$status`: a searchset Bundle with the Subscription's
  * SubscriptionStatus (status, events-since-subscription-start).
- * `GET [base]/Subscription/{id}/$events?eventsSinceNumber=&eventsUntilNumber=`: the notification
- * Bundle of those events (both bounds inclusive; by default the last ones up to a page), for a
- * receiver catching up after it was down.
  *
  * Only the Subscription's owner (its creator: same user, or the same client for system tokens)
  * may ask: the events were matched against what the owner may read, and tell which resources
  * changed. Anyone else gets the 404 of a resource they cannot see.
  */
 import type { OperationDefinition, Subscription } from '@medplum/fhirtypes';
-import { badRequest, notFound } from '../fhir/outcomes.js';
+import { notFound } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import type { FhirContext } from '../interactions/context.js';
-import { notificationBundle, statusBundle } from '../subscriptions/notification-bundle.js';
-import { payloadContent } from '../subscriptions/subscription-channel.js';
+import { statusBundle } from '../subscriptions/notification-bundle.js';
 import { isOwner, ownerOf } from '../subscriptions/subscription-owner.js';
-import { numberedEvents, subscriptionState, type StoredSubscription } from '../subscriptions/subscription-store.js';
-import { operationParameters } from './operation-input.js';
+import { subscriptionState, type StoredSubscription } from '../subscriptions/subscription-store.js';
 import type { OperationHandler } from './registry.js';
-
-/** Events in one $events answer at most. */
-const MAX_EVENTS = 100;
 
 const statusDefinition: OperationDefinition = {
   resourceType: 'OperationDefinition',
@@ -40,27 +32,8 @@ const statusDefinition: OperationDefinition = {
   parameter: [{ name: 'return', use: 'out', min: 1, max: '1', type: 'Bundle', documentation: 'A searchset Bundle with the SubscriptionStatus (Parameters, backport-subscription-status-r4)' }],
 };
 
-const eventsDefinition: OperationDefinition = {
-  resourceType: 'OperationDefinition',
-  id: 'Subscription-events',
-  url: 'http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-events',
-  name: 'SubscriptionEvents',
-  status: 'active',
-  kind: 'operation',
-  code: 'events',
-  resource: ['Subscription'],
-  system: false,
-  type: false,
-  instance: true,
-  affectsState: false,
-  parameter: [
-    { name: 'eventsSinceNumber', use: 'in', min: 0, max: '1', type: 'string', documentation: 'The first event number, inclusive' },
-    { name: 'eventsUntilNumber', use: 'in', min: 0, max: '1', type: 'string', documentation: 'The last event number, inclusive' },
-    { name: 'return', use: 'out', min: 1, max: '1', type: 'Bundle', documentation: 'A history Bundle: the SubscriptionStatus, then the events (id-only or empty as the Subscription asks)' },
-  ],
-};
-
-async function ownSubscription(ctx: FhirContext, request: FhirRequest): Promise<StoredSubscription> {
+/** The Subscription of the request, when the caller owns it; 404 otherwise ($status and $events). */
+export async function ownSubscription(ctx: FhirContext, request: FhirRequest): Promise<StoredSubscription> {
   const id = request.id ?? '';
   // Read through the caller's narrowing first: 404 for what they cannot see at all.
   await ctx.repo.readResource<Subscription>('Subscription', id);
@@ -72,38 +45,9 @@ async function ownSubscription(ctx: FhirContext, request: FhirRequest): Promise<
   return stored;
 }
 
-function eventNumber(params: ReadonlyArray<readonly [string, string]>, name: string): number | undefined {
-  const text = params.find(([key]) => key === name)?.[1];
-  if (text === undefined) {
-    return undefined;
-  }
-  if (!/^\d{1,15}$/.test(text)) {
-    throw badRequest(`${name} must be an event number`, name);
-  }
-  return Number(text);
-}
-
 async function status(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
   const stored = await ownSubscription(ctx, request);
   return { status: 200, resource: statusBundle({ baseUrl: request.baseUrl, subscription: stored.subscription, eventsSinceStart: stored.eventsSinceStart }) };
-}
-
-async function events(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
-  const params = operationParameters(request);
-  const stored = await ownSubscription(ctx, request);
-  const until = eventNumber(params, 'eventsUntilNumber') ?? stored.eventsSinceStart;
-  const since = eventNumber(params, 'eventsSinceNumber') ?? Math.max(1, until - MAX_EVENTS + 1);
-  const found = await numberedEvents(ctx.repo.queryable, stored.subscription.id, since, until, MAX_EVENTS);
-  const bundle = notificationBundle({
-    baseUrl: request.baseUrl,
-    subscription: stored.subscription,
-    type: 'query-event',
-    eventsSinceStart: stored.eventsSinceStart,
-    events: found,
-    // $events names the resources; their content is a read of its own (full-resource reads as id-only here).
-    content: payloadContent(stored.subscription) === 'empty' ? 'empty' : 'id-only',
-  });
-  return { status: 200, resource: bundle };
 }
 
 export const subscriptionStatusOperation: OperationHandler = {
@@ -112,12 +56,4 @@ export const subscriptionStatusOperation: OperationHandler = {
   resourceTypes: ['Subscription'],
   levels: ['instance'],
   handle: status,
-};
-
-export const subscriptionEventsOperation: OperationHandler = {
-  name: 'events',
-  definition: eventsDefinition,
-  resourceTypes: ['Subscription'],
-  levels: ['instance'],
-  handle: events,
 };

@@ -12,7 +12,7 @@ import { badRequest, issue, notFound, notSupported, unprocessable } from '../fhi
 import { queryValue, type FhirRequest, type FhirResponse } from '../fhir/request.js';
 import type { FhirContext } from '../interactions/context.js';
 import { resolveValueSets } from '../terminology/stored-terminology.js';
-import { operationParameters } from './operation-input.js';
+import { operationParameters } from './operation-parameters.js';
 import type { OperationHandler } from './registry.js';
 
 const definition: OperationDefinition = {

@@ -3,12 +3,12 @@
  * Bundle as a whole, before any entry runs, and the choice between batch and transaction.
  */
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
-import { badRequest, issue, OperationOutcomeError, outcome } from '../fhir/outcomes.js';
-import type { FhirRequest, FhirResponse } from '../fhir/request.js';
-import { batch } from './batch.js';
+import { badRequest, issue, OperationOutcomeError, outcome } from '../../fhir/outcomes.js';
+import type { FhirRequest, FhirResponse } from '../../fhir/request.js';
+import { batch } from '../batch.js';
 import { fullUrlKey } from './bundle-references.js';
-import type { FhirContext } from './context.js';
-import { transaction } from './transaction.js';
+import type { FhirContext } from '../context.js';
+import { transaction } from '../transaction.js';
 
 /** How batch and transaction run their entries: dispatch, handed in so the modules do not import each other in a cycle. */
 export type Dispatch = (ctx: FhirContext, request: FhirRequest) => Promise<FhirResponse>;

@@ -1,5 +1,5 @@
-// $logbook on a CarePlan and on a Patient (docs/care-workflows.md)
 /**
+ * What CarePlan/$logbook (careplan-logbook.ts) and Patient/$logbook (patient-logbook.ts) share.
  * The joint logbook (docs/care-workflows.md, section 2): the entries every member of the care team wrote,
  * newest first, with the filters and paging of domain/logbook/logbook-search.ts. Both operations
  * differ only in the scope they search: a plan's entries are based on the plan or on the
@@ -7,13 +7,12 @@
  * and visits along) and are about the plan's patient; a patient's entries are everything about
  * the patient, across plans and referrals.
  */
-import type { CarePlan, OperationDefinition, OperationDefinitionParameter } from '@medplum/fhirtypes';
-import { parseLocalReference } from '../fhir/references.js';
+import type { OperationDefinition, OperationDefinitionParameter } from '@medplum/fhirtypes';
 import type { FhirRequest, FhirResponse, QueryParams } from '../fhir/request.js';
 import type { FhirContext } from '../interactions/context.js';
 import { searchLogbook } from '../domain/logbook/logbook-search.js';
 import type { DomainSearch } from '../domain/search-pages.js';
-import { operationParameters } from './operation-input.js';
+import { operationParameters } from './operation-parameters.js';
 import type { OperationHandler } from './registry.js';
 
 const PARAMETERS: OperationDefinitionParameter[] = [
@@ -50,6 +49,12 @@ const PARAMETERS: OperationDefinitionParameter[] = [
 
 type LogbookOwner = 'CarePlan' | 'Patient';
 
+/**
+ * The search scope of the logbook of one resource. The owner is read through the narrowed
+ * repository, so a plan or patient outside the care relationship answers 404 and a deleted one 410.
+ */
+export type LogbookScope = (ctx: FhirContext, id: string, baseUrl: string) => Promise<QueryParams>;
+
 function logbookDefinition(resourceType: LogbookOwner, description: string): OperationDefinition {
   return {
     resourceType: 'OperationDefinition',
@@ -70,32 +75,8 @@ function logbookDefinition(resourceType: LogbookOwner, description: string): Ope
   };
 }
 
-/** The plan and its activities' requests, as `based-on` values; the plan's patient. */
-function planScope(plan: CarePlan, baseUrl: string): QueryParams {
-  const basedOn = [`CarePlan/${plan.id as string}`];
-  for (const activity of plan.activity ?? []) {
-    const local = activity.reference?.reference === undefined ? undefined : parseLocalReference(activity.reference.reference, baseUrl);
-    if (local?.resourceType === 'ServiceRequest') {
-      basedOn.push(`ServiceRequest/${local.id}`);
-    }
-  }
-  const subject = plan.subject.reference === undefined ? undefined : parseLocalReference(plan.subject.reference, baseUrl);
-  return [['based-on', [...new Set(basedOn)].join(',')], ...(subject?.resourceType === 'Patient' ? [['patient', `Patient/${subject.id}`] as const] : [])];
-}
-
-/**
- * The search scope of the logbook of one resource. The owner is read through the narrowed
- * repository, so a plan or patient outside the care relationship answers 404 and a deleted one 410.
- */
-const SCOPES: Record<LogbookOwner, (ctx: FhirContext, id: string, baseUrl: string) => Promise<QueryParams>> = {
-  CarePlan: async (ctx, id, baseUrl) => planScope(await ctx.repo.readResource<CarePlan>('CarePlan', id), baseUrl),
-  Patient: async (ctx, id) => {
-    await ctx.repo.read('Patient', id);
-    return [['patient', `Patient/${id}`]];
-  },
-};
-
-function logbookOperation(resourceType: LogbookOwner, description: string): OperationHandler {
+/** The $logbook operation on `resourceType`, searching the entries in `scope`. */
+export function logbookOperation(resourceType: LogbookOwner, description: string, scope: LogbookScope): OperationHandler {
   return {
     name: 'logbook',
     definition: logbookDefinition(resourceType, description),
@@ -104,21 +85,11 @@ function logbookOperation(resourceType: LogbookOwner, description: string): Oper
     handle: async (ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> => {
       const id = request.id as string;
       const parameters = operationParameters(request);
-      const scope = await SCOPES[resourceType](ctx, id, request.baseUrl);
+      const scopeParams = await scope(ctx, id, request.baseUrl);
       const domain: DomainSearch = { search: ctx.search, db: ctx.repo.queryable, baseUrl: request.baseUrl };
       const linkPath = `${resourceType}/${id}/$logbook`;
-      const bundle = await searchLogbook(domain, { scope, parameters, prefer: request.prefer, linkPath });
+      const bundle = await searchLogbook(domain, { scope: scopeParams, parameters, prefer: request.prefer, linkPath });
       return { status: 200, resource: bundle };
     },
   };
 }
-
-export const carePlanLogbookOperation = logbookOperation(
-  'CarePlan',
-  'The joint logbook of a care plan: Observations, feedback Communications, visits (Procedures, Encounters) based on the plan or on the ServiceRequest of one of its activities, written by every member of the care team, newest first, with date, category and author-discipline filters and paging.'
-);
-
-export const patientLogbookOperation = logbookOperation(
-  'Patient',
-  'The joint logbook of a patient: every Observation, Communication, Procedure and Encounter about the patient, from all care teams, newest first, with date, category and author-discipline filters and paging.'
-);

@@ -6,8 +6,8 @@
  * references (`Patient?identifier=…`) are replaced by their single match.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { elementTypeAt, type PathPart } from '../fhir/element-types.js';
-import { badRequest, notSupported } from '../fhir/outcomes.js';
+import { elementTypeAt, type PathPart } from '../../fhir/element-types.js';
+import { badRequest, notSupported } from '../../fhir/outcomes.js';
 
 const LINK_TYPES = new Set(['uri', 'url', 'oid', 'uuid']);
 const CONDITIONAL = /^([A-Z][A-Za-z]+)\?(.*)$/;

@@ -3,21 +3,21 @@
  * (https://hl7.org/fhir/R4/http.html#trules):
  * - every POST gets its server id first, so references to it resolve wherever they are;
  * - conditional creates, updates, patches and deletes are matched (under the same locks their
- *   handlers take again, conditional-lock.ts), so their identities are known too;
+ *   handlers take again, interactions/conditional-lock.ts), so their identities are known too;
  * - "A resource can only appear in a transaction once (by identity)": overlaps fail with 400;
  * - conditional references are resolved to their single match;
  * - every link to an entry's fullUrl is replaced by that entry's `Type/id`.
  * The handlers then run with these requests exactly as they would for HTTP.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { isR4ResourceType } from '../fhir/definitions.js';
-import { newId } from '../fhir/ids.js';
-import { badRequest, issue, isOperationOutcomeError, OperationOutcomeError, outcome } from '../fhir/outcomes.js';
-import type { FhirRequest, QueryParams } from '../fhir/request.js';
+import { isR4ResourceType } from '../../fhir/definitions.js';
+import { newId } from '../../fhir/ids.js';
+import { badRequest, issue, isOperationOutcomeError, OperationOutcomeError, outcome } from '../../fhir/outcomes.js';
+import type { FhirRequest, QueryParams } from '../../fhir/request.js';
 import { conditionalReferences, fullUrlKey, resolveLinks, resolvePatchLinks, resolveQueryLinks, type LinkTargets } from './bundle-references.js';
 import { anchorOutcome } from './bundle-response.js';
-import { assertNotMany, criteriaOnly, lockAndMatch, parseCriteria } from './conditional.js';
-import type { FhirContext } from './context.js';
+import { assertNotMany, criteriaOnly, lockAndMatch, parseCriteria } from '../conditional.js';
+import type { FhirContext } from '../context.js';
 
 export interface PlannedEntry {
   readonly index: number;
@@ -88,7 +88,7 @@ async function matchConditional(ctx: FhirContext, entry: PlannedEntry, targets: 
   await at(entry.index, undefined, async () => {
     const raw = conditionalCreate ? parseCriteria(r.ifNoneExist, type) : criteriaOnly(r.query);
     const criteria = resolveQueryLinks(raw, targets);
-    // The body joins the lock when the entry may write it (conditional-lock.ts).
+    // The body joins the lock when the entry may write it (interactions/conditional-lock.ts).
     const writes = conditionalCreate || r.interaction === 'conditional-update' ? r.body : undefined;
     const matches = await lockAndMatch(ctx.repo, type, criteria, writes);
     assertNotMany(matches, type, r.interaction);

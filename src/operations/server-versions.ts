@@ -7,7 +7,7 @@
 import type { OperationDefinition, Parameters } from '@medplum/fhirtypes';
 import { notSupported } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
-import { operationParameters } from './operation-input.js';
+import { operationParameters } from './operation-parameters.js';
 import type { OperationHandler } from './registry.js';
 
 /** FHIR version 4.0.1 (R4) as $versions names it. */

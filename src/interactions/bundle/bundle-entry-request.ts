@@ -4,12 +4,12 @@
  * exactly the handler the equivalent HTTP request would.
  */
 import type { BundleEntry, Resource } from '@medplum/fhirtypes';
-import { parseFhirJson } from '../fhir/json-parse.js';
-import { badRequest, isOperationOutcomeError } from '../fhir/outcomes.js';
-import { assertNoNul, type FhirRequest, type HttpMethod } from '../fhir/request.js';
-import { matchRoute, pathSegments } from '../fhir/routes.js';
-import type { FhirContext } from './context.js';
-import { JSON_PATCH } from './patch.js';
+import { parseFhirJson } from '../../fhir/json-parse.js';
+import { badRequest, isOperationOutcomeError } from '../../fhir/outcomes.js';
+import { assertNoNul, type FhirRequest, type HttpMethod } from '../../fhir/request.js';
+import { matchRoute, pathSegments } from '../../fhir/routes.js';
+import type { FhirContext } from '../context.js';
+import { JSON_PATCH } from '../patch.js';
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
 /** Parameters about the HTTP rendering of a response; an entry's response is part of the Bundle. */

@@ -5,8 +5,8 @@
  * issues of an entry's failure in the Bundle (`Patient.gender` -> `Bundle.entry[3].resource.gender`).
  */
 import type { Bundle, BundleEntry, BundleEntryResponse, OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { OUTCOME_STATUS, statusOf } from '../fhir/outcomes.js';
-import { WRITE_INTERACTIONS, type FhirRequest, type FhirResponse } from '../fhir/request.js';
+import { OUTCOME_STATUS, statusOf } from '../../fhir/outcomes.js';
+import { WRITE_INTERACTIONS, type FhirRequest, type FhirResponse } from '../../fhir/request.js';
 
 /** Reason phrases of RFC 9110 for the statuses interactions answer with. */
 const REASON: Record<number, string> = {

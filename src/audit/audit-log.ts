@@ -4,17 +4,17 @@
  * AuditEvent is written once and never changes, so it has version 1 only.
  */
 import type { Bundle } from '@medplum/fhirtypes';
-import { auditEventOf } from '../audit/audit-log-row.js';
-import { readAuditLog, searchAuditLog } from '../audit/audit-log-search.js';
+import { auditEventOf } from './audit-log-row.js';
+import { readAuditLog, searchAuditLog } from './audit-log-search.js';
 import { httpDate } from '../fhir/dates.js';
 import { etagOf } from '../fhir/ids.js';
 import { notFound, notSupported } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse, InteractionCode } from '../fhir/request.js';
 import { buildBundle } from '../search/bundle.js';
 import { parseSearchRequest } from '../search/request.js';
-import type { FhirContext } from './context.js';
-import type { InteractionHandler } from './dispatch.js';
-import { withinSearchBudget } from './search-budget.js';
+import type { FhirContext } from '../interactions/context.js';
+import type { InteractionHandler } from '../interactions/dispatch.js';
+import { withinSearchBudget } from '../interactions/search-budget.js';
 
 async function readEvent(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
   const id = request.id as string;

@@ -1,14 +1,12 @@
 /**
  * What dispatch tells the audit trail about one interaction (the NEN 7513 "object": patients,
- * resources read or written with their exact version, the query of a search), and the second fence
- * of narrowing: every resource about to be returned is re-checked against the access rule.
+ * resources read or written with their exact version, the query of a search). The re-check of what
+ * is returned against the access rule is auth's (auth/response-recheck.ts).
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { recheck, type AccessScope } from '../auth/access-scope.js';
 import { directPatients, identifiedPatients } from '../auth/patients-of.js';
-import type { AuditAction, AuditRecord } from '../audit/audit-record.js';
+import type { AuditAction, AuditRecord } from './audit-record.js';
 import { versionFromEtag } from '../fhir/ids.js';
-import { notFound } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse, InteractionCode } from '../fhir/request.js';
 import type { Queryable } from '../storage/database.js';
 
@@ -122,31 +120,4 @@ export async function captureFailure(db: Queryable, record: AuditRecord, request
     request.id,
   ]);
   rows.forEach((row) => record.patients.add(row.patient_id));
-}
-
-/**
- * Drops returned resources the access rule refuses (a single one answers 404). Reaching this is a
- * defect of the SQL narrowing; the fence keeps it from becoming a leak.
- */
-export async function recheckResponse(
-  db: Queryable,
-  access: AccessScope,
-  response: FhirResponse,
-  resources: readonly Resource[]
-): Promise<{ response: FhirResponse; resources: readonly Resource[] }> {
-  if (resources.length === 0) {
-    return { response, resources };
-  }
-  const failed = await recheck(db, access, resources);
-  if (failed.size === 0) {
-    return { response, resources };
-  }
-  const body = response.resource;
-  if (body?.resourceType !== 'Bundle') {
-    const first = resources[0] as Resource;
-    throw notFound(`${first.resourceType}/${first.id ?? ''} is not known`);
-  }
-  const bundle = body;
-  const kept = { ...bundle, entry: (bundle.entry ?? []).filter((e) => e.resource === undefined || !failed.has(e.resource)) };
-  return { response: { ...response, resource: kept }, resources: resources.filter((r) => !failed.has(r)) };
 }

@@ -4,9 +4,9 @@
  * later, get the narrowing without asking for it, and every write carries its actor to the write
  * hooks (auth's write guard, audit's Provenance).
  */
-import type { AccessScope } from '../auth/access-scope.js';
+import type { AccessScope } from './access-scope.js';
 import type { AccessFilter, SearchService } from '../search/types.js';
-import type { FhirContext } from './context.js';
+import type { Repository } from '../repository/repository.js';
 
 const bases = new WeakMap<SearchService, SearchService>();
 
@@ -32,8 +32,15 @@ function narrowSearch(service: SearchService, filter: AccessFilter): SearchServi
   return view;
 }
 
+/** The parts of an interaction's context (interactions/context.ts) that narrowing replaces. */
+interface NarrowableContext {
+  readonly repo: Repository;
+  readonly search: SearchService;
+  readonly access?: AccessScope;
+}
+
 /** The context an interaction runs with for `access`. */
-export function narrowed(ctx: FhirContext, access: AccessScope): FhirContext {
+export function narrowed<C extends NarrowableContext>(ctx: C, access: AccessScope): C {
   return {
     ...ctx,
     access,
