@@ -112,6 +112,8 @@ async function startServer(engine: EngineName): Promise<{ app: App; base: string
     SEED_FIXTURES: 'false',
     DATA_DIR: 'memory://',
     SUBSCRIPTION_ALLOW_PRIVATE_ENDPOINTS: 'true',
+    // The server's own setting when given, so its effect can be measured.
+    ...(process.env['SUBSCRIPTION_MATCH_INTERVAL_MS'] !== undefined ? { SUBSCRIPTION_MATCH_INTERVAL_MS: process.env['SUBSCRIPTION_MATCH_INTERVAL_MS'] } : {}),
   });
   const app = await buildApp({ config, db: scratch.db, closeDatabase: false, auth: await benchAuth() });
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -46,7 +46,7 @@ import {
   type StoredSubscription,
 } from './subscription-store.js';
 import { topicByUrl } from './subscription-topics.js';
-import type { VersionReader } from './topic-match.js';
+import type { VersionReader, VersionsReader } from './topic-match.js';
 
 /** Events per notification. */
 const BATCH = 20;
@@ -102,7 +102,7 @@ export class SubscriptionEngine {
   /** Registers the matcher on the dispatcher and starts delivering in the background. */
   async start(events: EventDispatcher, log?: EngineLog): Promise<void> {
     this.log = log;
-    await events.register(subscriptionMatcher(this.db, this.search, this.readVersion, this.catalog, () => this.wake(), this.options.config.matchIntervalMs));
+    await events.register(subscriptionMatcher(this.db, this.search, this.readVersion, this.readVersions, this.catalog, () => this.wake(), this.options.config.matchIntervalMs));
     if (this.options.pollMs > 0) {
       this.poll = setInterval(() => this.wake(), this.options.pollMs);
       this.poll.unref();
@@ -129,6 +129,10 @@ export class SubscriptionEngine {
       throw error;
     }
   };
+
+  /** Several versions in one statement (topic matching of a run of events). */
+  private readonly readVersions: VersionsReader = async (keys) =>
+    new Map([...(await this.repo.versionJson(keys))].map(([key, json]): [string, Resource] => [key, JSON.parse(json) as Resource]));
 
   /** Asks for a delivery pass soon; wake-ups while one is pending merge. */
   wake(): void {

@@ -20,7 +20,7 @@ import type { Database } from '../storage/database.js';
 import { matchesSearchRequest, parseSearchRequest } from '@medplum/core';
 import { parseCriteria } from './subscription-channel.js';
 import { ownerOf } from './subscription-owner.js';
-import { eventVersions, deletionVisible, topicFilters, type EventVersions, type VersionReader } from './topic-match.js';
+import { eventVersions, deletionVisible, runVersions, topicFilters, type EventVersions, type VersionReader, type VersionsReader } from './topic-match.js';
 import { topicSubscription, type TopicSubscription } from './topic-subscription.js';
 import type { Criteria } from './subscription-channel.js';
 import { recordEvents, resetFailures, startDelivery, type SubscriptionCatalog, type StoredSubscription } from './subscription-store.js';
@@ -85,6 +85,7 @@ export function subscriptionMatcher(
   db: Database,
   search: SearchService,
   read: VersionReader,
+  readMany: VersionsReader,
   catalog: SubscriptionCatalog,
   matched: () => void,
   intervalMs = 0
@@ -115,7 +116,12 @@ export function subscriptionMatcher(
    * finds what one search per event would, as each resource is matched as it is now.
    */
   async function matchRun(run: readonly ResourceEvent[]): Promise<void> {
-    const versions = new Map(run.map((e): [ResourceEvent, EventVersions] => [e, eventVersions(e, read)]));
+    const current = await catalog.withStatus(db, MATCHING);
+    cache.retain(new Set(current.map((s) => s.subscription.id)));
+    // Topics read every event's versions (their triggers compare them): then in one statement.
+    const versions = current.some((s) => topicSubscription(s.subscription) !== undefined)
+      ? await runVersions(run, read, readMany)
+      : new Map(run.map((e): [ResourceEvent, EventVersions] => [e, eventVersions(e, read)]));
     const searches = new Map<string, Promise<Set<string>>>();
     const deletions = new Map<string, Promise<boolean>>();
     // Whether an event is news for a topic and filters: the same for every Subscription that has them.
@@ -178,6 +184,22 @@ export function subscriptionMatcher(
           }
         }
       }
+      // The candidates of one type with the same filters: one search for them all.
+      const groups = new Map<string, { ids: Set<string>; found?: Promise<Set<string>> }>();
+      const groupOf = (event: ResourceEvent, filters: ReadonlyArray<readonly [string, string]>): { ids: Set<string>; found?: Promise<Set<string>> } => {
+        const key = `${event.resourceType} ${JSON.stringify(filters)}`;
+        let group = groups.get(key);
+        if (group === undefined) {
+          group = { ids: new Set() };
+          groups.set(key, group);
+        }
+        return group;
+      };
+      for (const { event, filters } of candidates) {
+        if (event.interaction !== 'delete') {
+          groupOf(event, filters).ids.add(event.id);
+        }
+      }
       const out: ResourceEvent[] = [];
       for (const { event, filters } of candidates) {
         if (event.interaction === 'delete') {
@@ -186,19 +208,15 @@ export function subscriptionMatcher(
           }
           continue;
         }
-        // The same filters over every candidate of this type: one search for them all.
-        const ids = [
-          ...new Set(candidates.filter((c) => c.event.interaction !== 'delete' && c.event.resourceType === event.resourceType && sameParams(c.filters, filters)).map((c) => c.event.id)),
-        ].sort();
-        if ((await found(owned, event.resourceType, filters, ids)).has(event.id)) {
+        const group = groupOf(event, filters);
+        group.found ??= found(owned, event.resourceType, filters, [...group.ids].sort());
+        if ((await group.found).has(event.id)) {
           out.push(event);
         }
       }
       return out;
     }
 
-    const current = await catalog.withStatus(db, MATCHING);
-    cache.retain(new Set(current.map((s) => s.subscription.id)));
     const numbered: Array<[string, ResourceEvent[]]> = [];
     for (const stored of current) {
       const matches = await matchesOf(stored);
@@ -273,8 +291,4 @@ function chunks(numbered: ReadonlyArray<[string, ResourceEvent[]]>): Array<Array
     }
   }
   return out;
-}
-
-function sameParams(a: ReadonlyArray<readonly [string, string]>, b: ReadonlyArray<readonly [string, string]>): boolean {
-  return a.length === b.length && a.every(([k, v], i) => b[i]?.[0] === k && b[i]?.[1] === v);
 }

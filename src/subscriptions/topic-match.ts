@@ -31,6 +31,29 @@ export interface EventVersions {
   previous(): Promise<Resource | undefined>;
 }
 
+/** Reads several versions at once, keyed `Type/id/versionId`; absent when missing or a deletion. */
+export type VersionsReader = (keys: ReadonlyArray<{ resourceType: string; id: string; versionId: number }>) => Promise<Map<string, Resource>>;
+
+/**
+ * The versions of a run of events, each event's own and the one before it, read in one statement
+ * rather than one or two per event; Binary (whose bytes are stored apart) is read one by one.
+ */
+export async function runVersions(run: readonly ResourceEvent[], read: VersionReader, readMany: VersionsReader): Promise<Map<ResourceEvent, EventVersions>> {
+  const keys = run
+    .filter((e) => e.resourceType !== 'Binary')
+    .flatMap((e) => [
+      ...(e.interaction !== 'delete' ? [{ resourceType: e.resourceType, id: e.id, versionId: e.versionId }] : []),
+      ...(e.versionId > 1 ? [{ resourceType: e.resourceType, id: e.id, versionId: e.versionId - 1 }] : []),
+    ]);
+  const loaded = await readMany(keys);
+  const asked = new Set(keys.map((k) => `${k.resourceType}/${k.id}/${k.versionId}`));
+  const preloaded: VersionReader = (resourceType, id, versionId) => {
+    const key = `${resourceType}/${id}/${versionId}`;
+    return asked.has(key) ? Promise.resolve(loaded.get(key)) : read(resourceType, id, versionId);
+  };
+  return new Map(run.map((e): [ResourceEvent, EventVersions] => [e, eventVersions(e, preloaded)]));
+}
+
 export function eventVersions(event: ResourceEvent, read: VersionReader): EventVersions {
   let current: Promise<Resource | undefined> | undefined;
   let previous: Promise<Resource | undefined> | undefined;
