@@ -375,12 +375,17 @@ export async function notificationBench(options: NotificationBenchOptions): Prom
       }
     }
   }
-  console.error(`\nlatency: 10 Subscriptions on Task?owner=, ${options.rate} writes/s for ${options.seconds} s (201 -> arrival)`);
-  console.error('engine    round  writes  refused  writes/s  notified  missing  p50 ms   p99 ms   max ms');
-  for (const r of latency) {
-    console.error(
-      `${r.engine.padEnd(9)} ${String(r.round).padEnd(6)} ${String(r.writes).padEnd(7)} ${String(r.refused).padEnd(8)} ${String(r.rate_per_s).padEnd(9)} ${String(r.notifications).padEnd(9)} ${String(r.missing).padEnd(8)} ${String(r.p50_ms).padEnd(8)} ${String(r.p99_ms).padEnd(8)} ${r.max_ms}`
-    );
+  if (latency.length > 0) {
+    console.error(`\nlatency: 10 Subscriptions on Task?owner=, ${options.rate} writes/s for ${options.seconds} s (201 -> arrival)`);
+    console.error('engine    round  writes  refused  writes/s  notified  missing  p50 ms   p99 ms   max ms');
+    for (const r of latency) {
+      console.error(
+        `${r.engine.padEnd(9)} ${String(r.round).padEnd(6)} ${String(r.writes).padEnd(7)} ${String(r.refused).padEnd(8)} ${String(r.rate_per_s).padEnd(9)} ${String(r.notifications).padEnd(9)} ${String(r.missing).padEnd(8)} ${String(r.p50_ms).padEnd(8)} ${String(r.p99_ms).padEnd(8)} ${r.max_ms}`
+      );
+    }
+  }
+  if (throughput.length === 0) {
+    return;
   }
   console.error(`\nthroughput: ${options.concurrency} clients creating Tasks for ${options.seconds} s`);
   console.error('engine    subs  writes/s (min..max)     cpu ms/write  p50 ms  p99 ms   ratio 100/0');
