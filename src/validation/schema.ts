@@ -35,7 +35,8 @@ let validators: Map<string, ValidateFunction> | undefined;
  * useless errors; a discriminator on resourceType picks the one schema that applies.
  */
 function prepareSchema(): JsonSchema {
-  const schema = structuredClone(readDefinitionJson('fhir/r4/fhir.schema.json')) as JsonSchema;
+  // A value of its own (readDefinitionJson parses at each call), so it may be changed in place.
+  const schema = readDefinitionJson('fhir/r4/fhir.schema.json') as JsonSchema;
   const types = new Set(r4ResourceTypes());
   delete schema['id'];
   delete schema['$schema'];
