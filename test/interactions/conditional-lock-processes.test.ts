@@ -5,13 +5,12 @@
  *
  * PostgreSQL only: a PGlite data folder can be opened by one process at a time.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import t from 'tap';
-import { adminToken, freePort, ServerProcess } from '../helpers/server-process.js';
+import { adminToken, freePort, ServerProcess, serverDatabase } from '../helpers/server-process.js';
 
 const SYSTEM = 'urn:test:conditional-lock-processes';
 const adminUrl = process.env['DATABASE_URL'];
@@ -31,25 +30,17 @@ if (!adminUrl) {
   t.plan(0, 'two server processes cannot share a PGlite data folder; this runs on PostgreSQL only (DATABASE_URL)');
 } else {
   t.test('two server processes on one PostgreSQL database serialise mixed spellings', async (t) => {
-    const name = `schakel_lock_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
+    // A copy of the template database: the starts below migrate and install nothing.
     const dataDir = mkdtempSync(join(tmpdir(), 'schakel-lock-'));
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
-    const env = { DATA_DIR: dataDir, DATABASE_URL: url.toString() };
+    const database = await serverDatabase(dataDir);
+    const env = database.env;
     const servers: ServerProcess[] = [];
     t.teardown(async () => {
       await Promise.all(servers.map((s) => s.stop()));
       rmSync(dataDir, { recursive: true, force: true });
-      const cleanup = new pg.Client({ connectionString: adminUrl });
-      await cleanup.connect();
-      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await cleanup.end();
+      await database.destroy();
     });
-    // One after the other: the first migrates the database and writes the demo keys both use.
+    // One after the other: the first writes the demo keys both use.
     for (let n = 0; n < 2; n++) {
       const server = new ServerProcess(await freePort(), env);
       servers.push(server);

@@ -11,7 +11,7 @@ import pg from 'pg';
 import t, { type Test } from 'tap';
 import { STARTUP_LOCK } from '../../src/storage/startup-lock.js';
 import { engine } from '../helpers/database.js';
-import { freePort, health, ServerProcess, serverDatabase, sleep } from '../helpers/server-process.js';
+import { freePort, health, probe, ServerProcess, serverDatabase, sleep } from '../helpers/server-process.js';
 
 const work = mkdtempSync(join(tmpdir(), 'schakel-server-start-'));
 t.teardown(() => rmSync(work, { recursive: true, force: true }));
@@ -116,8 +116,8 @@ t.test(`on ${engine}: /healthz answers during the start, /readyz 503 then 200, o
     await holder.query('SELECT pg_advisory_unlock($1)', [STARTUP_LOCK]);
   }
   t.ok(await server.listening(240_000), 'the server starts');
-  t.equal((await fetch(`${server.base}/readyz`)).status, 200, '/readyz: 200 once started');
-  t.equal((await fetch(`${server.base}/fhir/metadata`)).status, 200, 'the FHIR routes answer');
+  t.equal(await probe(`${server.base}/readyz`), 200, '/readyz: 200 once started');
+  t.equal(await probe(`${server.base}/fhir/metadata`), 200, 'the FHIR routes answer');
   const phases = logLines(server).filter((l) => typeof l.durationMs === 'number' && l.phase !== undefined && l.phase !== 'lock' && l.level === 'info').map((l) => l.phase);
   t.same(phases, ['listen', 'keys', 'connect', 'migrate', 'definitions', 'seed', 'app'], 'one line per phase with its duration, in order');
 });

@@ -10,14 +10,13 @@
  * own, created here and dropped afterwards. PGlite is documented as not crash-safe
  * (src/storage/pglite.ts); this test measures what it does after a crash.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import t, { type Test } from 'tap';
-import { engine, pgliteTemplate } from '../helpers/database.js';
-import { adminToken, freePort, probe, ServerProcess, sleep } from '../helpers/server-process.js';
+import { engine } from '../helpers/database.js';
+import { adminToken, freePort, probe, ServerProcess, serverDatabase, sleep } from '../helpers/server-process.js';
 
 const WRITERS = 16;
 const ROUNDS = 3;
@@ -204,30 +203,17 @@ async function verify(base: string, token: string, load: WriteLoad): Promise<{ l
   return { lost, partial: partial.map(([m]) => m), whole: [...perMarker.values()].filter((c) => c === TX_SIZE).length };
 }
 
-/** Where the server keeps its data: a PGlite folder, or a PostgreSQL database made for this test. */
+/**
+ * Where the server keeps its data: a copy of the PGlite template folder, or a PostgreSQL
+ * database made for this test from the template database, so that the first start does not
+ * spend its time in initdb or the migrations.
+ */
 async function dataFor(t: Test): Promise<{ env: Record<string, string>; dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'schakel-crash-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
-  const adminUrl = process.env['DATABASE_URL'];
-  if (engine === 'pglite' || !adminUrl) {
-    // A migrated folder, so that the first start does not spend its time in initdb.
-    cpSync(await pgliteTemplate(), dataDir, { recursive: true });
-    return { env: { DATA_DIR: dataDir }, dataDir };
-  }
-  const name = `schakel_crash_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  t.teardown(async () => {
-    const cleanup = new pg.Client({ connectionString: adminUrl });
-    await cleanup.connect();
-    await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await cleanup.end();
-  });
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return { env: { DATA_DIR: dataDir, DATABASE_URL: url.toString() }, dataDir };
+  const database = await serverDatabase(dataDir);
+  t.teardown(() => database.destroy());
+  return { env: database.env, dataDir };
 }
 
 t.test(`kill -9 under write load loses no acknowledged write on ${engine}`, async (t) => {

@@ -94,11 +94,16 @@ t.test(`spans of HTTP, the FHIR interaction and SQL reach the collector on ${eng
     name: [{ family: FAMILY, given: ['Trea'] }],
     birthDate: '1951-03-04',
   };
-  const put = await fetch(`${server.base}/fhir/Patient/${PATIENT_ID}`, { method: 'PUT', headers, body: JSON.stringify(patient) });
-  t.equal(put.status, 201);
-  t.equal((await fetch(`${server.base}/fhir/Patient/${PATIENT_ID}`, { headers })).status, 200);
-  t.equal((await fetch(`${server.base}/fhir/Patient?identifier=http://fhir.nl/fhir/NamingSystem/bsn|${BSN}`, { headers })).status, 200);
-  t.equal((await fetch(`${server.base}/fhir/Patient?family=${FAMILY}`, { headers })).status, 200);
+  // Each body is read: an unread one keeps its socket, and with it this test process, open.
+  const status = async (path: string, init: RequestInit = {}): Promise<number> => {
+    const response = await fetch(`${server.base}${path}`, { headers, ...init });
+    await response.arrayBuffer();
+    return response.status;
+  };
+  t.equal(await status(`/fhir/Patient/${PATIENT_ID}`, { method: 'PUT', body: JSON.stringify(patient) }), 201);
+  t.equal(await status(`/fhir/Patient/${PATIENT_ID}`), 200);
+  t.equal(await status(`/fhir/Patient?identifier=http://fhir.nl/fhir/NamingSystem/bsn|${BSN}`), 200);
+  t.equal(await status(`/fhir/Patient?family=${FAMILY}`), 200);
 
   const spans = (): OtlpSpan[] =>
     payloads.flatMap((p) => (JSON.parse(p) as OtlpExport).resourceSpans ?? []).flatMap((r) => r.scopeSpans ?? []).flatMap((s) => s.spans ?? []);
