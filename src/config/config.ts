@@ -563,7 +563,7 @@ export function loadConfig(environment: Env = process.env): Config {
       maxFailures: integer(env, 'SUBSCRIPTION_MAX_FAILURES', 5, 1, 1000),
       retryMs: integer(env, 'SUBSCRIPTION_RETRY_MS', 1000, 1, 3_600_000),
       timeoutMs: integer(env, 'SUBSCRIPTION_TIMEOUT_MS', 10_000, 100, 600_000),
-      matchIntervalMs: integer(env, 'SUBSCRIPTION_MATCH_INTERVAL_MS', 100, 0, 10_000),
+      matchIntervalMs: integer(env, 'SUBSCRIPTION_MATCH_INTERVAL_MS', 250, 0, 10_000),
       allowPrivateEndpoints: bool(env, 'SUBSCRIPTION_ALLOW_PRIVATE_ENDPOINTS', mode(env) === 'development'),
       allowHttp: mode(env) === 'development',
     },
