@@ -41,7 +41,6 @@ import {
   failed,
   numberedEvents,
   releaseLease,
-  resetFailures,
   SubscriptionCatalog,
   type StoredSubscription,
 } from './subscription-store.js';
@@ -331,9 +330,8 @@ export class SubscriptionEngine {
     } catch (failure) {
       this.log?.warn({ subscription: subscription.id, error: failure instanceof Error ? failure.name : typeof failure }, 'subscription status not changed');
     }
-    if (status === 'active') {
-      await resetFailures(this.db, subscription.id);
-    }
+    // Failures are cleared by delivered(), which also gives the lease back: clearing them here
+    // would give the lease away while this node is still recording the handshake.
   }
 
   /** A timer for the earliest retry or heartbeat, so it does not wait for the next write or poll; `listed`: a list still current. */
