@@ -129,7 +129,8 @@ t.test(`a failed consumer is retried with backoff without a further commit, on $
 t.test(`a consumer with an interval gets the events of that interval in one batch, on ${engine}`, async (t) => {
   const { app, request } = await createTestApp(t, NO_POLL);
   const gathered = recorder('gathering');
-  await app.resourceEvents.register({ ...gathered.consumer, intervalMs: 3000 });
+  // Long enough that the three writes below, even on a slow machine, fall within one interval.
+  await app.resourceEvents.register({ ...gathered.consumer, intervalMs: 6000 });
   const start = await eventHead(app);
   t.equal((await request({ method: 'POST', url: '/fhir/Organization', body: organization('Eerste') })).statusCode, 201);
   const first = await eventHead(app);
