@@ -57,8 +57,8 @@ t.test(`graceful shutdown finishes in-flight requests before closing the databas
 });
 
 /**
- * The real process under keep-alive load: SIGTERM while 20 requests (transactions of many
- * entries among them) are in flight. Each in-flight request must finish 2xx, none may be reset;
+ * The real process under keep-alive load: SIGTERM while 21 requests (transactions of many
+ * entries among them, and one whose body is still arriving) are in flight. Each in-flight request must finish 2xx, none may be reset;
  * a request that arrives afterwards on an open connection gets 503 + Retry-After + an
  * OperationOutcome (or its connection is refused); the process exits 0 within the grace period.
  */
@@ -91,6 +91,23 @@ async function send(url: string, init: RequestInit): Promise<Answer> {
     const detail = errorCode(error);
     return { kind: /ECONNREFUSED/.test(detail) ? 'refused' : 'reset', detail, at: Date.now() };
   }
+}
+
+/** A Patient create whose body stream sends its first half at once and the rest on finish(). */
+function heldCreate(): { body: ReadableStream<Uint8Array>; finish: () => void } {
+  const text = JSON.stringify({ resourceType: 'Patient', identifier: [{ system: 'urn:test:shutdown', value: 'held' }], name: [{ family: 'Afsluiten' }] });
+  const bytes = new TextEncoder().encode(text);
+  let finish!: () => void;
+  const rest = new Promise<void>((resolve) => (finish = resolve));
+  const body = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      controller.enqueue(bytes.subarray(0, bytes.length >> 1));
+      await rest;
+      controller.enqueue(bytes.subarray(bytes.length >> 1));
+      controller.close();
+    },
+  });
+  return { body, finish };
 }
 
 /** Whether a new TCP connection to the server is accepted. */
@@ -135,10 +152,14 @@ t.test(`SIGTERM under keep-alive load on ${engine}: in-flight requests finish, l
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' };
   const seeded = await send(`${server.base}/fhir`, { method: 'POST', headers, body: JSON.stringify(transactionOf(50, 'seed')) });
   t.equal(seeded.kind === 'response' && seeded.status, 200, 'seed transaction');
-  // Warm up 20 keep-alive connections, so that requests after the signal find open ones.
-  await Promise.all(Array.from({ length: 20 }, () => send(`${server.base}/fhir/Patient?identifier=urn:test:shutdown|&_count=1`, { headers })));
+  // Warm up 30 keep-alive connections: the 21 requests below take 21 of them, so that some stay
+  // idle and open for the requests after the signal, however fast or slow the 21 are.
+  await Promise.all(Array.from({ length: 30 }, () => send(`${server.base}/fhir/Patient?identifier=urn:test:shutdown|&_count=1`, { headers })));
 
-  const inFlight: Array<Promise<Answer>> = [];
+  // One request whose body is only half sent until the later requests have been answered: it
+  // is in flight for certain when those arrive, so the drain keeps the idle connections open.
+  const held = heldCreate();
+  const inFlight: Array<Promise<Answer>> = [send(`${server.base}/fhir/Patient`, { method: 'POST', headers, body: held.body, duplex: 'half' } as RequestInit)];
   for (let i = 0; i < 20; i++) {
     if (i % 5 === 0) {
       inFlight.push(send(`${server.base}/fhir`, { method: 'POST', headers, body: JSON.stringify(transactionOf(40, `load${i}`)) }));
@@ -148,8 +169,8 @@ t.test(`SIGTERM under keep-alive load on ${engine}: in-flight requests finish, l
       inFlight.push(send(`${server.base}/fhir/Patient?name=Afsluiten&_count=50&_sort=-_lastUpdated`, { headers }));
     }
   }
-  // A request sent after the 20 and answered: the server has read them all (it reads sockets in order).
-  t.equal(await probe(`${server.base}/healthz`), 200, 'the server has read the 20 requests');
+  // A request sent after the 21 and answered: the server has read them all (it reads sockets in order).
+  t.equal(await probe(`${server.base}/healthz`), 200, 'the server has read the 21 requests');
   const signalled = Date.now();
   server.signal('SIGTERM');
   // The signal is handled once a new connection is refused; only then do the later requests go out.
@@ -159,6 +180,7 @@ t.test(`SIGTERM under keep-alive load on ${engine}: in-flight requests finish, l
   const closing = Date.now();
   t.ok(closing - signalled < 30_000, `new connections are refused ${closing - signalled} ms after the signal`);
   const later = await Promise.all(Array.from({ length: 6 }, () => send(`${server.base}/fhir/Patient?_count=1`, { headers })));
+  held.finish();
   const answers = await Promise.all(inFlight);
   t.ok(await server.waitForExit(graceMs + 5000), 'the process exits');
 
