@@ -32,7 +32,9 @@ RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 8080
 # Liveness only (/healthz never touches the database); orchestrators that route traffic should
-# also ask /readyz. Slim images have no curl: Node's own fetch does the request.
+# also ask /readyz. With HEALTH_PORT set, the probe asks the worker thread on that port, which
+# answers while the main loop is busy (src/http/health-listener.ts). Slim images have no curl:
+# Node's own fetch does the request.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HEALTH_PORT||process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "--enable-source-maps", "--import", "./dist/tracing/register.js", "dist/server.js"]

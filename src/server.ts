@@ -3,8 +3,9 @@
  * second, /healthz answers at once and everything else 503 until the app is ready. Then, one log
  * line per phase: keys, connect (waiting for a PostgreSQL server that is not up yet,
  * DATABASE_STARTUP_WAIT_SECONDS), migrate, definitions and seed (under one advisory lock, so
- * nodes may start together, storage/startup-lock.ts), app. On SIGINT/SIGTERM in-flight requests
- * finish before the database closes.
+ * nodes may start together, storage/startup-lock.ts), app. With HEALTH_PORT set, a worker
+ * thread answers /healthz on that port from the start (http/health-listener.ts). On SIGINT/SIGTERM
+ * in-flight requests finish before the database closes.
  *
  * Only light modules are imported up front; the app and its FHIR definitions (seconds of module
  * loading) are imported once the port is bound.
@@ -54,6 +55,18 @@ async function main(): Promise<void> {
     const code = error instanceof Error && 'code' in error ? String(error.code) : undefined;
     log.fatal({ phase: 'listen', code, host: config.host, port: config.port }, `cannot listen on ${config.host}:${config.port}${code === 'EADDRINUSE' ? ': the port is in use by another process' : ''}; exiting`);
     process.exit(EXIT_FAILED);
+  }
+  const { healthPort } = config;
+  if (healthPort !== undefined) {
+    // Liveness answered by a worker thread, beside the FHIR port (http/health-listener.ts).
+    const { startHealthListener } = await import('./http/health-listener.js');
+    try {
+      await phases.run('listen-health', () => startHealthListener({ port: healthPort, host: config.host, maxStallMs: config.healthMaxStallMs }), () => ({ port: healthPort }));
+    } catch (error) {
+      const code = error instanceof Error && 'code' in error ? String(error.code) : undefined;
+      log.fatal({ phase: 'listen-health', code, host: config.host, port: healthPort }, `cannot listen on ${config.host}:${healthPort} (HEALTH_PORT)${code === 'EADDRINUSE' ? ': the port is in use by another process' : ''}; exiting`);
+      process.exit(EXIT_FAILED);
+    }
   }
 
   let closing = false;

@@ -14,6 +14,13 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export interface Config {
   readonly port: number;
   readonly host: string;
+  /**
+   * HEALTH_PORT: a second port on which a worker thread answers /healthz (http/health-listener.ts),
+   * so that a probe is answered at once while the main event loop is busy; unset, there is none.
+   */
+  readonly healthPort: number | undefined;
+  /** HEALTH_MAX_STALL_MS: the health port answers 503 once the main event loop has not run for this long. */
+  readonly healthMaxStallMs: number;
   /** Path prefix of the FHIR endpoint, '' or '/fhir'-like, never with a trailing slash. */
   readonly basePath: string;
   /**
@@ -524,6 +531,8 @@ export function loadConfig(environment: Env = process.env): Config {
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),
     host: env['HOST'] || '0.0.0.0',
+    healthPort: env['HEALTH_PORT'] ? integer(env, 'HEALTH_PORT', 0, 1, 65535) : undefined,
+    healthMaxStallMs: integer(env, 'HEALTH_MAX_STALL_MS', 10_000, 100, 600_000),
     basePath: basePath(env['BASE_PATH']),
     publicBaseUrl: requiredInProduction(publicBaseUrl(env['PUBLIC_BASE_URL']), 'PUBLIC_BASE_URL', mode(env)),
     databaseUrl: dbUrl,

@@ -4,7 +4,7 @@
  */
 
 /** The phases of src/server.ts, in order. */
-export type StartupPhase = 'listen' | 'keys' | 'connect' | 'migrate' | 'definitions' | 'seed' | 'app';
+export type StartupPhase = 'listen' | 'listen-health' | 'keys' | 'connect' | 'migrate' | 'definitions' | 'seed' | 'app';
 
 export interface PhaseLog {
   info(details: object, message: string): void;
