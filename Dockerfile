@@ -30,7 +30,9 @@ COPY tsconfig.json ./
 # DATA_DIR: PGlite's files, or in development mode the demo keys (a volume in docker-compose.yml).
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
-EXPOSE 8080
+# 8080: FHIR and everything else; 8081: liveness from a worker thread (src/http/health-listener.ts).
+ENV HEALTH_PORT=8081
+EXPOSE 8080 8081
 # Liveness only (/healthz never touches the database); orchestrators that route traffic should
 # also ask /readyz. With HEALTH_PORT set, the probe asks the worker thread on that port, which
 # answers while the main loop is busy (src/http/health-listener.ts). Slim images have no curl:
