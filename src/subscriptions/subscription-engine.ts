@@ -23,7 +23,6 @@
  */
 import type { Resource, Subscription } from '@medplum/fhirtypes';
 import type { AuditRecord } from '../audit/audit-record.js';
-import type { Principal } from '../auth/principal.js';
 import { auditRecord } from '../audit/audit-record.js';
 import { isOperationOutcomeError } from '../fhir/outcomes.js';
 import type { SubscriptionConfig } from '../config/config.js';
@@ -35,7 +34,6 @@ import { notificationBundle, type NumberedEvent } from './notification-bundle.js
 import { postNotification } from './rest-hook.js';
 import { channelNumber, HEARTBEAT_PERIOD_URL, MAX_COUNT_URL, payloadContent, TIMEOUT_URL } from './subscription-channel.js';
 import { subscriptionMatcher } from './subscription-matcher.js';
-import { ownerOf } from './subscription-owner.js';
 import {
   delivered,
   failed,
@@ -82,7 +80,6 @@ const NOTHING_SENT: PassOutcome = { sentAny: false, backlog: false };
 export class SubscriptionEngine {
   private readonly catalog = new SubscriptionCatalog();
   /** Owners never change (subscription-owner.ts); kept for the audit of each notification. */
-  private readonly owners = new Map<string, Promise<Principal | undefined>>();
   private chain: Promise<unknown> = Promise.resolve();
   private scheduled = false;
   private stopped = false;
@@ -177,8 +174,6 @@ export class SubscriptionEngine {
     let failures = false;
     const now = Date.now();
     const all = await this.catalog.withStatus(this.db, ['requested', 'active']);
-    const listed = new Set(all.map((s) => s.subscription.id));
-    [...this.owners.keys()].filter((id) => !listed.has(id)).forEach((id) => this.owners.delete(id));
     for (const listed of all) {
       const id = listed.subscription.id;
       if (!this.due(listed, now) || tried?.has(id) || (!force && listed.nextAttempt > now)) {
@@ -279,16 +274,6 @@ export class SubscriptionEngine {
     return resource === undefined ? event : { ...event, resource };
   }
 
-  private ownerOf(subscriptionId: string): Promise<Principal | undefined> {
-    let owner = this.owners.get(subscriptionId);
-    if (owner === undefined) {
-      owner = ownerOf(this.db, subscriptionId);
-      owner.catch(() => this.owners.delete(subscriptionId));
-      this.owners.set(subscriptionId, owner);
-    }
-    return owner;
-  }
-
   /** A delivered notification that named resources, recorded as the owner's read of them. */
   private async audit(subscriptionId: string, events: readonly NumberedEvent[]): Promise<void> {
     if (this.options.audit === undefined) {
@@ -297,7 +282,7 @@ export class SubscriptionEngine {
     const record = auditRecord({
       event: 'read',
       action: 'R',
-      principal: await this.ownerOf(subscriptionId),
+      principal: await this.catalog.owner(this.db, subscriptionId),
       address: undefined,
       operation: 'subscription-notification',
       ...(events[0] !== undefined ? { resourceType: events[0].resourceType } : {}),

@@ -19,7 +19,7 @@ import type { SearchService } from '../search/types.js';
 import type { Database } from '../storage/database.js';
 import { matchesSearchRequest, parseSearchRequest } from '@medplum/core';
 import { parseCriteria } from './subscription-channel.js';
-import { ownerOf } from './subscription-owner.js';
+import { keptOrMade } from './memo.js';
 import { eventVersions, deletionVisible, runVersions, topicFilters, type EventVersions, type VersionReader, type VersionsReader } from './topic-match.js';
 import { topicSubscription, type TopicSubscription } from './topic-subscription.js';
 import type { Criteria } from './subscription-channel.js';
@@ -44,15 +44,14 @@ const criteriaKey = (resourceType: string, params: ReadonlyArray<readonly [strin
   `${resourceType}?${new URLSearchParams(params.map(([k, v]): [string, string] => [k, v])).toString()}`;
 
 /**
- * What the matcher keeps between batches on this node. An owner never changes (subscription-owner.ts:
- * the first writer stays), so it is kept while its Subscription matches. An AccessScope depends on
- * the owner's organisation's PractitionerRoles (auth/actors.ts) and is dropped when a batch holds a
- * PractitionerRole event, or when the batch does not follow the last one this node handled: another
- * node handled the events in between, and this node has not seen them. Everything else an
- * AccessScope decides is SQL evaluated by each search.
+ * What the matcher keeps between batches on this node: the AccessScope of each owner key. It
+ * depends on the owner's organisation's PractitionerRoles (auth/actors.ts), so it is dropped when
+ * a batch holds a PractitionerRole event, or when the batch does not follow the last one this node
+ * handled: another node handled the events in between, and this node has not seen them.
+ * Everything else an AccessScope decides is SQL evaluated by each search. Owners are kept by the
+ * catalog (subscription-store.ts).
  */
 class MatcherCache {
-  readonly owners = new Map<string, Promise<Owned>>();
   readonly scopes = new Map<string, Promise<AccessFilter | undefined>>();
   /** seq of the last event handled here; 0 before the first batch. */
   lastSeq = 0;
@@ -65,17 +64,7 @@ class MatcherCache {
     }
   }
 
-  /** Keeps owners of the Subscriptions that still match only. */
-  retain(ids: ReadonlySet<string>): void {
-    for (const id of this.owners.keys()) {
-      if (!ids.has(id)) {
-        this.owners.delete(id);
-      }
-    }
-  }
-
   clear(): void {
-    this.owners.clear();
     this.scopes.clear();
     this.lastSeq = 0;
   }
@@ -91,22 +80,14 @@ export function subscriptionMatcher(
   intervalMs = 0
 ): EventConsumer {
   const cache = new MatcherCache();
-  const ownedBy = (id: string): Promise<Owned> => {
-    let owned = cache.owners.get(id);
-    if (owned === undefined) {
-      owned = ownerOf(db, id).then((owner) => ({ owner, key: ownerKey(owner) }));
-      cache.owners.set(id, owned);
-    }
-    return owned;
+  const ownedBy = async (id: string): Promise<Owned> => {
+    const owner = await catalog.owner(db, id);
+    return { owner, key: ownerKey(owner) };
   };
-  const accessOf = ({ owner, key }: Owned): (() => Promise<AccessFilter | undefined>) => () => {
-    let filter = cache.scopes.get(key);
-    if (filter === undefined) {
-      filter = owner === undefined ? Promise.resolve(undefined) : accessScope(db, owner).then((scope) => scope.filter);
-      cache.scopes.set(key, filter);
-    }
-    return filter;
-  };
+  const accessOf =
+    ({ owner, key }: Owned): (() => Promise<AccessFilter | undefined>) =>
+    () =>
+      keptOrMade(cache.scopes, key, () => (owner === undefined ? Promise.resolve(undefined) : accessScope(db, owner).then((scope) => scope.filter)));
 
   /**
    * Matches one run of events (no Subscription written in between) against every Subscription as
@@ -117,7 +98,6 @@ export function subscriptionMatcher(
    */
   async function matchRun(run: readonly ResourceEvent[]): Promise<void> {
     const current = await catalog.withStatus(db, MATCHING);
-    cache.retain(new Set(current.map((s) => s.subscription.id)));
     // Topics read every event's versions (their triggers compare them): then in one statement.
     const versions = current.some((s) => topicSubscription(s.subscription) !== undefined)
       ? await runVersions(run, read, readMany)
@@ -126,35 +106,18 @@ export function subscriptionMatcher(
     const deletions = new Map<string, Promise<boolean>>();
     // Whether an event is news for a topic and filters: the same for every Subscription that has them.
     const news = new Map<string, Promise<Criteria[] | undefined>>();
-    const topicNews = (topic: TopicSubscription, event: ResourceEvent): Promise<Criteria[] | undefined> => {
-      const key = `${topic.topic.url}|${JSON.stringify(topic.filters)}|${event.seq}`;
-      let result = news.get(key);
-      if (result === undefined) {
-        result = topicFilters(topic, event, versions.get(event) ?? eventVersions(event, read));
-        news.set(key, result);
-      }
-      return result;
-    };
-    const found = (owned: Owned, resourceType: string, params: ReadonlyArray<readonly [string, string]>, ids: readonly string[]): Promise<Set<string>> => {
-      const key = `${criteriaKey(resourceType, params)}|${owned.key}|${ids.join(',')}`;
-      let result = searches.get(key);
-      if (result === undefined) {
-        result = accessOf(owned)()
+    // Every event of the run is in `versions` (both branches above map the whole run).
+    const versionsOf = (event: ResourceEvent): EventVersions => versions.get(event) ?? eventVersions(event, read);
+    const topicNews = (topic: TopicSubscription, event: ResourceEvent): Promise<Criteria[] | undefined> =>
+      keptOrMade(news, `${topic.topic.url}|${JSON.stringify(topic.filters)}|${event.seq}`, () => topicFilters(topic, event, versionsOf(event)));
+    const found = (owned: Owned, resourceType: string, params: ReadonlyArray<readonly [string, string]>, ids: readonly string[]): Promise<Set<string>> =>
+      keptOrMade(searches, `${criteriaKey(resourceType, params)}|${owned.key}|${ids.join(',')}`, () =>
+        accessOf(owned)()
           .then((access) => search.findIds(db, resourceType, [...params, ['_id', ids.join(',')]], ids.length, access))
-          .then((list) => new Set(list));
-        searches.set(key, result);
-      }
-      return result;
-    };
-    const visible = (owned: Owned, event: ResourceEvent): Promise<boolean> => {
-      const key = `${owned.key}|${event.seq}`;
-      let result = deletions.get(key);
-      if (result === undefined) {
-        result = deletionVisible(db, search, owned.owner, accessOf(owned), event);
-        deletions.set(key, result);
-      }
-      return result;
-    };
+          .then((list) => new Set(list))
+      );
+    const visible = (owned: Owned, event: ResourceEvent): Promise<boolean> =>
+      keptOrMade(deletions, `${owned.key}|${event.seq}`, () => deletionVisible(db, search, owned.owner, accessOf(owned), event));
 
     /** The events of the run this Subscription is told about, in seq order. */
     async function matchesOf(stored: StoredSubscription): Promise<ResourceEvent[]> {
@@ -177,7 +140,7 @@ export function subscriptionMatcher(
           if (event.interaction !== 'delete') {
             candidates.push({ event, filters: criteria.params });
           } else {
-            const previous = await (versions.get(event) ?? eventVersions(event, read)).previous();
+            const previous = await versionsOf(event).previous();
             if (previous !== undefined && matchesSearchRequest(previous, parseSearchRequest(criteriaKey(criteria.resourceType, criteria.params)))) {
               candidates.push({ event, filters: criteria.params });
             }

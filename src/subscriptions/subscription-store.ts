@@ -5,7 +5,10 @@
 import type { Subscription } from '@medplum/fhirtypes';
 import type { Queryable } from '../storage/database.js';
 import type { ResourceEvent } from '../events/resource-event.js';
+import type { Principal } from '../auth/principal.js';
+import { keptOrMade } from './memo.js';
 import type { NumberedEvent } from './notification-bundle.js';
+import { ownerOf } from './subscription-owner.js';
 
 export interface StoredSubscription {
   readonly subscription: Subscription & { id: string };
@@ -32,9 +35,11 @@ interface DeliveryRow {
   last_sent: Date | string | null;
 }
 
-const SELECT_DELIVERY = `
-  SELECT r.id, r.version_id, r.content, d.start_seq, d.events_since_start, d.delivered_through, d.failures, d.next_attempt, d.last_sent
-    FROM subscription_delivery d JOIN resource r ON r.resource_type = 'Subscription' AND r.id = d.subscription_id AND NOT r.deleted`;
+/** The delivery-state columns every listing of a Subscription reads (StateRow). */
+const STATE_COLUMNS = 'r.id, r.version_id, d.start_seq, d.events_since_start, d.delivered_through, d.failures, d.next_attempt, d.last_sent';
+const FROM_DELIVERY = `FROM subscription_delivery d JOIN resource r ON r.resource_type = 'Subscription' AND r.id = d.subscription_id AND NOT r.deleted`;
+const SELECT_DELIVERY = `SELECT ${STATE_COLUMNS}, r.content ${FROM_DELIVERY}`;
+const SELECT_STATE = `SELECT ${STATE_COLUMNS} ${FROM_DELIVERY}`;
 
 function toStored(row: Omit<DeliveryRow, 'content'>, subscription: Subscription & { id: string }, versionId = row.version_id): StoredSubscription {
   return {
@@ -51,10 +56,6 @@ function toStored(row: Omit<DeliveryRow, 'content'>, subscription: Subscription 
 
 type StateRow = Omit<DeliveryRow, 'content'>;
 
-const SELECT_STATE = `
-  SELECT r.id, r.version_id, d.start_seq, d.events_since_start, d.delivered_through, d.failures, d.next_attempt, d.last_sent
-    FROM subscription_delivery d JOIN resource r ON r.resource_type = 'Subscription' AND r.id = d.subscription_id AND NOT r.deleted`;
-
 /**
  * The Subscriptions with delivery state, for the matcher and the sender that list them after
  * every batch: the delivery state is read each time, the resource only when its version is one
@@ -63,18 +64,32 @@ const SELECT_STATE = `
  */
 export class SubscriptionCatalog {
   private readonly parsed = new Map<string, { readonly versionId: number; readonly subscription: Subscription & { id: string } }>();
+  /** Owners never change (subscription-owner.ts: the first writer stays): read once per Subscription. */
+  private readonly owners = new Map<string, Promise<Principal | undefined>>();
 
   /** Every Subscription with delivery state whose status is one of `statuses`, in id order. */
   async withStatus(db: Queryable, statuses: readonly string[]): Promise<StoredSubscription[]> {
     const rows = await db.query<StateRow>(`${SELECT_STATE} ORDER BY r.id`);
     await this.load(db, rows);
     const listed = new Set(rows.map((r) => r.id));
-    for (const id of this.parsed.keys()) {
-      if (!listed.has(id)) {
-        this.parsed.delete(id);
+    for (const kept of [this.parsed, this.owners]) {
+      for (const id of kept.keys()) {
+        if (!listed.has(id)) {
+          kept.delete(id);
+        }
       }
     }
     return rows.flatMap((row) => this.stored(row) ?? []).filter((s) => statuses.includes(s.subscription.status ?? ''));
+  }
+
+  /** The principal the Subscription notifies for; undefined for one the server made itself. */
+  owner(db: Queryable, subscriptionId: string): Promise<Principal | undefined> {
+    return keptOrMade(this.owners, subscriptionId, () => {
+      const owner = ownerOf(db, subscriptionId);
+      // A failed read is not kept: the next pass reads again.
+      owner.catch(() => this.owners.delete(subscriptionId));
+      return owner;
+    });
   }
 
   /** One Subscription with its delivery state as it is now, or undefined. */
@@ -95,7 +110,7 @@ export class SubscriptionCatalog {
          FROM resource r
         WHERE d.subscription_id = $1 AND (d.lease_until IS NULL OR d.lease_until < now())
           AND r.resource_type = 'Subscription' AND r.id = d.subscription_id AND NOT r.deleted
-        RETURNING r.id, r.version_id, d.start_seq, d.events_since_start, d.delivered_through, d.failures, d.next_attempt, d.last_sent`,
+        RETURNING ${STATE_COLUMNS}`,
       [subscriptionId, leaseMs]
     );
     await this.load(db, rows);
