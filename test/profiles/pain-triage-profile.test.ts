@@ -58,6 +58,24 @@ t.test(`Pain Triage profile on ${engine}`, async (t) => {
     }
   });
 
+  t.test('the code systems, value sets and profiles are served, read-only', async (t) => {
+    const get = (url: string) => app.request({ method: 'GET', url });
+    const expand = async (url: string) => (await get(`/fhir/ValueSet/$expand?url=${url}`)).json().expansion.contains.map((c: Json) => [c.code, c.display]);
+    t.same(await expand('http://schakel.nl/fhir/ValueSet/triage-decision'), [
+      ['imsr-outpatient', 'Accepteren voor poliklinische IMSR'],
+      ['imsr-clinical', 'Accepteren voor klinische IMSR'],
+      ['refer-back', 'Terugverwijzen naar de eerste lijn'],
+    ]);
+    t.same((await expand('http://schakel.nl/fhir/ValueSet/wpn-level')).map((c: string[]) => c[0]), ['1', '2', '3', '4']);
+    t.same((await expand('http://schakel.nl/fhir/ValueSet/primary-care-tried')).map((c: string[]) => c[0]), ['professionals-involved', 'pain-education', 'activities-participation']);
+    for (const url of ['/fhir/CodeSystem/pain-triage', '/fhir/CodeSystem/wpn-level', '/fhir/StructureDefinition/pain-triage', '/fhir/StructureDefinition/triage-deviation']) {
+      t.equal((await get(url)).statusCode, 200, url);
+    }
+    const system = (await get('/fhir/CodeSystem/pain-triage')).json();
+    const changed = await app.request({ method: 'PUT', url: '/fhir/CodeSystem/pain-triage', body: { ...system, title: 'Een andere titel' } });
+    t.equal(changed.statusCode, 403, 'a client cannot change a shipped code system');
+  });
+
   t.test('structure: the referral, performer and code are required', async (t) => {
     const { basedOn: _b, ...withoutReferral } = painTriage(id);
     assertIssue(t, await post(withoutReferral), 422, 'structure', 'Observation.basedOn');
