@@ -35,6 +35,7 @@ import { writeGuard } from './auth/write-guard.js';
 import { provenanceHook } from './audit/provenance.js';
 import type { Config } from './config/config.js';
 import { careWorkflowHooks, type CareWorkflowOptions } from './domain/care-workflows.js';
+import { imsrTriageRule } from './domain/referral/imsr-triage-rule.js';
 import { questionnaireHooks } from './domain/questionnaires/questionnaire-hooks.js';
 import type { EventDispatcher } from './events/dispatcher.js';
 import { createResourceEventWriter } from './events/resource-event-writer.js';
@@ -70,6 +71,9 @@ export function writePipeline(parts: WritePipelineParts): { hooks: WriteHook[]; 
     patientBsnGuard(),
   ];
   const domainRules: WriteHook[] = [...careWorkflowHooks(search, workflows), questionnaireHooks(search), subscriptionGuard(search, config.subscriptions)];
+  if (config.imsrRequiresTriage) {
+    domainRules.push(imsrTriageRule(search));
+  }
   // Provenance is the last word: it records the version the rules above let through.
   const provenance: WriteHook[] = [provenanceHook()];
   // Care relations after the search index: they read the index rows of what they reference;

@@ -77,6 +77,12 @@ export interface Config {
    * feedback become feedback-overdue (domain/reminders/); 0 turns the pass off.
    */
   readonly reminderIntervalSeconds: number;
+  /**
+   * IMSR_REQUIRES_TRIAGE (default true): a referral to interdisciplinary rehabilitation (WPN 3 or 4)
+   * is refused (422) without a triage that shows primary care was tried
+   * (domain/referral/imsr-triage-rule.ts). A network that triages outside Schakel sets it to false.
+   */
+  readonly imsrRequiresTriage: boolean;
   /** REFERRAL_FEEDBACK_DUE_DAYS (default 14): days after acceptance by which a referral's feedback is due. */
   readonly referralFeedbackDueDays: number;
   /** Folder where PGlite keeps its files; 'memory://' keeps them in memory (tests). */
@@ -547,6 +553,7 @@ export function loadConfig(environment: Env = process.env): Config {
     auditMaintenanceIntervalSeconds: integer(env, 'AUDIT_MAINTENANCE_INTERVAL_SECONDS', 3600, 1, 86_400),
     reminderIntervalSeconds: integer(env, 'REMINDER_INTERVAL_SECONDS', 900, 0, 86_400),
     referralFeedbackDueDays: integer(env, 'REFERRAL_FEEDBACK_DUE_DAYS', 14, 1, 365),
+    imsrRequiresTriage: bool(env, 'IMSR_REQUIRES_TRIAGE', true),
     dataDir: env['DATA_DIR'] || './data',
     logLevel,
     bodyLimit: integer(env, 'BODY_LIMIT', 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

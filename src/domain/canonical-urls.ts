@@ -39,6 +39,16 @@ export const PAIN_OUTCOMES_SYSTEM = `${BASE}/CodeSystem/pain-outcomes`;
 /** Identifies a score Observation by its response and score code: `{response id}#{code}`. */
 export const SCORE_IDENTIFIER_SYSTEM = `${BASE}/NamingSystem/questionnaire-score`;
 
+/**
+ * Codes of the persistent pain triage (profiles/codesystem-pain-triage.json): the triage itself,
+ * the primary-care-tried items, the decision and its reason, and `triage-request` on a referral
+ * that asks for the triage.
+ */
+export const PAIN_TRIAGE_SYSTEM = `${BASE}/CodeSystem/pain-triage`;
+
+/** WPN levels 1-4 of the VRA treatment framework Persistent pain (profiles/codesystem-wpn-level.json). */
+export const WPN_LEVEL_SYSTEM = `${BASE}/CodeSystem/wpn-level`;
+
 export const UCUM = 'http://unitsofmeasure.org';
 export const OBSERVATION_CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
 export const DATA_ABSENT_REASON = 'http://terminology.hl7.org/CodeSystem/data-absent-reason';

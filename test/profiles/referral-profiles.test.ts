@@ -43,8 +43,10 @@ t.test(`Referral, Referral Task and Feedback profiles on ${engine}`, async (t) =
       201,
       'a reason by reference'
     );
+    // Asking for the triage: a referral to IMSR (WPN 3-4) also needs a triage (test/domain/imsr-triage-rule.test.ts).
+    const asksForTriage = { coding: [{ system: 'http://schakel.nl/fhir/CodeSystem/pain-triage', code: 'triage-request' }] };
     for (const level of [1, 4]) {
-      t.equal((await post(referral({ extension: [{ url: `${SD}wpn-level`, valueInteger: level }] }))).statusCode, 201, `WPN level ${level}`);
+      t.equal((await post(referral({ extension: [{ url: `${SD}wpn-level`, valueInteger: level }], code: asksForTriage }))).statusCode, 201, `WPN level ${level}`);
     }
     t.equal((await post(referral({ subject: { identifier: { system: BSN_SYSTEM, value: PATIENT_BSN } } }))).statusCode, 201, 'a patient by BSN only');
 

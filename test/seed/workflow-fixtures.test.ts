@@ -79,6 +79,8 @@ t.test(`the workflow fixtures on ${engine}`, async (t) => {
     t.equal(triage.extension[0].valueInteger, 3, 'referred as WPN 3');
     const onward = await read('ServiceRequest/verwijzing-oefentherapie-el-amrani');
     t.same([onward.status, onward.extension[0].valueInteger, onward.requester.reference], ['active', 2, 'PractitionerRole/revalidatiearts-de-vries-zonnehoek'], 'triaged to WPN 2 and referred back to primary care');
+    const triages = await search(app, '/fhir/Observation?based-on=ServiceRequest/verwijzing-revalidatie-el-amrani&code=http://schakel.nl/fhir/CodeSystem/pain-triage|triage&component-code-value-concept=http://schakel.nl/fhir/CodeSystem/pain-triage|decision$http://schakel.nl/fhir/CodeSystem/pain-triage|refer-back');
+    t.same(triages.ids, ['triage-el-amrani'], 'the triage as data: referred back to primary care');
     const inbox = await search(app, '/fhir/ServiceRequest?requester=PractitionerRole/revalidatiearts-de-vries-zonnehoek&status=active&_revinclude=Task:focus&_revinclude=Communication:based-on&_sort=-authored');
     t.same(inbox.ids, ['verwijzing-oefentherapie-el-amrani'], 'the rehabilitation physician\'s inbox');
     t.same(inbox.included, ['Communication/intake-oefentherapie-el-amrani', 'Task/taak-verwijzing-oefentherapie-el-amrani'], 'with the Task and the intake feedback');
