@@ -15,6 +15,7 @@
  */
 import type { AccessFilter } from '../../search/types.js';
 import type { Indicator } from './indicator.js';
+import { attribution, Params } from './attribution-sql.js';
 
 export interface IndicatorQuery {
   readonly indicator: Indicator;
@@ -38,14 +39,6 @@ export interface IndicatorRow {
   readonly total: string | number | null;
 }
 
-class Params {
-  readonly values: unknown[] = [];
-  bind(value: unknown): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
-}
-
 function narrow(query: IndicatorQuery, params: Params, alias: string): string {
   const condition = query.access?.({ alias, bind: (v) => params.bind(v) });
   return condition ? ` AND (${condition})` : '';
@@ -56,32 +49,6 @@ function momentsRelation(query: IndicatorQuery, params: Params): string {
   const systems = params.bind(query.indicator.moments.map((m) => m.system));
   const codes = params.bind(query.indicator.moments.map((m) => m.code));
   return `unnest(${systems}::text[], ${codes}::text[]) WITH ORDINALITY AS m(system, code, n)`;
-}
-
-/** Organisation of each unit's deciding response, else of its patient: CTE `attributed`. */
-function attribution(params: Params, organizationId: string | undefined): string {
-  return `attributed AS (
-    SELECT u.*, COALESCE(ro.org_id, mo.org_id) AS org_id
-      FROM unit u
-      LEFT JOIN LATERAL (
-        SELECT COALESCE(pro.target_id, CASE WHEN a.target_type = 'Organization' THEN a.target_id END) AS org_id
-          FROM resource qr
-          JOIN search_reference a ON a.sid = qr.sid AND a.param = 'author'
-          LEFT JOIN resource pr ON a.target_type = 'PractitionerRole' AND pr.resource_type = 'PractitionerRole'
-                               AND pr.id = a.target_id AND NOT pr.deleted
-          LEFT JOIN search_reference pro ON pro.sid = pr.sid AND pro.param = 'organization' AND pro.target_type = 'Organization'
-         WHERE qr.resource_type = 'QuestionnaireResponse' AND qr.id = u.response_id AND NOT qr.deleted
-         ORDER BY 1 NULLS LAST LIMIT 1) ro ON true
-      LEFT JOIN LATERAL (
-        SELECT o.target_id AS org_id
-          FROM resource p
-          JOIN search_reference o ON o.sid = p.sid AND o.param = 'organization' AND o.target_type = 'Organization'
-         WHERE p.resource_type = 'Patient' AND p.id = u.patient_id
-         ORDER BY 1 LIMIT 1) mo ON true
-  )
-  SELECT org_id, count(*) AS initial, sum(denominator) AS denominator, sum(numerator) AS numerator, sum(total) AS total
-    FROM attributed${organizationId === undefined ? '' : ` WHERE org_id = ${params.bind(organizationId)}`}
-   GROUP BY org_id ORDER BY org_id NULLS LAST`;
 }
 
 /**
