@@ -13,18 +13,73 @@ export class Params {
   }
 }
 
-/** Organisation of each unit's deciding response, else of its patient: CTE `attributed`. */
+/**
+ * The organisation a reference (type and id as SQL expressions) stands for: an Organization
+ * itself, or the `organization` of a PractitionerRole; NULL for anything else (a Practitioner, a
+ * Patient, a CareTeam), which leaves the unit to the next rule of the attribution order.
+ */
+export function organisationOf(type: string, id: string): string {
+  return `(CASE WHEN ${type} = 'Organization' THEN ${id}
+            WHEN ${type} = 'PractitionerRole' THEN (
+              SELECT po.target_id FROM resource pr
+                JOIN search_reference po ON po.sid = pr.sid AND po.param = 'organization' AND po.target_type = 'Organization'
+               WHERE pr.resource_type = 'PractitionerRole' AND pr.id = ${id} AND NOT pr.deleted
+               ORDER BY 1 LIMIT 1) END)`;
+}
+
+/** Referral Task states in which its owner is not (or no longer) the one who treats. */
+export const NOT_TREATING = `('rejected', 'cancelled', 'entered-in-error')`;
+
+/**
+ * The organisation each unit counts for (CTE `attributed`), in this order (docs/outcome-questionnaires.md,
+ * "Attribution"); the first rule that yields an organisation decides:
+ *
+ * 1. The organisation that treated:
+ *    a. the owner of the referral Task of the referral the measurement belongs to: a ServiceRequest
+ *       in the deciding QuestionnaireResponse's `basedOn`, else one that an activity of the
+ *       treatment CarePlan carries out (`CarePlan.activity.reference`; R4 CarePlan.basedOn may only
+ *       name a CarePlan); its Task is the one whose `focus` it is, not rejected, cancelled or
+ *       entered in error (the owner of such a Task did not treat). Of several, the response's
+ *       referral first, then the lowest organisation id, so a report is the same on every run;
+ *    b. else the author of the treatment CarePlan (CarePlan.author; R4 has no search parameter for
+ *       it, so it is read from the stored CarePlan, a primary-key lookup per unit).
+ * 2. The author of the deciding QuestionnaireResponse.
+ * 3. The patient's managing organisation.
+ *
+ * In each rule a PractitionerRole counts for its `organization` and an Organization for itself.
+ * "Belongs to" is explicit links only (the unit's CarePlan, through Task.basedOn, and the response),
+ * never "a referral open for the patient on the measurement date": a patient in pain care often has
+ * referrals to a physiotherapist and a rehabilitation centre at once, and a guess by date would
+ * credit either.
+ */
 export function attribution(params: Params, organizationId: string | undefined): string {
   return `attributed AS (
-    SELECT u.*, COALESCE(ro.org_id, mo.org_id) AS org_id
+    SELECT u.*, COALESCE(rf.org_id, ca.org_id, ro.org_id, mo.org_id) AS org_id
       FROM unit u
       LEFT JOIN LATERAL (
-        SELECT COALESCE(pro.target_id, CASE WHEN a.target_type = 'Organization' THEN a.target_id END) AS org_id
+        SELECT x.org_id FROM (
+          SELECT src.resource_type AS via, ${organisationOf('ow.target_type', 'ow.target_id')} AS org_id
+            FROM resource src
+            JOIN search_reference ref ON ref.sid = src.sid AND ref.target_type = 'ServiceRequest'
+                                     AND ref.param = CASE src.resource_type WHEN 'CarePlan' THEN 'activity-reference' ELSE 'based-on' END
+            JOIN search_reference fo ON fo.resource_type = 'Task' AND fo.param = 'focus' AND fo.target_id = ref.target_id
+                                    AND fo.target_type = 'ServiceRequest'
+            JOIN resource rt ON rt.sid = fo.sid AND NOT rt.deleted
+            JOIN search_token rs ON rs.sid = fo.sid AND rs.param = 'status' AND rs.code NOT IN ${NOT_TREATING}
+            JOIN search_reference ow ON ow.sid = fo.sid AND ow.param = 'owner'
+           WHERE ((src.resource_type = 'CarePlan' AND src.id = u.careplan_id)
+               OR (src.resource_type = 'QuestionnaireResponse' AND src.id = u.response_id)) AND NOT src.deleted) x
+         WHERE x.org_id IS NOT NULL
+         ORDER BY x.via DESC, x.org_id LIMIT 1) rf ON true
+      LEFT JOIN LATERAL (
+        SELECT ${organisationOf('m.a[1]', 'm.a[2]')} AS org_id
+          FROM resource cp
+          CROSS JOIN LATERAL regexp_match((cp.content::jsonb) #>> '{author,reference}', '(PractitionerRole|Organization)/([A-Za-z0-9.-]{1,64})$') AS m(a)
+         WHERE cp.resource_type = 'CarePlan' AND cp.id = u.careplan_id AND NOT cp.deleted) ca ON true
+      LEFT JOIN LATERAL (
+        SELECT ${organisationOf('a.target_type', 'a.target_id')} AS org_id
           FROM resource qr
           JOIN search_reference a ON a.sid = qr.sid AND a.param = 'author'
-          LEFT JOIN resource pr ON a.target_type = 'PractitionerRole' AND pr.resource_type = 'PractitionerRole'
-                               AND pr.id = a.target_id AND NOT pr.deleted
-          LEFT JOIN search_reference pro ON pro.sid = pr.sid AND pro.param = 'organization' AND pro.target_type = 'Organization'
          WHERE qr.resource_type = 'QuestionnaireResponse' AND qr.id = u.response_id AND NOT qr.deleted
          ORDER BY 1 NULLS LAST LIMIT 1) ro ON true
       LEFT JOIN LATERAL (
@@ -38,4 +93,3 @@ export function attribution(params: Params, organizationId: string | undefined):
     FROM attributed${organizationId === undefined ? '' : ` WHERE org_id = ${params.bind(organizationId)}`}
    GROUP BY org_id ORDER BY org_id NULLS LAST`;
 }
-
