@@ -118,7 +118,7 @@ async function evaluate(ctx: FhirContext, request: FhirRequest): Promise<FhirRes
     await ctx.repo.read('Patient', patientId);
   }
   const measure = await readMeasure(ctx, request);
-  const report = await evaluateMeasure(ctx.repo.queryable, {
+  const report = await evaluateMeasure({ search: ctx.search, db: ctx.repo.queryable, baseUrl: request.baseUrl }, {
     measure,
     ...when,
     patientId,

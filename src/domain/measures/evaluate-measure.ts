@@ -4,11 +4,12 @@
  * (`reporter`). The report is computed, not stored.
  */
 import type { Measure, MeasureReport } from '@medplum/fhirtypes';
-import type { Queryable } from '../../storage/database.js';
+import type { DomainSearch } from '../search-pages.js';
 import type { AccessFilter } from '../../search/types.js';
 import { measureIndicators } from './indicator.js';
 import { indicatorStatement, type IndicatorRow } from './indicator-sql.js';
 import { reportGroup } from './measure-report.js';
+import { careBridgeSessions } from './care-bridge-sessions.js';
 
 export interface EvaluationInput {
   readonly measure: Measure;
@@ -21,11 +22,28 @@ export interface EvaluationInput {
   readonly access?: AccessFilter;
 }
 
-export async function evaluateMeasure(db: Queryable, input: EvaluationInput): Promise<MeasureReport> {
+/** The last calendar day before an exclusive end instant. */
+function lastDayBefore(instant: string): string {
+  return new Date(Date.parse(instant) - 1).toISOString().slice(0, 10);
+}
+
+/** `domain` reads through the search service (care-bridge plans and visits) and runs the SQL on its `db`. */
+export async function evaluateMeasure(domain: DomainSearch, input: EvaluationInput): Promise<MeasureReport> {
   const { measure } = input;
   const indicators = measureIndicators(measure);
   const groups = [];
   for (const [i, indicator] of indicators.entries()) {
+    if (indicator.type === 'care-bridge-sessions') {
+      const rows = await careBridgeSessions(domain, {
+        indicator,
+        firstDay: input.instants.start.slice(0, 10),
+        lastDay: lastDayBefore(input.instants.end),
+        patientId: input.patientId,
+        organizationId: input.organizationId,
+      });
+      groups.push(reportGroup(measure.group?.[i] ?? {}, indicator, rows));
+      continue;
+    }
     const statement = indicatorStatement({
       indicator,
       periodStart: input.instants.start,
@@ -34,7 +52,7 @@ export async function evaluateMeasure(db: Queryable, input: EvaluationInput): Pr
       organizationId: input.organizationId,
       ...(input.access ? { access: input.access } : {}),
     });
-    const rows = await db.query<IndicatorRow>(statement.sql, statement.params);
+    const rows = await domain.db.query<IndicatorRow>(statement.sql, statement.params);
     groups.push(reportGroup(measure.group?.[i] ?? {}, indicator, rows));
   }
   const canonical = measure.version ? `${measure.url ?? ''}|${measure.version}` : (measure.url ?? '');

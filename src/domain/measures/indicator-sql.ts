@@ -7,15 +7,16 @@
  *   CarePlan (status, period = `date`, subject)  <- Task `based-on` (moment = `code`, `status`,
  *   `focus` = Questionnaire, `output` = QuestionnaireResponse)  <- Observation `derived-from`
  *   (score = `code`, `status`, `value-quantity`).
- * Attribution (docs/outcome-questionnaires.md): a unit counts for the organisation of the author of its deciding
- * response (QuestionnaireResponse `author`: a PractitionerRole's `organization`, or an
- * Organization), else for the patient's managing organisation (Patient `organization`). The
+ * Attribution (attribution-sql.ts, where the order is computed): a unit counts for the organisation
+ * that treated (the owner of the referral Task of the treatment's referral, else the CarePlan's
+ * author), else the author of its deciding response, else the patient's managing organisation. The
  * deciding response is the one at the last of the indicator's moments that has one (the end of
  * treatment before the intake), of the scored pair for score indicators.
  */
 import type { AccessFilter } from '../../search/types.js';
 import type { Indicator } from './indicator.js';
 import { attribution, Params } from './attribution-sql.js';
+import { referralStatement } from './referral-indicator-sql.js';
 
 export interface IndicatorQuery {
   readonly indicator: Indicator;
@@ -36,7 +37,12 @@ export interface IndicatorRow {
   readonly initial: string | number;
   readonly denominator: string | number;
   readonly numerator: string | number;
-  readonly total: string | number | null;
+  readonly total?: string | number | null;
+  /** referral-primary-care: rows per organisation and discipline (RoleCodeNL code). */
+  readonly discipline?: string | null;
+  /** referral-interval: the median, and the row over all organisations (a median is no sum). */
+  readonly median?: string | number | null;
+  readonly is_total?: boolean;
 }
 
 function narrow(query: IndicatorQuery, params: Params, alias: string): string {
@@ -180,6 +186,11 @@ export function indicatorStatement(query: IndicatorQuery): { sql: string; params
     case 'moment-response':
       sql = responseSql(query, params);
       break;
+    case 'referral-primary-care':
+    case 'referral-interval':
+      return referralStatement(query);
+    case 'care-bridge-sessions':
+      throw new Error('care-bridge-sessions is computed by care-bridge-sessions.ts from $progress figures, not by one statement');
   }
   return { sql, params: params.values };
 }
