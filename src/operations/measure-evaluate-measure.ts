@@ -118,12 +118,13 @@ async function evaluate(ctx: FhirContext, request: FhirRequest): Promise<FhirRes
     await ctx.repo.read('Patient', patientId);
   }
   const measure = await readMeasure(ctx, request);
-  const report = await evaluateMeasure({ search: ctx.search, db: ctx.repo.queryable, baseUrl: request.baseUrl }, {
+  const report = await evaluateMeasure(ctx.repo.queryable, {
     measure,
     ...when,
     patientId,
     organizationId,
     now: new Date().toISOString(),
+    baseUrl: request.baseUrl,
   });
   return { status: 200, resource: report };
 }

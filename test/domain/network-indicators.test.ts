@@ -212,6 +212,16 @@ t.test(`network indicators on ${engine}`, async (t) => {
     t.same([count(nurse.group[0], 'initial-population'), count(nurse.group[1], 'numerator')], [0, 8]);
   });
 
+  t.test('a regional network (Measure scope only) gets the same aggregate figures, naming no patient', async (t) => {
+    for (const measure of ['referral-primary-care', 'referral-waiting-times', 'care-bridge-sessions']) {
+      const response = await app.request({ method: 'GET', url: `/fhir/Measure/${measure}/$evaluate-measure?${YEAR}`, as: 'network' });
+      t.equal(response.statusCode, 200, measure);
+      const admin = await evaluate(app, measure, YEAR);
+      t.same({ ...response.json(), date: undefined }, { ...admin, date: undefined }, `${measure}: as the integration engine gets them`);
+      t.notOk(/Patient\/|ServiceRequest\/|Task\/|CarePlan\//.test(response.body), `${measure}: names no patient or record`);
+    }
+  });
+
   t.test('a malformed indicator is 422', async (t) => {
     const bad = await app.request({
       method: 'POST',

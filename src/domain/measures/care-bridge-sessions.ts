@@ -3,10 +3,15 @@
  * sessions, 4 + 1 home visits within 12 weeks of discharge), per organisation, as a ratio:
  * sessions used (numerator) over sessions budgeted (denominator, allowed plus on indication).
  *
- * The counting is $progress's own (care-bridge/plan-data.ts, plan-limits.ts, progress.ts), not a
+ * The counting is $progress's own (care-bridge/plan-limits.ts, visits.ts, progress.ts), not a
  * second one: a plan's figure here is what `CarePlan/{id}/$progress?date={last day}` reports for
  * its activities with the Measure's activity code (`used`, and `allowed` + `onIndication`), so
  * visits over the limit or outside the window are used sessions too, as $progress counts them.
+ *
+ * The plans, their activities' ServiceRequests and their visits are read from the stored resources
+ * through the index (as every indicator is: aggregate figures over all the server holds), not
+ * through the caller's narrowed search service, which would show a regional network with Measure
+ * scopes no CarePlan at all; what leaves is counts per organisation.
  *
  * Unit: a care-bridge CarePlan (category cardiac-care-bridge; not draft or entered in error) whose
  * window's last day falls in the reporting period, with at least one such activity.
@@ -15,13 +20,13 @@
  * activity's ServiceRequest (not rejected, cancelled or entered in error), else the activity's
  * performer, else the plan's author, else the patient's managing organisation.
  */
-import type { CarePlan } from '@medplum/fhirtypes';
+import type { CarePlan, Resource, ServiceRequest } from '@medplum/fhirtypes';
 import { parseLocalReference } from '../../fhir/references.js';
-import { loadPlanData } from '../care-bridge/plan-data.js';
-import { hasCode } from '../care-bridge/plan-limits.js';
+import type { Queryable } from '../../storage/database.js';
+import { hasCode, planLimits } from '../care-bridge/plan-limits.js';
 import { CARE_BRIDGE_CATEGORY } from '../care-bridge/profiles.js';
 import { planProgress } from '../care-bridge/progress.js';
-import { searchAll, type DomainSearch } from '../search-pages.js';
+import { VISIT_TYPES, visitOf, type Visit } from '../care-bridge/visits.js';
 import { NOT_TREATING, organisationOf } from './attribution-sql.js';
 import type { Indicator } from './indicator.js';
 import type { IndicatorRow } from './indicator-sql.js';
@@ -33,6 +38,7 @@ export interface SessionsQuery {
   readonly lastDay: string;
   readonly patientId: string | undefined;
   readonly organizationId: string | undefined;
+  readonly baseUrl: string;
 }
 
 const ORGANISATION_SQL = `SELECT COALESCE(
@@ -54,16 +60,65 @@ function parts(reference: string | undefined, baseUrl: string): [string | null, 
   return local ? [local.resourceType, local.id] : [null, null];
 }
 
-async function organisationFor(ctx: DomainSearch, plan: CarePlan, request: string | undefined, performer: string | undefined): Promise<string | null> {
-  const [, requestId] = parts(request, ctx.baseUrl);
-  const [, patientId] = parts(plan.subject.reference, ctx.baseUrl);
-  const rows = await ctx.db.query<{ org_id: string | null }>(ORGANISATION_SQL, [
+async function organisationFor(db: Queryable, baseUrl: string, plan: CarePlan, request: string | undefined, performer: string | undefined): Promise<string | null> {
+  const [, requestId] = parts(request, baseUrl);
+  const [, patientId] = parts(plan.subject.reference, baseUrl);
+  const rows = await db.query<{ org_id: string | null }>(ORGANISATION_SQL, [
     requestId,
-    ...parts(performer, ctx.baseUrl),
-    ...parts(plan.author?.reference, ctx.baseUrl),
+    ...parts(performer, baseUrl),
+    ...parts(plan.author?.reference, baseUrl),
     patientId,
   ]);
   return rows[0]?.org_id ?? null;
+}
+
+/** Care-bridge plans that may have used sessions (category index, status), optionally of one patient. */
+async function carePlans(db: Queryable, patientId: string | undefined): Promise<CarePlan[]> {
+  const rows = await db.query<{ content: string }>(
+    `SELECT cp.content
+       FROM search_token c
+       JOIN resource cp ON cp.sid = c.sid AND NOT cp.deleted
+       JOIN search_token st ON st.sid = c.sid AND st.param = 'status' AND st.code IN ('active', 'on-hold', 'revoked', 'completed')
+      WHERE c.resource_type = 'CarePlan' AND c.param = 'category' AND c.system = $1 AND c.code = $2
+        AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM search_reference s WHERE s.sid = c.sid AND s.param = 'subject'
+                                         AND s.target_type = 'Patient' AND s.target_id = $3::text))
+      ORDER BY cp.id`,
+    [CARE_BRIDGE_CATEGORY.system, CARE_BRIDGE_CATEGORY.code, patientId ?? null]
+  );
+  return rows.map((r) => JSON.parse(r.content) as CarePlan);
+}
+
+/**
+ * What care-bridge/plan-data.ts loads through the search service, read from the index instead: the
+ * ServiceRequests the plan's activities reference, and the Procedures and Encounters based on the
+ * plan or on those requests.
+ */
+async function planData(db: Queryable, baseUrl: string, plan: CarePlan): Promise<{ reference: string; requests: Map<string, ServiceRequest>; visits: Visit[] }> {
+  const requestIds = [
+    ...new Set(
+      (plan.activity ?? [])
+        .map((a) => (a.reference?.reference === undefined ? undefined : parseLocalReference(a.reference.reference, baseUrl)))
+        .filter((r) => r?.resourceType === 'ServiceRequest')
+        .map((r) => r?.id as string)
+    ),
+  ];
+  const requests = await db.query<{ content: string }>(
+    `SELECT content FROM resource WHERE resource_type = 'ServiceRequest' AND id = ANY($1::text[]) AND NOT deleted`,
+    [requestIds]
+  );
+  const visits = await db.query<{ content: string }>(
+    `SELECT DISTINCT r.sid, r.content
+       FROM search_reference b
+       JOIN resource r ON r.sid = b.sid AND NOT r.deleted
+      WHERE b.resource_type = ANY($1::text[]) AND b.param = 'based-on'
+        AND ((b.target_type = 'CarePlan' AND b.target_id = $2) OR (b.target_type = 'ServiceRequest' AND b.target_id = ANY($3::text[])))`,
+    [[...VISIT_TYPES], plan.id, requestIds]
+  );
+  return {
+    reference: `CarePlan/${plan.id as string}`,
+    requests: new Map(requests.map((r) => JSON.parse(r.content) as ServiceRequest).map((sr) => [`ServiceRequest/${sr.id as string}`, sr])),
+    visits: visits.map((r) => visitOf(JSON.parse(r.content) as Resource, baseUrl)).filter((v): v is Visit => v !== undefined),
+  };
 }
 
 interface Counts {
@@ -73,26 +128,20 @@ interface Counts {
 }
 
 /** Rows per organisation: plans (initial), sessions budgeted (denominator) and used (numerator). */
-export async function careBridgeSessions(ctx: DomainSearch, query: SessionsQuery): Promise<IndicatorRow[]> {
+export async function careBridgeSessions(db: Queryable, query: SessionsQuery): Promise<IndicatorRow[]> {
   const activity = query.indicator.activity;
-  // Plans whose period overlaps the reporting period (R4 search: a period matches `ge`/`le` when
-  // they intersect); the window's last day is checked below, where plan-limits.ts computes it.
-  const plans = await searchAll<CarePlan>(ctx, ['CarePlan'], [
-    ['category', `${CARE_BRIDGE_CATEGORY.system}|${CARE_BRIDGE_CATEGORY.code}`],
-    ['status', 'active,on-hold,revoked,completed'],
-    ['date', `ge${query.firstDay}`],
-    ...(query.patientId === undefined ? [] : [['subject', `Patient/${query.patientId}`] as [string, string]]),
-  ]);
+  const plans = await carePlans(db, query.patientId);
   const byOrganisation = new Map<string | null, Counts>();
   for (const plan of plans) {
-    const data = await loadPlanData(ctx, plan);
-    const last = data.limits.window.end;
+    const data = await planData(db, query.baseUrl, plan);
+    const limits = planLimits(plan, data.requests, query.baseUrl);
+    const last = limits.window.end;
     if (activity === undefined || last === undefined || last < query.firstDay || last > query.lastDay) {
       continue;
     }
-    const progress = planProgress(data.reference, data.limits, data.visits, last);
+    const progress = planProgress(data.reference, limits, data.visits, last);
     for (const figures of progress.activities.filter((a) => hasCode(a.limit.code, activity.system, activity.code))) {
-      const org = await organisationFor(ctx, plan, figures.limit.request, figures.limit.performer);
+      const org = await organisationFor(db, query.baseUrl, plan, figures.limit.request, figures.limit.performer);
       if (query.organizationId !== undefined && org !== query.organizationId) {
         continue;
       }

@@ -4,7 +4,7 @@
  * (`reporter`). The report is computed, not stored.
  */
 import type { Measure, MeasureReport } from '@medplum/fhirtypes';
-import type { DomainSearch } from '../search-pages.js';
+import type { Queryable } from '../../storage/database.js';
 import type { AccessFilter } from '../../search/types.js';
 import { measureIndicators } from './indicator.js';
 import { indicatorStatement, type IndicatorRow } from './indicator-sql.js';
@@ -19,6 +19,8 @@ export interface EvaluationInput {
   readonly patientId: string | undefined;
   readonly organizationId: string | undefined;
   readonly now: string;
+  /** The server's base URL, for references written as absolute URLs (care-bridge plans). */
+  readonly baseUrl: string;
   readonly access?: AccessFilter;
 }
 
@@ -27,19 +29,19 @@ function lastDayBefore(instant: string): string {
   return new Date(Date.parse(instant) - 1).toISOString().slice(0, 10);
 }
 
-/** `domain` reads through the search service (care-bridge plans and visits) and runs the SQL on its `db`. */
-export async function evaluateMeasure(domain: DomainSearch, input: EvaluationInput): Promise<MeasureReport> {
+export async function evaluateMeasure(db: Queryable, input: EvaluationInput): Promise<MeasureReport> {
   const { measure } = input;
   const indicators = measureIndicators(measure);
   const groups = [];
   for (const [i, indicator] of indicators.entries()) {
     if (indicator.type === 'care-bridge-sessions') {
-      const rows = await careBridgeSessions(domain, {
+      const rows = await careBridgeSessions(db, {
         indicator,
         firstDay: input.instants.start.slice(0, 10),
         lastDay: lastDayBefore(input.instants.end),
         patientId: input.patientId,
         organizationId: input.organizationId,
+        baseUrl: input.baseUrl,
       });
       groups.push(reportGroup(measure.group?.[i] ?? {}, indicator, rows));
       continue;
@@ -52,7 +54,7 @@ export async function evaluateMeasure(domain: DomainSearch, input: EvaluationInp
       organizationId: input.organizationId,
       ...(input.access ? { access: input.access } : {}),
     });
-    const rows = await domain.db.query<IndicatorRow>(statement.sql, statement.params);
+    const rows = await db.query<IndicatorRow>(statement.sql, statement.params);
     groups.push(reportGroup(measure.group?.[i] ?? {}, indicator, rows));
   }
   const canonical = measure.version ? `${measure.url ?? ''}|${measure.version}` : (measure.url ?? '');

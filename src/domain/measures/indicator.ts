@@ -1,7 +1,8 @@
 /**
  * What Schakel computes for a Measure group, read from the group's `measure-indicator` extension
  * (canonical-urls.ts). Indicators are data in the Measure (moments, score code, threshold) over a
- * fixed set of indicator types that the server knows how to aggregate in SQL:
+ * fixed set of indicator types that the server knows how to aggregate (in SQL; care-bridge sessions
+ * from the counting of $progress):
  *
  * | type                  | Measure.scoring     | sub-extensions                       | unit of analysis |
  * |-----------------------|---------------------|--------------------------------------|------------------|

@@ -5,7 +5,7 @@
  * numerator / denominator; the continuous-variable score is the mean of the measure observations
  * (the change from the first to the last moment, last minus first).
  */
-import type { MeasureGroup, MeasureReportGroup, MeasureReportGroupPopulation, MeasureReportGroupStratifierStratum, Quantity } from '@medplum/fhirtypes';
+import type { Coding, MeasureGroup, MeasureReportGroup, MeasureReportGroupPopulation, MeasureReportGroupStratifierStratum, Quantity } from '@medplum/fhirtypes';
 import { UCUM } from '../canonical-urls.js';
 import type { Indicator } from './indicator.js';
 import type { IndicatorRow } from './indicator-sql.js';
@@ -71,6 +71,8 @@ function score(indicator: Indicator, c: Counts): Quantity | undefined {
   return { value: round(c.numerator / c.denominator, 4) };
 }
 
+/** RoleCodeNL, the code system of disciplines (docs/care-workflows.md). */
+const ROLE_CODE_NL = 'urn:oid:2.16.840.1.113883.2.4.15.111';
 const DISCIPLINE_STRATIFIER = 'Discipline: de gevraagde (ServiceRequest.performerType), anders die van de eigenaar van de verwijzingstaak';
 
 /** Sums the counts of rows that share a key (organisation or discipline), in first-seen order. */
@@ -83,9 +85,9 @@ function sumBy(rows: readonly IndicatorRow[], key: (row: IndicatorRow) => string
   return [...sums.entries()].map(([k, list]) => [k, list.length === 1 && list[0] ? list[0] : sum(list)]);
 }
 
-function stratumOf(indicator: Indicator, text: string, counts: Counts): MeasureReportGroupStratifierStratum {
+function stratumOf(indicator: Indicator, text: string, counts: Counts, coding?: Coding): MeasureReportGroupStratifierStratum {
   const stratumScore = score(indicator, counts);
-  return { value: { text }, population: populations(indicator, counts), ...(stratumScore ? { measureScore: stratumScore } : {}) };
+  return { value: { ...(coding ? { coding: [coding] } : {}), text }, population: populations(indicator, counts), ...(stratumScore ? { measureScore: stratumScore } : {}) };
 }
 
 /**
@@ -114,7 +116,9 @@ export function reportGroup(definition: MeasureGroup, indicator: Indicator, rows
               code: [{ text: DISCIPLINE_STRATIFIER }],
               stratum: byDiscipline
                 .sort(([a], [b]) => (a === null ? 1 : b === null ? -1 : a.localeCompare(b)))
-                .map(([discipline, counts]) => stratumOf(indicator, discipline ?? 'Discipline onbekend', counts)),
+                .map(([discipline, counts]) =>
+                  stratumOf(indicator, discipline ?? 'Discipline onbekend', counts, discipline === null ? undefined : { system: ROLE_CODE_NL, code: discipline })
+                ),
             },
           ]
         : []),
