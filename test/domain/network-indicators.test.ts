@@ -147,6 +147,13 @@ t.test(`network indicators on ${engine}`, async (t) => {
     // Referrals written in the first quarter: r1 (2), r2 (4), r5 (1): 1 2 4 -> 2.
     const q1 = await evaluate(app, 'referral-waiting-times', 'periodStart=2025-01-01&periodEnd=2025-03-31');
     t.same([count(q1.group[0], 'initial-population'), q1.group[0].measureScore.value], [3, 2]);
+    // One patient: n2's referrals r2 (4 days; 28) and r6 (8; 112): (4 + 8) / 2 = 6 and (28 + 112) / 2 = 70.
+    const n2 = await evaluate(app, 'referral-waiting-times', `${YEAR}&subject=Patient/n2`);
+    t.equal(n2.type, 'individual');
+    t.same(n2.group.map((g: Json) => [count(g, 'initial-population'), g.measureScore.value]), [
+      [2, 6],
+      [2, 70],
+    ]);
   });
 
   t.test('care-bridge sessions used against the budget', async (t) => {
