@@ -124,6 +124,7 @@ async function evaluate(ctx: FhirContext, request: FhirRequest): Promise<FhirRes
     patientId,
     organizationId,
     now: new Date().toISOString(),
+    baseUrl: request.baseUrl,
   });
   return { status: 200, resource: report };
 }

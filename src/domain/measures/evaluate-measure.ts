@@ -9,6 +9,7 @@ import type { AccessFilter } from '../../search/types.js';
 import { measureIndicators } from './indicator.js';
 import { indicatorStatement, type IndicatorRow } from './indicator-sql.js';
 import { reportGroup } from './measure-report.js';
+import { careBridgeSessions } from './care-bridge-sessions.js';
 
 export interface EvaluationInput {
   readonly measure: Measure;
@@ -18,7 +19,14 @@ export interface EvaluationInput {
   readonly patientId: string | undefined;
   readonly organizationId: string | undefined;
   readonly now: string;
+  /** The server's base URL, for references written as absolute URLs (care-bridge plans). */
+  readonly baseUrl: string;
   readonly access?: AccessFilter;
+}
+
+/** The last calendar day before an exclusive end instant. */
+function lastDayBefore(instant: string): string {
+  return new Date(Date.parse(instant) - 1).toISOString().slice(0, 10);
 }
 
 export async function evaluateMeasure(db: Queryable, input: EvaluationInput): Promise<MeasureReport> {
@@ -26,6 +34,18 @@ export async function evaluateMeasure(db: Queryable, input: EvaluationInput): Pr
   const indicators = measureIndicators(measure);
   const groups = [];
   for (const [i, indicator] of indicators.entries()) {
+    if (indicator.type === 'care-bridge-sessions') {
+      const rows = await careBridgeSessions(db, {
+        indicator,
+        firstDay: input.instants.start.slice(0, 10),
+        lastDay: lastDayBefore(input.instants.end),
+        patientId: input.patientId,
+        organizationId: input.organizationId,
+        baseUrl: input.baseUrl,
+      });
+      groups.push(reportGroup(measure.group?.[i] ?? {}, indicator, rows));
+      continue;
+    }
     const statement = indicatorStatement({
       indicator,
       periodStart: input.instants.start,

@@ -7,14 +7,16 @@
  *   CarePlan (status, period = `date`, subject)  <- Task `based-on` (moment = `code`, `status`,
  *   `focus` = Questionnaire, `output` = QuestionnaireResponse)  <- Observation `derived-from`
  *   (score = `code`, `status`, `value-quantity`).
- * Attribution (docs/outcome-questionnaires.md): a unit counts for the organisation of the author of its deciding
- * response (QuestionnaireResponse `author`: a PractitionerRole's `organization`, or an
- * Organization), else for the patient's managing organisation (Patient `organization`). The
+ * Attribution (attribution-sql.ts, where the order is computed): a unit counts for the organisation
+ * that treated (the owner of the referral Task of the treatment's referral, else the CarePlan's
+ * author), else the author of its deciding response, else the patient's managing organisation. The
  * deciding response is the one at the last of the indicator's moments that has one (the end of
  * treatment before the intake), of the scored pair for score indicators.
  */
 import type { AccessFilter } from '../../search/types.js';
 import type { Indicator } from './indicator.js';
+import { attribution, Params } from './attribution-sql.js';
+import { referralStatement } from './referral-indicator-sql.js';
 
 export interface IndicatorQuery {
   readonly indicator: Indicator;
@@ -35,15 +37,12 @@ export interface IndicatorRow {
   readonly initial: string | number;
   readonly denominator: string | number;
   readonly numerator: string | number;
-  readonly total: string | number | null;
-}
-
-class Params {
-  readonly values: unknown[] = [];
-  bind(value: unknown): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
+  readonly total?: string | number | null;
+  /** referral-primary-care: rows per organisation and discipline (RoleCodeNL code). */
+  readonly discipline?: string | null;
+  /** referral-interval: the median, and the row over all organisations (a median is no sum). */
+  readonly median?: string | number | null;
+  readonly is_total?: boolean;
 }
 
 function narrow(query: IndicatorQuery, params: Params, alias: string): string {
@@ -56,32 +55,6 @@ function momentsRelation(query: IndicatorQuery, params: Params): string {
   const systems = params.bind(query.indicator.moments.map((m) => m.system));
   const codes = params.bind(query.indicator.moments.map((m) => m.code));
   return `unnest(${systems}::text[], ${codes}::text[]) WITH ORDINALITY AS m(system, code, n)`;
-}
-
-/** Organisation of each unit's deciding response, else of its patient: CTE `attributed`. */
-function attribution(params: Params, organizationId: string | undefined): string {
-  return `attributed AS (
-    SELECT u.*, COALESCE(ro.org_id, mo.org_id) AS org_id
-      FROM unit u
-      LEFT JOIN LATERAL (
-        SELECT COALESCE(pro.target_id, CASE WHEN a.target_type = 'Organization' THEN a.target_id END) AS org_id
-          FROM resource qr
-          JOIN search_reference a ON a.sid = qr.sid AND a.param = 'author'
-          LEFT JOIN resource pr ON a.target_type = 'PractitionerRole' AND pr.resource_type = 'PractitionerRole'
-                               AND pr.id = a.target_id AND NOT pr.deleted
-          LEFT JOIN search_reference pro ON pro.sid = pr.sid AND pro.param = 'organization' AND pro.target_type = 'Organization'
-         WHERE qr.resource_type = 'QuestionnaireResponse' AND qr.id = u.response_id AND NOT qr.deleted
-         ORDER BY 1 NULLS LAST LIMIT 1) ro ON true
-      LEFT JOIN LATERAL (
-        SELECT o.target_id AS org_id
-          FROM resource p
-          JOIN search_reference o ON o.sid = p.sid AND o.param = 'organization' AND o.target_type = 'Organization'
-         WHERE p.resource_type = 'Patient' AND p.id = u.patient_id
-         ORDER BY 1 LIMIT 1) mo ON true
-  )
-  SELECT org_id, count(*) AS initial, sum(denominator) AS denominator, sum(numerator) AS numerator, sum(total) AS total
-    FROM attributed${organizationId === undefined ? '' : ` WHERE org_id = ${params.bind(organizationId)}`}
-   GROUP BY org_id ORDER BY org_id NULLS LAST`;
 }
 
 /**
@@ -213,6 +186,11 @@ export function indicatorStatement(query: IndicatorQuery): { sql: string; params
     case 'moment-response':
       sql = responseSql(query, params);
       break;
+    case 'referral-primary-care':
+    case 'referral-interval':
+      return referralStatement(query);
+    case 'care-bridge-sessions':
+      throw new Error('care-bridge-sessions is computed by care-bridge-sessions.ts from $progress figures, not by one statement');
   }
   return { sql, params: params.values };
 }

@@ -1,7 +1,8 @@
 /**
  * What Schakel computes for a Measure group, read from the group's `measure-indicator` extension
  * (canonical-urls.ts). Indicators are data in the Measure (moments, score code, threshold) over a
- * fixed set of indicator types that the server knows how to aggregate in SQL:
+ * fixed set of indicator types that the server knows how to aggregate (in SQL; care-bridge sessions
+ * from the counting of $progress):
  *
  * | type                  | Measure.scoring     | sub-extensions                       | unit of analysis |
  * |-----------------------|---------------------|--------------------------------------|------------------|
@@ -9,6 +10,13 @@
  * | `score-improvement`   | proportion          | the same and threshold               | finished treatment |
  * | `moment-completeness` | proportion          | moment (1..*)                        | finished treatment |
  * | `moment-response`     | proportion          | moment (1)                           | moment due in the period |
+ * | `referral-primary-care` | proportion        | secondaryCare (Coding, 1..*), onwardDays | referral authored in the period |
+ * | `referral-interval`   | continuous-variable | interval (code)                      | referral authored in the period |
+ * | `care-bridge-sessions` | ratio              | activity (Coding)                    | care-bridge plan whose window ends in the period |
+ *
+ * The referral indicators are defined in referral-indicator-sql.ts, the care-bridge one in
+ * care-bridge-sessions.ts; `interval` is `referral-to-acceptance` or `acceptance-to-feedback`, and
+ * its score is the median number of days.
  *
  * `scoreImprovement` (increase | decrease, the codes of R4 measure-improvement-notation) says which
  * direction of the score is better: `decrease` for the PDI. It is not Measure.improvementNotation,
@@ -19,7 +27,17 @@ import type { Coding, Extension, Measure, MeasureGroup, OperationOutcomeIssue } 
 import { issue, unprocessable } from '../../fhir/outcomes.js';
 import { INDICATOR_EXTENSION } from '../canonical-urls.js';
 
-export type IndicatorType = 'score-change' | 'score-improvement' | 'moment-completeness' | 'moment-response';
+export type IndicatorType =
+  | 'score-change'
+  | 'score-improvement'
+  | 'moment-completeness'
+  | 'moment-response'
+  | 'referral-primary-care'
+  | 'referral-interval'
+  | 'care-bridge-sessions';
+
+export type ReferralInterval = 'referral-to-acceptance' | 'acceptance-to-feedback';
+const INTERVALS: readonly string[] = ['referral-to-acceptance', 'acceptance-to-feedback'];
 
 export interface MomentCode {
   readonly system: string;
@@ -34,6 +52,13 @@ export interface Indicator {
   readonly threshold: number | undefined;
   /** A lower score is better (scoreImprovement `decrease`, the PDI). */
   readonly lowerIsBetter: boolean;
+  /** referral-primary-care: the disciplines (RoleCodeNL) that are secondary care, and how many days after the feedback an onward referral still counts. */
+  readonly secondaryCare?: readonly MomentCode[];
+  readonly onwardDays?: number;
+  /** referral-interval: which interval's median. */
+  readonly interval?: ReferralInterval;
+  /** care-bridge-sessions: the activity code (SNOMED CT) whose sessions are counted. */
+  readonly activity?: MomentCode;
 }
 
 const SCORING: Record<IndicatorType, string> = {
@@ -41,6 +66,9 @@ const SCORING: Record<IndicatorType, string> = {
   'score-improvement': 'proportion',
   'moment-completeness': 'proportion',
   'moment-response': 'proportion',
+  'referral-primary-care': 'proportion',
+  'referral-interval': 'continuous-variable',
+  'care-bridge-sessions': 'ratio',
 };
 
 function codes(extension: Extension, url: string): MomentCode[] {
@@ -82,6 +110,29 @@ function readIndicator(measure: Measure, group: MeasureGroup, path: string, issu
       return fail('A score-improvement indicator needs a threshold (decimal, at least 0)');
     }
     return { type, moments: [from, to], score, threshold, lowerIsBetter };
+  }
+  const none = { moments: [], score: undefined, threshold: undefined, lowerIsBetter };
+  if (type === 'referral-primary-care') {
+    const secondaryCare = codes(extension, 'secondaryCare');
+    const onwardDays = extension.extension?.find((e) => e.url === 'onwardDays')?.valueInteger;
+    if (secondaryCare.length === 0 || onwardDays === undefined || onwardDays < 0) {
+      return fail('A referral-primary-care indicator needs secondaryCare Codings and onwardDays (integer, at least 0)');
+    }
+    return { type, ...none, secondaryCare, onwardDays };
+  }
+  if (type === 'referral-interval') {
+    const interval = extension.extension?.find((e) => e.url === 'interval')?.valueCode;
+    if (interval === undefined || !INTERVALS.includes(interval)) {
+      return fail(`A referral-interval indicator needs interval: ${INTERVALS.join(' or ')}`);
+    }
+    return { type, ...none, interval: interval as ReferralInterval };
+  }
+  if (type === 'care-bridge-sessions') {
+    const [activity] = codes(extension, 'activity');
+    if (!activity) {
+      return fail('A care-bridge-sessions indicator needs an activity Coding');
+    }
+    return { type, ...none, activity };
   }
   const moments = codes(extension, 'moment');
   if (moments.length === 0 || (type === 'moment-response' && moments.length !== 1)) {
