@@ -108,6 +108,10 @@ t.test(`SMART App Launch on ${engine}`, async (t) => {
     const code = redirect.searchParams.get('code') ?? '';
     t.ok(code.length >= 43);
 
+    const stored = await app.database.db.query<{ code_hash: string; redeemed_at: unknown }>('SELECT code_hash, redeemed_at FROM auth_code');
+    t.notOk(stored.some((row) => row.code_hash === code), 'codes are stored hashed only');
+    t.ok(stored.some((row) => row.code_hash === createHash('sha256').update(code).digest('base64url') && row.redeemed_at === null));
+
     const granted = await exchange(code, p);
     t.equal(granted.statusCode, 200, granted.body);
     t.equal(granted.headers['cache-control'], 'no-store');
