@@ -159,7 +159,7 @@ t.test(`SIGTERM under keep-alive load on ${engine}: in-flight requests finish, l
   // One request whose body is only half sent until the later requests have been answered: it
   // is in flight for certain when those arrive, so the drain keeps the idle connections open.
   const held = heldCreate();
-  const inFlight: Array<Promise<Answer>> = [send(`${server.base}/fhir/Patient`, { method: 'POST', headers, body: held.body, duplex: 'half' } as RequestInit)];
+  const inFlight: Array<Promise<Answer>> = [send(`${server.base}/fhir/Patient`, { method: 'POST', headers, body: held.body, duplex: 'half' })];
   for (let i = 0; i < 20; i++) {
     if (i % 5 === 0) {
       inFlight.push(send(`${server.base}/fhir`, { method: 'POST', headers, body: JSON.stringify(transactionOf(40, `load${i}`)) }));
