@@ -39,6 +39,13 @@ export const PAIN_OUTCOMES_SYSTEM = `${BASE}/CodeSystem/pain-outcomes`;
 /** Identifies a score Observation by its response and score code: `{response id}#{code}`. */
 export const SCORE_IDENTIFIER_SYSTEM = `${BASE}/NamingSystem/questionnaire-score`;
 
+/**
+ * Identifies an Observation extracted from a response (SDC observationExtract) by its response and
+ * item: `{response id}#{item key}`, the key being the linkIds from the root (`/` between levels,
+ * `[n]` for a later repetition of a group, `:n` for a later answer).
+ */
+export const EXTRACT_IDENTIFIER_SYSTEM = `${BASE}/NamingSystem/questionnaire-extract`;
+
 export const UCUM = 'http://unitsofmeasure.org';
 export const OBSERVATION_CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
 export const DATA_ABSENT_REASON = 'http://terminology.hl7.org/CodeSystem/data-absent-reason';
