@@ -206,11 +206,11 @@ function toAnswer(type: QuestionnaireItem['type'], value: unknown): Questionnair
     case 'time':
       return typeof value === 'string' ? { valueTime: value } : undefined;
     case 'quantity':
-      return typeof value === 'object' && value !== null && typeof (value as Quantity).value === 'number' ? { valueQuantity: value as Quantity } : undefined;
+      return typeof value === 'object' && value !== null && typeof (value as Quantity).value === 'number' ? { valueQuantity: value } : undefined;
     case 'choice':
     case 'open-choice':
       if (typeof value === 'object' && value !== null && typeof (value as Coding).code === 'string') {
-        return { valueCoding: value as Coding };
+        return { valueCoding: value };
       }
       return type === 'open-choice' && typeof value === 'string' ? { valueString: value } : undefined;
     default:
@@ -234,10 +234,10 @@ export function fillCalculatedItems(response: QuestionnaireResponse, questionnai
     walk(
       rootLevel(filled, questionnaire),
       ({ definition, level, item }) => {
-        if (!derives(definition) || (item?.answer?.length ?? 0) > 0) {
+        const expression = fhirPathOf(definition, CALCULATED_EXPRESSION) ?? fhirPathOf(definition, INITIAL_EXPRESSION);
+        if (definition.readOnly !== true || expression === undefined || (item?.answer?.length ?? 0) > 0) {
           return;
         }
-        const expression = fhirPathOf(definition, CALCULATED_EXPRESSION) ?? (fhirPathOf(definition, INITIAL_EXPRESSION) as string);
         const target: QuestionnaireResponseItem = item ?? { linkId: definition.linkId };
         const result = evaluate(expression, target, withVariables(definition, target, level.variables));
         const answers = result.ok ? toAnswers(definition, result.values) : undefined;
