@@ -44,6 +44,7 @@ import { versionsOperation } from './operations/server-versions.js';
 import { taskClaimOperation } from './operations/task-claim.js';
 import { validateOperation } from './operations/resource-validate.js';
 import { subscriptionEventsOperation } from './operations/subscription-events.js';
+import { questionnaireResponseExtractOperation } from './operations/questionnaire-response-extract.js';
 import { subscriptionStatusOperation } from './operations/subscription-status.js';
 import { SubscriptionEngine } from './subscriptions/subscription-engine.js';
 import { runReminderPass, type ReminderResult } from './domain/reminders/reminder-pass.js';
@@ -142,7 +143,8 @@ export function createServices(
     .register(taskClaimOperation)
     .register(versionsOperation)
     .register(subscriptionStatusOperation)
-    .register(subscriptionEventsOperation);
+    .register(subscriptionEventsOperation)
+    .register(questionnaireResponseExtractOperation);
   const definitions = [
     ...CUSTOM_SEARCH_PARAMETERS.map((sp) => ({ ...sp, id: sp.id as string })),
     ...loadDefinitions(config.profilesDir),

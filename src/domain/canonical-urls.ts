@@ -49,6 +49,13 @@ export const PAIN_TRIAGE_SYSTEM = `${BASE}/CodeSystem/pain-triage`;
 /** WPN levels 1-4 of the VRA treatment framework Persistent pain (profiles/codesystem-wpn-level.json). */
 export const WPN_LEVEL_SYSTEM = `${BASE}/CodeSystem/wpn-level`;
 
+/**
+ * Identifies an Observation extracted from a response (SDC observationExtract) by its response and
+ * item: `{response id}#{item key}`, the key being the linkIds from the root (`/` between levels,
+ * `[n]` for a later repetition of a group, `:n` for a later answer).
+ */
+export const EXTRACT_IDENTIFIER_SYSTEM = `${BASE}/NamingSystem/questionnaire-extract`;
+
 export const UCUM = 'http://unitsofmeasure.org';
 export const OBSERVATION_CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
 export const DATA_ABSENT_REASON = 'http://terminology.hl7.org/CodeSystem/data-absent-reason';

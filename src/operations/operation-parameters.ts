@@ -6,7 +6,7 @@
  * `operationParameter` gives the one value of a name. ($validate reads its body itself: there the
  * resource is the input.)
  */
-import type { Parameters, ParametersParameter } from '@medplum/fhirtypes';
+import type { Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
 import { badRequest } from '../fhir/outcomes.js';
 import type { FhirRequest, QueryParams } from '../fhir/request.js';
 import { queryValue } from '../fhir/request.js';
@@ -74,4 +74,20 @@ export function assertParametersBody(request: FhirRequest): void {
   if (body !== undefined && body.resourceType !== 'Parameters') {
     throw badRequest(`$${request.operation ?? ''} takes a Parameters body`);
   }
+}
+
+/**
+ * A parameter whose value is a resource (`Parameters.parameter.resource`): only a Parameters body
+ * can carry one. Undefined when absent; 400 when the parameter is there without a resource.
+ */
+export function resourceParameter(request: FhirRequest, name: string): Resource | undefined {
+  assertParametersBody(request);
+  const parameter = (request.body as Parameters | undefined)?.parameter?.find((p) => p.name === name);
+  if (parameter === undefined) {
+    return undefined;
+  }
+  if (parameter.resource === undefined) {
+    throw badRequest(`Parameter ${name} needs a resource`, name);
+  }
+  return parameter.resource;
 }

@@ -415,15 +415,16 @@ export class Repository {
 
   /** Creates a resource with a new server id as version 1. */
   async create(resource: Resource, options: CreateOptions = {}): Promise<WriteResult> {
-    return this.transaction((repo) => repo.write(resource, options.id ?? newId(), undefined, options.method ?? 'POST', options));
+    return this.transaction(async (repo) => repo.write(await repo.prepare(resource), options.id ?? newId(), undefined, options.method ?? 'POST', options));
   }
 
   /**
    * Updates (or, for an unknown id, creates) a resource under its own id. Concurrent updates of
    * one resource queue on its row lock, so each becomes its own version and history has no gaps.
    */
-  async update(resource: Resource & { id: string }, options: UpdateOptions = {}): Promise<WriteResult> {
+  async update(sent: Resource & { id: string }, options: UpdateOptions = {}): Promise<WriteResult> {
     return this.transaction(async (repo) => {
+      const resource = { ...(await repo.prepare(sent)), id: sent.id };
       await repo.lock(`${resource.resourceType}/${resource.id}`);
       const previous = await repo.current(resource.resourceType, resource.id, true);
       if (options.ifMatch !== undefined && (!previous || previous.deleted || previous.versionId !== options.ifMatch)) {
@@ -589,6 +590,15 @@ export class Repository {
     // The target may be a resource created earlier in this transaction Bundle.
     await this.flushWrites();
     return resolveIdentifierReferences(this.queryable, resource);
+  }
+
+  /** The content a create or update stores: the input as each hook's prepareWrite completes it. */
+  private async prepare(resource: Resource): Promise<Resource> {
+    let prepared = resource;
+    for (const hook of this.options.hooks) {
+      prepared = (await hook.prepareWrite?.(this, prepared)) ?? prepared;
+    }
+    return prepared;
   }
 
   /** Runs one phase of every write hook, in order, collecting their warnings. */

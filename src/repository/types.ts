@@ -86,6 +86,12 @@ export type CriteriaResolver = (tx: Queryable, resourceType: string, criteria: Q
  */
 export interface WriteHook {
   /**
+   * First of all on a create or update, before the content is stamped and stored: may complete
+   * the content with what the server derives from it (calculated questionnaire answers); answers
+   * the resource to store instead, or nothing to keep it as it is.
+   */
+  prepareWrite?(repo: Repository, resource: Resource): Promise<Resource | void>;
+  /**
    * Before a create, update or delete is stored: may refuse it by throwing an OperationOutcomeError
    * and may return warnings for the write's response. `change.version` is what will be stored.
    */

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { createTestApp, engine } from '../helpers/app.js';
+import { assertIssue } from '../helpers/outcome.js';
 import { NRS, PAIN, patient, PDI, pdiResponse, nrsResponse, scoresOf } from '../helpers/outcomes.js';
 import { put } from '../helpers/search.js';
 
@@ -161,5 +162,28 @@ t.test(`scores are stored as Observations on ${engine}`, async (t) => {
     const [score] = await scoresOf(app, id, 'pdi-total');
     t.equal(score.valueQuantity.value, 35);
     t.equal(score.subject.reference, `Patient/${bundle.json().entry[0].resource.id}`, 'the urn:uuid subject resolved');
+  });
+
+  t.test('the PDI also carries its total as an SDC calculated item', async (t) => {
+    const qr = await post(pdiResponse('Patient/p1', [3, 4, 5, 6, 2, 1, 0]));
+    const total = qr.item.find((i: any) => i.linkId === 'pdi-total');
+    t.same(total, { linkId: 'pdi-total', answer: [{ valueInteger: 21 }] }, 'filled in: the same 21 as the score');
+    const [score, ...more] = await scoresOf(app, qr.id, 'pdi-total');
+    t.same(more, [], 'still one Observation of the total: the extracted item is the score');
+    t.equal(score.valueQuantity.value, 21);
+    const derived = (await request({ method: 'GET', url: `/fhir/Observation?derived-from=QuestionnaireResponse/${qr.id}` })).json();
+    t.equal(derived.entry.length, 1, 'no other Observations');
+
+    const incomplete = await post(pdiResponse('Patient/p1', [3, 4, null, 6, 2, 1, 0]));
+    t.notOk(incomplete.item.some((i: any) => i.linkId === 'pdi-total'), 'no total while an item is missing');
+
+    const given = await post(pdiResponse('Patient/p1', [1, 1, 1, 1, 1, 1, 1], { item: [...pdiResponse('Patient/p1', [1, 1, 1, 1, 1, 1, 1]).item, { linkId: 'pdi-total', answer: [{ valueInteger: 7 }] }] }));
+    t.equal(given.item.length, 8, 'a correct total from the client is kept');
+    const wrong = await request({
+      method: 'POST',
+      url: '/fhir/QuestionnaireResponse',
+      body: pdiResponse('Patient/p1', [1, 1, 1, 1, 1, 1, 1], { item: [...pdiResponse('Patient/p1', [1, 1, 1, 1, 1, 1, 1]).item, { linkId: 'pdi-total', answer: [{ valueInteger: 8 }] }] }),
+    });
+    assertIssue(t, wrong, 422, 'business-rule', "QuestionnaireResponse.item.where(linkId='pdi-total')");
   });
 });

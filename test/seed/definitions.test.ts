@@ -24,7 +24,8 @@ t.test(`definitions in profiles/ are installed at start, readable and read-only 
   }
   const pdi = (await request({ method: 'GET', url: '/fhir/Questionnaire?url=http://schakel.nl/fhir/Questionnaire/pdi&version=1.0.0' })).json();
   t.same(pdi.entry.map((e: any) => e.resource.id), ['pdi-1.0.0'], 'found by canonical url and version');
-  t.equal(pdi.entry[0].resource.item.filter((i: any) => i.type === 'integer').length, 7, 'seven integer items');
+  t.equal(pdi.entry[0].resource.item.filter((i: any) => i.type === 'integer' && i.readOnly !== true).length, 7, 'seven integer questions');
+  t.same(pdi.entry[0].resource.item.filter((i: any) => i.readOnly === true).map((i: any) => i.linkId), ['pdi-total'], 'and the calculated total (SDC)');
 
   const stored = (await request({ method: 'GET', url: '/fhir/Questionnaire/pdi-1.0.0' })).json();
   assertIssue(t, await request({ method: 'PUT', url: '/fhir/Questionnaire/pdi-1.0.0', body: { ...stored, title: 'Anders' } }), 403, 'forbidden');

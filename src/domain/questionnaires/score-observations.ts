@@ -17,6 +17,7 @@ import type { SearchService } from '../../search/types.js';
 import { DATA_ABSENT_REASON, OBSERVATION_CATEGORY, SCORE_IDENTIFIER_SYSTEM, SCORE_QUESTIONNAIRE_EXTENSION, UCUM } from '../canonical-urls.js';
 import { findResources, searchValue } from '../find-resources.js';
 import { computeScore, type ScoreResult } from './compute-score.js';
+import { observationContent, observationStatus } from './derived-observations.js';
 import type { ResolvedQuestionnaire } from './resolve-questionnaire.js';
 import { scoreDefinitions, type ScoreDefinition } from './score-definitions.js';
 
@@ -46,25 +47,7 @@ function valueOf(result: ScoreResult): Pick<Observation, 'valueQuantity' | 'data
   }
 }
 
-/**
- * R4 Observation status: `final` when first stored, `amended` when a final value changes later;
- * unchanged content keeps its status, so rewriting a response without changes adds no version.
- */
-function observationStatus(response: StoredResponse, existing: Observation | undefined, changed: boolean): Observation['status'] {
-  if (response.status === 'entered-in-error') {
-    return 'entered-in-error';
-  }
-  if (response.status !== 'completed' && response.status !== 'amended') {
-    return 'cancelled';
-  }
-  if (!existing) {
-    return 'final';
-  }
-  const wasFinal = existing.status === 'final' || existing.status === 'amended';
-  return changed ? (wasFinal ? 'amended' : 'final') : wasFinal ? existing.status : 'final';
-}
-
-function scoreObservation(
+export function scoreObservation(
   response: StoredResponse,
   found: ResolvedQuestionnaire,
   definition: ScoreDefinition,
@@ -90,12 +73,6 @@ function scoreObservation(
   };
 }
 
-/** What a rewrite would change: everything but the server's metadata, the status and the issue instant. */
-function content(observation: Observation): Omit<Observation, 'status'> {
-  const { meta: _meta, issued: _issued, status: _status, ...rest } = observation;
-  return rest;
-}
-
 /**
  * Creates or updates the score Observations of a response after it was written. A response that
  * is not completed and never was gets none. `fresh`: the response id was never used before, so it
@@ -116,7 +93,7 @@ export async function storeScores(
       continue;
     }
     const observation = scoreObservation(response, found, definition, existing?.id, options.issued);
-    const changed = !existing || !deepEquals(content(observation), content(existing));
+    const changed = !existing || !deepEquals(observationContent(observation), observationContent(existing));
     observation.status = observationStatus(response, existing, changed);
     if (!existing?.id) {
       await repo.create(observation);
