@@ -91,6 +91,30 @@ t.test(`decimal precision end to end on ${engine}`, async (t) => {
     t.same(await found('gt1.50'), [], 'gt1.50');
   });
 
+  t.test('search bounds are exact decimals, and the index holds digits a double cannot', async (t) => {
+    const observation = (code: string, value: string) =>
+      request({
+        method: 'POST',
+        url: '/fhir/Observation',
+        body:
+          `{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"${LOINC}","code":"${code}"}]},` +
+          `"subject":{"reference":"Patient/${patientId}"},"valueQuantity":{"value":${value},"unit":"mmol/L"}}`,
+        headers: representation,
+      });
+    const found = async (code: string, value: string) =>
+      entries(await request({ method: 'GET', url: `/fhir/Observation?code=${LOINC}|${code}&value-quantity=${value}` })).length;
+    t.equal((await observation('14749-6', '0.15')).statusCode, 201);
+    // In doubles 0.2 - 0.05 is 0.15000000000000002 and 0.1 + 0.05 is 0.15000000000000002.
+    t.equal(await found('14749-6', '0.2'), 1, 'eq0.2 covers [0.15, 0.25): holds 0.15');
+    t.equal(await found('14749-6', '0.1'), 0, 'eq0.1 covers [0.05, 0.15): not 0.15');
+
+    const long = await observation('14771-0', '12345678901234567.5');
+    t.equal(long.statusCode, 201);
+    t.match(long.body, /"value":12345678901234567\.5,/, 'answered with all its digits');
+    t.equal(await found('14771-0', '12345678901234567.5'), 1, 'found by all its digits');
+    t.equal(await found('14771-0', '12345678901234568.0'), 0, 'not by the double it is closest to');
+  });
+
   t.test('PATCH of another element keeps the decimals; a patched decimal is kept as written', async (t) => {
     const id = String((await create('2093-3')).json().id);
     const patch = (ops: string) =>
