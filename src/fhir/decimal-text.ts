@@ -127,6 +127,24 @@ export function stringifyFhir(value: unknown, space?: number): string {
   return JSON.stringify(value, keepText, space).replace(MARKED, '$1');
 }
 
+/**
+ * The JSON text a resource is stored as. Text that holds kept decimals starts with one space
+ * (whitespace before a JSON value is plain JSON, RFC 8259 section 2): the mark by which
+ * parseStoredJson (json-parse.ts) knows, at the cost of one character comparison, that it must
+ * read the text with its decimals' texts; all other stored text takes plain JSON.parse.
+ */
+export function storedFhirJson(value: unknown): string {
+  if (!holdsDecimalText(value)) {
+    return JSON.stringify(value);
+  }
+  return ` ${JSON.stringify(value, keepText).replace(MARKED, '$1')}`;
+}
+
+/** Stored JSON as an answer: without the mark of storedFhirJson. */
+export function withoutStoredMark(json: string): string {
+  return json.charCodeAt(0) === 0x20 ? json.slice(1) : json;
+}
+
 /** A deep copy of a JSON tree with its kept texts; for where structuredClone would be used. */
 export function copyFhir<T>(value: T): T {
   if (typeof value !== 'object' || value === null) {

@@ -491,25 +491,13 @@ export function parseFhirJson(input: string | Uint8Array, options: JsonParseOpti
   return value;
 }
 
-/*
- * A number whose JS rendering may differ from its text, as it appears in compact JSON after `:`,
- * `,` or `[`: a fraction ending in 0 (1.50), an exponent (1e2), -0, many digits (more than a
- * double holds, or 0.0000001, which JS writes as 1e-7). Text inside strings can match too (a
- * match only costs the slower reader), timestamps do not (`19:07:19.120Z` has no delimiter after
- * the digits).
- */
-const MAY_KEEP_TEXT = /[:,[]\s*(?:-?\d+\.\d*0\s*[,}\]]|-?\d+(?:\.\d+)?[eE]|-0\s*[,}\]]|-?[\d.]{16,}|-?0\.00000)/;
 const STORED_MAX_DEPTH = 10_000;
 
 /**
- * Reads stored resource JSON (written by stringifyFhir, fhir/decimal-text.ts) with its decimals'
- * texts. Reads are the hot path: JSON.parse where a cheap scan finds no number that needs its text
- * (most resources), the strict reader otherwise.
+ * Reads JSON text keeping the texts of its decimals (fhir/decimal-text.ts) with the strict reader,
+ * without FHIR's own rules: for text that was accepted before (stored resources, definition files).
  */
-export function parseStoredJson<T = unknown>(json: string): T {
-  if (!MAY_KEEP_TEXT.test(json)) {
-    return JSON.parse(json) as T;
-  }
+export function parseJsonKeepingDecimals<T = unknown>(json: string): T {
   const parser = new StrictParser(Buffer.from(json, 'utf8'), STORED_MAX_DEPTH, false);
   try {
     const value = parser.parse();
@@ -521,7 +509,15 @@ export function parseStoredJson<T = unknown>(json: string): T {
       throw error;
     }
   }
-  // Stored text the strict reader refuses was accepted once and written by JSON.stringify: rather
-  // a decimal's precision lost than a resource that can no longer be read.
+  // Text the strict reader refuses (a duplicate key in a file) is read as JSON.parse reads it:
+  // rather a decimal's precision lost than a resource or file that can no longer be read.
   return JSON.parse(json) as T;
+}
+
+/**
+ * Reads stored resource JSON. Reads are the hot path: text written by storedFhirJson with kept
+ * decimals starts with a space and is read by the strict reader; all other text (most) by JSON.parse.
+ */
+export function parseStoredJson<T = unknown>(json: string): T {
+  return json.charCodeAt(0) === 0x20 ? parseJsonKeepingDecimals<T>(json) : (JSON.parse(json) as T);
 }

@@ -7,7 +7,7 @@ import { sendBinaryContent } from './binary-reply.js';
 import { bundleJsonStream, isLargeBundle } from './bundle-stream.js';
 import { serialiseFhirXml } from '../fhir/xml/serialise.js';
 import { isXmlMediaType, type ReplyFormat } from './negotiation.js';
-import { stringifyFhir } from '../fhir/decimal-text.js';
+import { stringifyFhir, withoutStoredMark } from '../fhir/decimal-text.js';
 import { parseStoredJson } from '../fhir/json-parse.js';
 
 export { DEFAULT_FORMAT, type ReplyFormat } from './negotiation.js';
@@ -34,7 +34,7 @@ function serializeStored(json: string, format: ReplyFormat): string {
   if (isXmlMediaType(format.mediaType)) {
     return serialiseFhirXml(parseStoredJson(json), { pretty: format.pretty });
   }
-  return format.pretty ? stringifyFhir(parseStoredJson(json), 2) : json;
+  return format.pretty ? stringifyFhir(parseStoredJson(json), 2) : withoutStoredMark(json);
 }
 
 export function sendFhir(reply: FastifyReply, response: FhirResponse, format: ReplyFormat): FastifyReply {
