@@ -11,6 +11,7 @@ import { CLAIM_CODE_SYSTEM, isClaimCode } from '../domain/referral/claim-code.js
 import { parseLocalReference } from '../fhir/references.js';
 import type { FhirResponse } from '../fhir/request.js';
 import type { AccessScope } from './access-scope.js';
+import { parseStoredJson } from '../fhir/json-parse.js';
 
 function seesCode(scope: AccessScope, task: Task): boolean {
   if (scope.principal.kind !== 'user') {
@@ -43,7 +44,7 @@ export function withoutForeignClaimCodes(scope: AccessScope, response: FhirRespo
     if (!response.json.includes(CLAIM_CODE_SYSTEM)) {
       return response;
     }
-    const resource = JSON.parse(response.json) as Resource;
+    const resource = parseStoredJson<Resource>(response.json);
     if (!hide(scope, resource)) {
       return response;
     }

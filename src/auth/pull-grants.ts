@@ -20,12 +20,13 @@ import type { ResourceChange, WriteListener } from '../repository/types.js';
 import type { Queryable } from '../storage/database.js';
 import { OPEN_TASK_STATES } from './care-relations.js';
 import { ownerIdentity } from './read-grants.js';
+import { parseStoredJson } from '../fhir/json-parse.js';
 
 function previousTask(change: ResourceChange): Task | undefined {
   if (change.previous?.json === undefined || change.previous.deleted) {
     return undefined;
   }
-  return asNotificationTask(JSON.parse(change.previous.json) as Resource);
+  return asNotificationTask(parseStoredJson<Resource>(change.previous.json));
 }
 
 async function grant(tx: Queryable, change: ResourceChange, task: Task): Promise<void> {

@@ -13,6 +13,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { badRequestIssues, issue } from './outcomes.js';
+import { differsFromText, setDecimalTexts } from './decimal-text.js';
 
 export interface JsonParseOptions {
   /** Deepest nesting of objects and arrays accepted. */
@@ -43,6 +44,8 @@ type PathPart = string | number;
 class StrictParser {
   private pos = 0;
   private depth = 0;
+  /** The text of the number just read, when its JS rendering differs (fhir/decimal-text.ts). */
+  private numberText: string | undefined;
   private readonly path: PathPart[] = [];
   readonly issues: OperationOutcomeIssue[] = [];
 
@@ -147,6 +150,7 @@ class StrictParser {
     this.pos++;
     const result: Record<string, unknown> = {};
     const seen = new Set<string>();
+    let texts: Record<string, string> | undefined;
     this.skipWhitespace();
     if (this.at(this.pos) === 0x7d) {
       this.pos++;
@@ -167,7 +171,10 @@ class StrictParser {
       this.pos++;
       this.skipWhitespace();
       this.path.push(key);
+      this.numberText = undefined;
       const value = this.value();
+      // Only a number read right here: a nested container's last number set it too.
+      const text = typeof value === 'number' ? this.numberText : undefined;
       if (FORBIDDEN_KEYS.has(key)) {
         this.rule(`Property name "${key}" is not allowed`);
       } else if (seen.has(key)) {
@@ -179,6 +186,9 @@ class StrictParser {
         }
         // Plain assignment is safe: __proto__, the one key with a setter, never gets here.
         result[key] = value;
+        if (text !== undefined) {
+          (texts ??= {})[key] = text;
+        }
       }
       this.path.pop();
       this.skipWhitespace();
@@ -193,6 +203,9 @@ class StrictParser {
       }
     }
     this.checkNullPadding(result);
+    if (texts !== undefined) {
+      setDecimalTexts(result, texts);
+    }
     this.depth--;
     return result;
   }
@@ -222,6 +235,7 @@ class StrictParser {
     this.enter();
     this.pos++;
     const result: unknown[] = [];
+    let texts: Record<string, string> | undefined;
     this.skipWhitespace();
     if (this.at(this.pos) === 0x5d) {
       this.pos++;
@@ -232,7 +246,12 @@ class StrictParser {
     for (;;) {
       this.skipWhitespace();
       this.path.push(result.length);
-      result.push(this.value());
+      this.numberText = undefined;
+      const value = this.value();
+      result.push(value);
+      if (typeof value === 'number' && this.numberText !== undefined) {
+        (texts ??= {})[String(result.length - 1)] = this.numberText;
+      }
       this.path.pop();
       this.skipWhitespace();
       const c = this.at(this.pos);
@@ -244,6 +263,9 @@ class StrictParser {
       } else {
         this.syntax('Expected "," or "]"');
       }
+    }
+    if (texts !== undefined) {
+      setDecimalTexts(result, texts);
     }
     this.depth--;
     return result;
@@ -258,9 +280,10 @@ class StrictParser {
   }
 
   /**
-   * Numbers become JS doubles: a decimal's precision as written (1.50 vs 1.5) is lost, and so are
-   * digits beyond ~17 significant ones (https://hl7.org/fhir/R4/json.html#primitive asks servers to
-   * keep them). Documented, not worked around: every consumer (@medplum/core, pg) uses doubles.
+   * Numbers become JS doubles, which every consumer (@medplum/core, pg) expects. Where the double's
+   * rendering is not the text (1.50, 100.0, 1e2, more digits than a double holds), the text is kept
+   * beside it (fhir/decimal-text.ts): https://hl7.org/fhir/R4/json.html#primitive asks servers to
+   * keep a decimal's precision.
    */
   private number(): number {
     const b = this.bytes;
@@ -277,6 +300,9 @@ class StrictParser {
     const value = Number(match[0]);
     if (!Number.isFinite(value)) {
       this.syntax('Number out of range');
+    }
+    if (differsFromText(value, match[0])) {
+      this.numberText = match[0];
     }
     return value;
   }
@@ -463,4 +489,35 @@ export function parseFhirJson(input: string | Uint8Array, options: JsonParseOpti
     throw badRequestIssues(parser.issues);
   }
   return value;
+}
+
+const STORED_MAX_DEPTH = 10_000;
+
+/**
+ * Reads JSON text keeping the texts of its decimals (fhir/decimal-text.ts) with the strict reader,
+ * without FHIR's own rules: for text that was accepted before (stored resources, definition files).
+ */
+export function parseJsonKeepingDecimals<T = unknown>(json: string): T {
+  const parser = new StrictParser(Buffer.from(json, 'utf8'), STORED_MAX_DEPTH, false);
+  try {
+    const value = parser.parse();
+    if (parser.issues.length === 0) {
+      return value as T;
+    }
+  } catch (error) {
+    if (!(error instanceof SyntaxFailure)) {
+      throw error;
+    }
+  }
+  // Text the strict reader refuses (a duplicate key in a file) is read as JSON.parse reads it:
+  // rather a decimal's precision lost than a resource or file that can no longer be read.
+  return JSON.parse(json) as T;
+}
+
+/**
+ * Reads stored resource JSON. Reads are the hot path: text written by storedFhirJson with kept
+ * decimals starts with a space and is read by the strict reader; all other text (most) by JSON.parse.
+ */
+export function parseStoredJson<T = unknown>(json: string): T {
+  return json.charCodeAt(0) === 0x20 ? parseJsonKeepingDecimals<T>(json) : (JSON.parse(json) as T);
 }

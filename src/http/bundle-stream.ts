@@ -7,6 +7,7 @@
  */
 import { Readable } from 'node:stream';
 import type { Bundle } from '@medplum/fhirtypes';
+import { stringifyFhir } from '../fhir/decimal-text.js';
 
 /** Bundles with more entries than this are streamed; smaller ones are sent as one string. */
 export const STREAM_MIN_ENTRIES = 500;
@@ -14,10 +15,10 @@ const STREAM_PIECE_CHARS = 64 * 1024;
 
 function* pieces(bundle: Bundle): Generator<string> {
   const { entry = [], ...rest } = bundle;
-  const head = JSON.stringify(rest);
+  const head = stringifyFhir(rest);
   let piece = `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"entry":[`;
   for (let i = 0; i < entry.length; i++) {
-    piece += (i === 0 ? '' : ',') + JSON.stringify(entry[i]);
+    piece += (i === 0 ? '' : ',') + stringifyFhir(entry[i]);
     if (piece.length >= STREAM_PIECE_CHARS) {
       yield piece;
       piece = '';

@@ -7,6 +7,8 @@ import { sendBinaryContent } from './binary-reply.js';
 import { bundleJsonStream, isLargeBundle } from './bundle-stream.js';
 import { serialiseFhirXml } from '../fhir/xml/serialise.js';
 import { isXmlMediaType, type ReplyFormat } from './negotiation.js';
+import { stringifyFhir, withoutStoredMark } from '../fhir/decimal-text.js';
+import { parseStoredJson } from '../fhir/json-parse.js';
 
 export { DEFAULT_FORMAT, type ReplyFormat } from './negotiation.js';
 
@@ -24,15 +26,15 @@ export function serialize(resource: Resource, format: ReplyFormat): string {
   if (isXmlMediaType(format.mediaType)) {
     return serialiseFhirXml(body, { pretty: format.pretty });
   }
-  return JSON.stringify(body, undefined, format.pretty ? 2 : undefined);
+  return stringifyFhir(body, format.pretty ? 2 : undefined);
 }
 
 /** A stored resource's JSON text, re-written only when the format asks for something else. */
 function serializeStored(json: string, format: ReplyFormat): string {
   if (isXmlMediaType(format.mediaType)) {
-    return serialiseFhirXml(JSON.parse(json), { pretty: format.pretty });
+    return serialiseFhirXml(parseStoredJson(json), { pretty: format.pretty });
   }
-  return format.pretty ? JSON.stringify(JSON.parse(json), undefined, 2) : json;
+  return format.pretty ? stringifyFhir(parseStoredJson(json), 2) : withoutStoredMark(json);
 }
 
 export function sendFhir(reply: FastifyReply, response: FhirResponse, format: ReplyFormat): FastifyReply {

@@ -8,6 +8,7 @@ import type { FhirRequest, FhirResponse, QueryParams } from '../fhir/request.js'
 import { withBinaryData } from '../repository/binary-content.js';
 import type { HistoryQuery, StoredVersion } from '../repository/types.js';
 import type { FhirContext } from './context.js';
+import { parseStoredJson } from '../fhir/json-parse.js';
 
 const HISTORY_PARAMETERS = new Set(['_count', '_since', '_at', '_cursor']);
 
@@ -119,7 +120,7 @@ export async function history(ctx: FhirContext, request: FhirRequest): Promise<F
   if (page.next !== undefined) {
     links.push({ relation: 'next', url: link(request.baseUrl, path, [...echo, ['_cursor', page.next]]) });
   }
-  const stored = page.versions.flatMap((v) => (v.json === undefined ? [] : [JSON.parse(v.json) as Resource]));
+  const stored = page.versions.flatMap((v) => (v.json === undefined ? [] : [parseStoredJson<Resource>(v.json)]));
   // Each Binary version with its own bytes (binary-content.ts).
   const resources = await withBinaryData(ctx.repo.queryable, stored);
   let next = 0;

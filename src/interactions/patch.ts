@@ -1,6 +1,8 @@
 // patch: https://hl7.org/fhir/R4/http.html#patch, with JSON Patch (RFC 6902) bodies
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import type { Resource } from '@medplum/fhirtypes';
+import { copyFhir, decimalTextOf, keepDecimalText } from '../fhir/decimal-text.js';
+import { parseStoredJson } from '../fhir/json-parse.js';
 import { badRequest, issue, notFound, preconditionFailed, unprocessable, unsupportedMediaType } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import { etagOf } from '../fhir/ids.js';
@@ -12,7 +14,7 @@ import { versionResponse } from './respond.js';
 import { ifMatchVersion } from './update.js';
 import { UNCHANGED, withoutServerFields, writeOutcome } from './write-rules.js';
 
-const { applyPatch, validate: validatePatch, JsonPatchError } = fastJsonPatch;
+const { applyOperation, getValueByPointer, validate: validatePatch, JsonPatchError } = fastJsonPatch;
 
 export const JSON_PATCH = 'application/json-patch+json';
 /** JSON Pointer segments that reach Object.prototype; no FHIR element has these names. */
@@ -49,9 +51,44 @@ function operations(request: FhirRequest): Operation[] {
   return ops;
 }
 
+/** The holder and key a JSON Pointer (RFC 6901) ends in, when it names an element inside the document. */
+function holderOf(document: unknown, pointer: string): { holder: object; key: string | number } | undefined {
+  const at = pointer.lastIndexOf('/');
+  if (at < 0) {
+    return undefined;
+  }
+  const holder: unknown = getValueByPointer(document, pointer.slice(0, at));
+  if (typeof holder !== 'object' || holder === null) {
+    return undefined;
+  }
+  const key = pointer.slice(at + 1).replace(/~1/g, '/').replace(/~0/g, '~');
+  return { holder, key: Array.isArray(holder) && key === '-' ? holder.length - 1 : key };
+}
+
+/**
+ * A number the patch writes keeps its text as written (fhir/decimal-text.ts): an add or replace
+ * the text it has in the patch document, a move or copy the text it had where it came from. The
+ * library assigns plain numbers, so the text is put beside each one after its operation.
+ */
+function applyKeepingDecimals(document: Resource, ops: Operation[]): Resource {
+  let current = document;
+  ops.forEach((op, index) => {
+    const from = op.op === 'move' || op.op === 'copy' ? holderOf(current, op.from) : undefined;
+    const text = op.op === 'add' || op.op === 'replace' ? decimalTextOf(op, 'value') : from && decimalTextOf(from.holder, from.key);
+    current = applyOperation(current, op, true, true, true, index).newDocument;
+    if (op.op === 'add' || op.op === 'replace' || op.op === 'move' || op.op === 'copy') {
+      const target = holderOf(current, op.path);
+      if (target && typeof (target.holder as Record<string | number, unknown>)[target.key] === 'number') {
+        keepDecimalText(target.holder, target.key, text);
+      }
+    }
+  });
+  return current;
+}
+
 function patched(current: Resource, ops: Operation[]): Resource {
   try {
-    return applyPatch(structuredClone(current), ops, true, true, true).newDocument;
+    return applyKeepingDecimals(copyFhir(current), ops);
   } catch (error) {
     // A failed "test", a path that does not exist, or an operation that cannot hold on this
     // document (moving a value into itself surfaces from the library as a TypeError): the patch
@@ -72,7 +109,7 @@ async function patchOne(ctx: FhirContext, repo: Repository, request: FhirRequest
       `Version conflict: If-Match ${etagOf(ifMatch)} but the current version is ${etagOf(currentVersion.versionId)}`
     );
   }
-  const result = patched(JSON.parse(fullJson(currentVersion) as string) as Resource, ops);
+  const result = patched(parseStoredJson<Resource>(fullJson(currentVersion) as string), ops);
   if (result === null || typeof result !== 'object' || result.resourceType !== resourceType || result.id !== id) {
     throw unprocessable([issue({ code: 'invariant', text: 'A patch may not change resourceType or id' })]);
   }

@@ -20,6 +20,7 @@ import type { FhirContext } from '../interactions/context.js';
 import { withBinaryData } from '../repository/binary-content.js';
 import { CLINICAL_DATE_PARAMS } from './clinical-dates.js';
 import type { OperationHandler } from './registry.js';
+import { parseStoredJson } from '../fhir/json-parse.js';
 
 const definition: OperationDefinition = {
   resourceType: 'OperationDefinition',
@@ -154,7 +155,7 @@ async function everything(ctx: FhirContext, request: FhirRequest): Promise<FhirR
     total,
     link: links,
     // A Binary of the patient's with its bytes (repository/binary-content.ts).
-    entry: (await withBinaryData(ctx.repo.queryable, page.map((row) => JSON.parse(row.content) as Resource))).map((resource) => ({
+    entry: (await withBinaryData(ctx.repo.queryable, page.map((row) => parseStoredJson<Resource>(row.content)))).map((resource) => ({
       fullUrl: `${request.baseUrl}/${resource.resourceType}/${resource.id as string}`,
       resource,
       search: { mode: 'match' as const },

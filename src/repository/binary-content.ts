@@ -7,14 +7,15 @@
 import type { Binary, Resource } from '@medplum/fhirtypes';
 import type { Queryable } from '../storage/database.js';
 import type { ResourceChange, StoredVersion, WriteListener } from './types.js';
+import { storedFhirJson } from '../fhir/decimal-text.js';
 
 /** The JSON a version stores: for a Binary, everything but `data`. */
 export function storedJson(resource: Resource): string {
   if (resource.resourceType !== 'Binary' || resource.data === undefined) {
-    return JSON.stringify(resource);
+    return storedFhirJson(resource);
   }
   const { data: _data, ...rest } = resource;
-  return JSON.stringify(rest);
+  return storedFhirJson(rest);
 }
 
 /** The bytes of `Binary.data`; base64 may carry whitespace (datatypes.html#base64Binary). */

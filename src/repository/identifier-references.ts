@@ -13,6 +13,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { identifierReferences } from '../fhir/identifier-references.js';
 import { issue, unprocessable } from '../fhir/outcomes.js';
 import type { Queryable } from '../storage/database.js';
+import { copyFhir } from '../fhir/decimal-text.js';
 
 /** Whether a resource holds references by identifier this server resolves. */
 export function hasIdentifierReferences(resource: Resource): boolean {
@@ -24,7 +25,7 @@ export function hasIdentifierReferences(resource: Resource): boolean {
  * resolve to; the resource itself when it has none.
  */
 export async function resolveIdentifierReferences(tx: Queryable, resource: Resource): Promise<Resource> {
-  const copy = structuredClone(resource);
+  const copy = copyFhir(resource);
   const found = identifierReferences(copy);
   if (found.length === 0) {
     return resource;

@@ -30,6 +30,7 @@ import type {
   WriteListener,
   WriteMethod,
 } from './types.js';
+import { parseStoredJson } from '../fhir/json-parse.js';
 
 export interface RepositoryOptions {
   readonly listeners: readonly WriteListener[];
@@ -351,7 +352,7 @@ export class Repository {
   /** Parsed current content; 404/410 as read. */
   async readResource<T extends Resource = Resource>(resourceType: string, id: string): Promise<T> {
     const version = await this.read(resourceType, id);
-    return JSON.parse(fullJson(version) as string) as T;
+    return parseStoredJson<T>(fullJson(version) as string);
   }
 
   /** One version; 404 when it does not exist, 410 when it is a deletion. */
@@ -462,7 +463,7 @@ export class Repository {
         return undefined;
       }
     }
-    return { version: previous, resource: JSON.parse(previous.json as string) as Resource, created: false, changed: false, warnings: [] };
+    return { version: previous, resource: parseStoredJson<Resource>(previous.json as string), created: false, changed: false, warnings: [] };
   }
 
   /**

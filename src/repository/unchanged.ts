@@ -4,9 +4,12 @@
  * (https://hl7.org/fhir/R4/resource.html#Meta). Everything else is content, narrative included: a
  * new Resource.text is a new statement of the resource (narrative.html), and meta.tag, meta.profile
  * and meta.security change how it is handled. Object keys compare regardless of order (JSON objects
- * are unordered); arrays compare in order (FHIR repetitions are ordered).
+ * are unordered); arrays compare in order (FHIR repetitions are ordered). Decimals compare as
+ * written: 1.50 is not 1.5 (https://hl7.org/fhir/R4/datatypes.html#decimal).
  */
 import type { Resource } from '@medplum/fhirtypes';
+import { sameDecimalText } from '../fhir/decimal-text.js';
+import { parseStoredJson } from '../fhir/json-parse.js';
 
 function equalJson(a: unknown, b: unknown): boolean {
   if (a === b) {
@@ -16,7 +19,7 @@ function equalJson(a: unknown, b: unknown): boolean {
     return false;
   }
   if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((item, i) => equalJson(item, b[i]));
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((item, i) => equalJson(item, b[i]) && sameDecimalText(a, b, i));
   }
   const left = a as Record<string, unknown>;
   const right = b as Record<string, unknown>;
@@ -24,7 +27,7 @@ function equalJson(a: unknown, b: unknown): boolean {
   if (keys.length !== Object.keys(right).filter((k) => right[k] !== undefined).length) {
     return false;
   }
-  return keys.every((k) => Object.hasOwn(right, k) && equalJson(left[k], right[k]));
+  return keys.every((k) => Object.hasOwn(right, k) && equalJson(left[k], right[k]) && sameDecimalText(left, right, k));
 }
 
 function content(resource: Resource): Record<string, unknown> {
@@ -41,5 +44,5 @@ export function isUnchanged(storedJson: string | undefined, next: Resource): boo
   if (storedJson === undefined) {
     return false;
   }
-  return equalJson(content(JSON.parse(storedJson) as Resource), content(next));
+  return equalJson(content(parseStoredJson<Resource>(storedJson)), content(next));
 }

@@ -18,6 +18,7 @@ import type {
   Timing,
 } from '@medplum/fhirtypes';
 import { parseDateRange } from '../fhir/dates.js';
+import { decimalTextOf } from '../fhir/decimal-text.js';
 import { parseLocalReference } from '../fhir/references.js';
 import type { IndexValue } from './index-rows.js';
 import { indexedText } from './text.js';
@@ -147,15 +148,26 @@ export function dateValues(emit: Emit, param: string, tv: TypedValue): void {
   }
 }
 
+/**
+ * A Quantity's value for the numeric columns: its text as written where it was kept
+ * (fhir/decimal-text.ts), so digits a double cannot hold reach the index too.
+ */
+function asWritten(quantity: { value?: number } | undefined): IndexValue {
+  if (quantity?.value === undefined) {
+    return null;
+  }
+  return decimalTextOf(quantity, 'value') ?? quantity.value;
+}
+
 export function numberValues(emit: Emit, param: string, tv: TypedValue): void {
   const value: unknown = tv.value;
   if (typeof value === 'number') {
     emit('number', param, [value, value]);
   } else if (tv.type === 'Range') {
     const r = value as Range;
-    emit('number', param, [r.low?.value ?? null, r.high?.value ?? null]);
+    emit('number', param, [asWritten(r.low), asWritten(r.high)]);
   } else if (typeof value === 'object' && value !== null && typeof (value as Quantity).value === 'number') {
-    const n = (value as Quantity).value as number;
+    const n = asWritten(value);
     emit('number', param, [n, n]);
   } else {
     emit('number', param, [null, null]);
@@ -169,13 +181,13 @@ export function quantityValues(emit: Emit, param: string, tv: TypedValue): void 
   } else if (tv.type === 'Range') {
     const r = value as Range;
     const unit = r.low ?? r.high;
-    emit('quantity', param, [r.low?.value ?? null, r.high?.value ?? null, unit?.system ?? null, unit?.code ?? null, unit?.unit ?? null]);
+    emit('quantity', param, [asWritten(r.low), asWritten(r.high), unit?.system ?? null, unit?.code ?? null, unit?.unit ?? null]);
   } else if (tv.type === 'Money') {
     const money = value as { value?: number; currency?: string };
-    emit('quantity', param, [money.value ?? null, money.value ?? null, 'urn:iso:std:iso:4217', money.currency ?? null, null]);
+    emit('quantity', param, [asWritten(money), asWritten(money), 'urn:iso:std:iso:4217', money.currency ?? null, null]);
   } else if (typeof value === 'object' && value !== null && 'value' in value) {
     const q = value as Quantity;
-    emit('quantity', param, [q.value ?? null, q.value ?? null, q.system ?? null, q.code ?? null, q.unit ?? null]);
+    emit('quantity', param, [asWritten(q), asWritten(q), q.system ?? null, q.code ?? null, q.unit ?? null]);
   } else {
     emit('quantity', param, [null, null, null, null, null]);
   }

@@ -23,6 +23,7 @@ import { accessCondition, and, SqlParams, typeCondition, type SqlContext } from 
 import { criterionSql } from './sql/criteria.js';
 import type { AccessFilter, SearchInput, SearchService } from './types.js';
 import { resolveRequestValueSets } from './value-set-criteria.js';
+import { parseStoredJson } from '../fhir/json-parse.js';
 
 /** A row of the page statement (search/paging.ts): the match, its sort keys and its content. */
 interface PageRow {
@@ -154,7 +155,7 @@ export function createSearchService(limits: RequestLimits, totals: TotalPolicy =
       if (!included.complete) {
         request.issues.push(includesCut(limits.maxIncludes ?? included.rows.length));
       }
-      const parse = (row: IncludedRow): Resource => JSON.parse(row.content) as Resource;
+      const parse = (row: IncludedRow): Resource => parseStoredJson<Resource>(row.content);
       // Binary matches and includes with their bytes (repository/binary-content.ts); one query.
       const resources = await withBinaryData(db, [...matches.map(parse), ...included.rows.map(parse)]);
       return buildBundle({

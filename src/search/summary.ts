@@ -5,6 +5,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { r4StructureDefinitions } from '../fhir/definitions.js';
+import { copyDecimalTexts } from '../fhir/decimal-text.js';
 
 export type SummaryMode = 'true' | 'false' | 'text' | 'data' | 'count';
 
@@ -63,7 +64,7 @@ function keep(resource: Resource, names: ReadonlySet<string>): Resource {
     }
   }
   const meta = { ...(resource.meta ?? {}), tag: [...(resource.meta?.tag ?? []), SUBSETTED] };
-  return { ...(result as unknown as Resource), meta };
+  return { ...(copyDecimalTexts(resource, result) as unknown as Resource), meta };
 }
 
 /** The resource as _summary or _elements asks for it. */
@@ -112,7 +113,7 @@ function paths(): { summary: Set<string>; parents: Set<string> } {
 
 function summaryNode(value: unknown, path: string): unknown {
   if (Array.isArray(value)) {
-    return value.map((item) => summaryNode(item, path));
+    return copyDecimalTexts(value, value.map((item) => summaryNode(item, path)));
   }
   const { summary, parents } = paths();
   // A data type's own elements (Coding, Reference...) are not in the resource's definition: kept whole.
@@ -128,7 +129,7 @@ function summaryNode(value: unknown, path: string): unknown {
       result[key] = summaryNode(child, at);
     }
   }
-  return result;
+  return copyDecimalTexts(value, result);
 }
 
 /**

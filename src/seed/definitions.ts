@@ -14,6 +14,7 @@ import { forbidden } from '../fhir/outcomes.js';
 import type { FhirContext } from '../interactions/context.js';
 import type { WriteHook } from '../repository/types.js';
 import { profileContent } from '../validation/profile-guard.js';
+import { parseJsonKeepingDecimals } from '../fhir/json-parse.js';
 
 /** Types loaded from profiles/ by this loader; StructureDefinitions have their own (validation/profiles.ts). */
 export const DEFINITION_TYPES: ReadonlySet<string> = new Set([
@@ -63,7 +64,7 @@ export function loadDefinitions(dir: string): Definition[] {
     const path = join(dir, file);
     let content: unknown;
     try {
-      content = JSON.parse(readFileSync(path, 'utf8'));
+      content = parseJsonKeepingDecimals(readFileSync(path, 'utf8'));
     } catch (error) {
       throw new DefinitionError(`${path} is not valid JSON: ${(error as Error).message}`);
     }

@@ -10,6 +10,7 @@ import type { FhirContext } from '../interactions/context.js';
 import { dispatch } from '../interactions/dispatch.js';
 import { DEFINITION_TYPES } from './definitions.js';
 import { SHIPPED_TOPICS } from '../subscriptions/subscription-topics.js';
+import { parseJsonKeepingDecimals } from '../fhir/json-parse.js';
 
 /**
  * What the server writes itself at start (profiles/, its SearchParameters, their Provenance) and
@@ -24,7 +25,7 @@ export function fixtureBundles(dir = FIXTURES_DIR): Array<{ file: string; bundle
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((file) => ({ file, bundle: JSON.parse(readFileSync(dir + file, 'utf8')) as Bundle }));
+    .map((file) => ({ file, bundle: parseJsonKeepingDecimals<Bundle>(readFileSync(dir + file, 'utf8')) }));
 }
 
 /**

@@ -7,6 +7,7 @@
 import type { Bundle, Subscription } from '@medplum/fhirtypes';
 import { assertEndpointAllowed, type EndpointPolicy } from './endpoint-safety.js';
 import { FHIR_JSON } from './subscription-channel.js';
+import { stringifyFhir } from '../fhir/decimal-text.js';
 
 /** channel.header entries are `Name: value` strings (R4); malformed ones are left out. */
 function channelHeaders(subscription: Subscription): Record<string, string> {
@@ -36,7 +37,7 @@ export async function postNotification(subscription: Subscription, bundle: Bundl
     const response = await fetch(endpoint, {
       method: 'POST',
       headers: { ...channelHeaders(subscription), 'content-type': FHIR_JSON },
-      body: JSON.stringify(bundle),
+      body: stringifyFhir(bundle),
       redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
     });

@@ -44,6 +44,7 @@ import {
 } from './subscription-store.js';
 import { topicByUrl } from './subscription-topics.js';
 import type { VersionReader, VersionsReader } from './topic-match.js';
+import { parseStoredJson } from '../fhir/json-parse.js';
 
 /** Events per notification. */
 const BATCH = 20;
@@ -117,7 +118,7 @@ export class SubscriptionEngine {
   private readonly readVersion: VersionReader = async (resourceType, id, versionId) => {
     try {
       const version = await this.repo.vread(resourceType, id, String(versionId));
-      return version.json === undefined ? undefined : (JSON.parse(version.json) as Resource);
+      return version.json === undefined ? undefined : parseStoredJson<Resource>(version.json);
     } catch (error) {
       if (isOperationOutcomeError(error)) {
         return undefined;
@@ -128,7 +129,7 @@ export class SubscriptionEngine {
 
   /** Several versions in one statement (topic matching of a run of events). */
   private readonly readVersions: VersionsReader = async (keys) =>
-    new Map([...(await this.repo.versionJson(keys))].map(([key, json]): [string, Resource] => [key, JSON.parse(json) as Resource]));
+    new Map([...(await this.repo.versionJson(keys))].map(([key, json]): [string, Resource] => [key, parseStoredJson<Resource>(json)]));
 
   /** Asks for a delivery pass soon; wake-ups while one is pending merge. */
   wake(): void {

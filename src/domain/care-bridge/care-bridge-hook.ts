@@ -21,6 +21,7 @@ import { planProgress } from './progress.js';
 import { PROGRESS_FLAGS } from './profiles.js';
 import { detectedIssue, findingIssues, findingsFor, isWarning } from './visit-findings.js';
 import { visitOf, type Visit } from './visits.js';
+import { parseStoredJson } from '../../fhir/json-parse.js';
 
 const MAX_PLANS = 20;
 
@@ -58,7 +59,7 @@ async function checkVisit(search: SearchService, repo: Repository, change: Resou
     if (!current || current.deleted || current.json === undefined) {
       continue;
     }
-    const plan = JSON.parse(current.json) as CarePlan;
+    const plan = parseStoredJson<CarePlan>(current.json);
     const data = await loadPlanData(ctx, plan);
     const progress = planProgress(data.reference, data.limits, data.visits, new Date().toISOString().slice(0, 10));
     const findings = findingsFor(progress, data.reference, visit);

@@ -13,6 +13,7 @@ import type { CarePlan, CareTeam, CareTeamParticipant, Task } from '@medplum/fhi
 import { parseLocalReference } from '../../fhir/references.js';
 import type { Repository } from '../../repository/repository.js';
 import type { TaskStatus } from './task-states.js';
+import { parseStoredJson } from '../../fhir/json-parse.js';
 
 /** States in which the owner works on the referral as a member of the care team. */
 const ACTIVE: ReadonlySet<TaskStatus> = new Set(['accepted', 'in-progress']);
@@ -24,7 +25,7 @@ function key(reference: string | undefined, baseUrl: string | undefined): string
 
 async function readJson<T>(repo: Repository, type: string, id: string): Promise<T | undefined> {
   const current = await repo.readCurrent(type, id);
-  return current && !current.deleted && current.json !== undefined ? (JSON.parse(current.json) as T) : undefined;
+  return current && !current.deleted && current.json !== undefined ? parseStoredJson<T>(current.json) : undefined;
 }
 
 function isActiveMember(participant: CareTeamParticipant, member: string, now: number, baseUrl: string | undefined): boolean {

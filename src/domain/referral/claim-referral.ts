@@ -9,6 +9,7 @@ import { parseLocalReference } from '../../fhir/references.js';
 import type { Queryable } from '../../storage/database.js';
 import { CLAIM_CODE_SYSTEM } from './claim-code.js';
 import { BSN_SYSTEM } from './profiles.js';
+import { parseStoredJson } from '../../fhir/json-parse.js';
 
 /** Refused attempts a client may make in FAILURE_WINDOW_MS before it is refused outright. */
 export const MAX_FAILURES = 5;
@@ -22,7 +23,7 @@ export interface ClaimableReferral {
 async function current<T>(db: Queryable, type: string, id: string): Promise<T | undefined> {
   const rows = await db.query<{ content: string | null }>('SELECT content FROM resource WHERE resource_type = $1 AND id = $2 AND NOT deleted', [type, id]);
   const content = rows[0]?.content;
-  return content ? (JSON.parse(content) as T) : undefined;
+  return content ? parseStoredJson<T>(content) : undefined;
 }
 
 function localId(reference: string | undefined, type: string): string | undefined {
@@ -47,7 +48,7 @@ export async function findClaimable(db: Queryable, code: string, bsn: string): P
     return undefined;
   }
   const row = rows[0] as { id: string; content: string };
-  const task = { ...(JSON.parse(row.content) as Task), id: row.id };
+  const task = { ...parseStoredJson<Task>(row.content), id: row.id };
   if (task.status !== 'requested' || task.owner !== undefined) {
     return undefined;
   }

@@ -12,6 +12,7 @@ import { parseLocalReference } from '../../fhir/references.js';
 import type { WriteHook } from '../../repository/types.js';
 import { constraintIssue } from '../../validation/constraint-keys.js';
 import { BSN_SYSTEM, REFERRAL_PROFILE } from './profiles.js';
+import { parseStoredJson } from '../../fhir/json-parse.js';
 
 const SCH_REF_6 = {
   key: 'sch-ref-6',
@@ -37,7 +38,7 @@ export function referralRulesHook(): WriteHook {
         if (!current || current.deleted || current.json === undefined) {
           return;
         }
-        const patient = JSON.parse(current.json) as Patient;
+        const patient = parseStoredJson<Patient>(current.json);
         if (!(patient.identifier ?? []).some((i) => i.system === BSN_SYSTEM && i.value === bsn)) {
           throw unprocessable([constraintIssue(SCH_REF_6, 'ServiceRequest.subject.identifier')]);
         }

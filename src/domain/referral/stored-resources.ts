@@ -2,9 +2,10 @@
 import type { Reference, Resource } from '@medplum/fhirtypes';
 import { parseLocalReference } from '../../fhir/references.js';
 import type { Repository } from '../../repository/repository.js';
+import { parseStoredJson } from '../../fhir/json-parse.js';
 
 export function parsed<T>(json: string | undefined): T | undefined {
-  return json === undefined ? undefined : (JSON.parse(json) as T);
+  return json === undefined ? undefined : parseStoredJson<T>(json);
 }
 
 /** `Type/id` of a reference to a resource on this server; undefined for anything else. */

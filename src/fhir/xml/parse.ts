@@ -8,6 +8,7 @@
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { isR4ResourceType } from '../definitions.js';
 import { badRequestIssues, issue } from '../outcomes.js';
+import { differsFromText, keepDecimalText, setDecimalTexts } from '../decimal-text.js';
 import { childLayoutKey, isPrimitiveType, typeLayout, valueKind, type NamedElement, type TypeLayout } from './element-order.js';
 import { withXhtmlNamespace } from './narrative-div.js';
 import { FHIR_NS, readXml, XHTML_NS, XmlSyntaxError, type XmlElement } from './read-xml.js';
@@ -27,6 +28,8 @@ interface Collected {
   readonly named: NamedElement;
   readonly values: unknown[];
   readonly extras: Array<Json | null>;
+  /** Texts of decimals whose JS rendering differs, by position (fhir/decimal-text.ts). */
+  texts?: Record<string, string>;
 }
 
 class XmlToJson {
@@ -112,6 +115,13 @@ class XmlToJson {
       const array = entry.named.element.array;
       if (entry.values.some((v) => v !== null)) {
         out[key] = array ? entry.values : entry.values[0];
+        if (entry.texts !== undefined) {
+          if (array) {
+            setDecimalTexts(entry.values, entry.texts);
+          } else {
+            keepDecimalText(out, key, entry.texts['0']);
+          }
+        }
       }
       if (entry.extras.some((x) => x !== null)) {
         out[`_${key}`] = array ? entry.extras : entry.extras[0];
@@ -186,6 +196,9 @@ class XmlToJson {
         this.fail(path, `${child.local} has neither a value nor extensions`);
       }
       return;
+    }
+    if (typeof value === 'number' && raw !== undefined && differsFromText(value, raw)) {
+      (entry.texts ??= {})[String(entry.values.length)] = raw;
     }
     entry.values.push(value);
     entry.extras.push(Object.keys(extra).length > 0 ? extra : null);

@@ -8,6 +8,7 @@
 import { childLayoutKey, isPrimitiveType, typeLayout, type ElementInfo, type NamedElement, type TypeLayout } from './element-order.js';
 import { withXhtmlNamespace } from './narrative-div.js';
 import { FHIR_NS } from './read-xml.js';
+import { decimalTextOf } from '../decimal-text.js';
 
 type Json = Record<string, unknown>;
 
@@ -51,6 +52,21 @@ function lexical(value: unknown, path: string): string {
     return String(value);
   }
   throw new XmlSerialiseError(`${path} is not a primitive value`);
+}
+
+/**
+ * A decimal as written (fhir/decimal-text.ts): the number's kept text in its place, which lexical()
+ * then writes as it stands. A repeating element's numbers are looked up in their array.
+ */
+function asWritten(json: Json, key: string): unknown {
+  const value = json[key];
+  if (typeof value === 'number') {
+    return decimalTextOf(json, key) ?? value;
+  }
+  if (Array.isArray(value) && value.some((item) => typeof item === 'number')) {
+    return value.map((item: unknown, i) => (typeof item === 'number' ? (decimalTextOf(value, i) ?? item) : item));
+  }
+  return value;
 }
 
 class XmlWriter {
@@ -108,7 +124,7 @@ class XmlWriter {
       present.sort((a, b) => a.named.element.index - b.named.element.index);
     }
     for (const { key, named } of present) {
-      this.element(key, json[key], json[`_${key}`], named.element, named.type, depth, path);
+      this.element(key, asWritten(json, key), json[`_${key}`], named.element, named.type, depth, path);
     }
   }
 

@@ -7,6 +7,7 @@
 import type { Bundle, BundleEntry, BundleEntryResponse, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { OUTCOME_STATUS, statusOf } from '../../fhir/outcomes.js';
 import { WRITE_INTERACTIONS, type FhirRequest, type FhirResponse } from '../../fhir/request.js';
+import { parseStoredJson } from '../../fhir/json-parse.js';
 
 /** Reason phrases of RFC 9110 for the statuses interactions answer with. */
 const REASON: Record<number, string> = {
@@ -55,7 +56,7 @@ function hasWarnings(outcome: OperationOutcome | undefined): outcome is Operatio
 export function responseEntry(request: FhirRequest, response: FhirResponse): BundleEntry {
   let resource: Resource | undefined = response.resource;
   if (resource === undefined && response.json !== undefined) {
-    resource = JSON.parse(response.json) as Resource;
+    resource = parseStoredJson<Resource>(response.json);
   }
   if (request.method === 'HEAD') {
     resource = undefined;

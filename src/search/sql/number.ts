@@ -1,7 +1,9 @@
 /**
  * Number and quantity search (https://hl7.org/fhir/R4/search.html#number, #quantity). Indexed
  * values are [low, high] (equal for a single value, the bounds of a Range). The search value's
- * precision is implied by how it is written, so `eq100` matches [99.5, 100.5).
+ * precision is implied by how it is written, so `eq100` matches [99.5, 100.5). The bounds are
+ * computed in numeric from the text as written: in doubles 0.2 - 0.05 is 0.15000000000000002,
+ * and `eq0.2` would miss a stored 0.15.
  * Quantities take `[prefix]number|system|code`; without a system the code is compared with
  * Quantity.code or Quantity.unit. Units are compared as given: no UCUM conversion.
  */
@@ -20,13 +22,14 @@ export function numberMatch(ctx: SqlContext, columns: NumberColumns, value: stri
   const n = parseNumber(rest, name);
   const num = (x: number | string): string => `${ctx.params.bind(String(x))}::numeric`;
   const { low, high } = columns;
-  const lower = n.value - n.halfUnit;
-  const upper = n.value + n.halfUnit;
+  // Functions, not values: a parameter bound but left out of the SQL has no type (42P18).
+  const lower = (): string => `(${num(n.text)} - ${num(n.halfUnitText)})`;
+  const upper = (): string => `(${num(n.text)} + ${num(n.halfUnitText)})`;
   switch (prefix) {
     case 'eq':
-      return `${low} >= ${num(lower)} AND ${high} < ${num(upper)}`;
+      return `${low} >= ${lower()} AND ${high} < ${upper()}`;
     case 'ne':
-      return or([`${low} < ${num(lower)}`, `${high} >= ${num(upper)}`]);
+      return or([`${low} < ${lower()}`, `${high} >= ${upper()}`]);
     case 'gt':
       return `${high} > ${num(n.text)}`;
     case 'lt':

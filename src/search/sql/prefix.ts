@@ -22,10 +22,10 @@ export interface ParsedNumber {
   readonly text: string;
   readonly value: number;
   /**
-   * Half the unit of the last significant digit: `100` covers [99.5, 100.5), `1e2` [50, 150)
-   * (search.html#number, "precision is implied by the value").
+   * Half the unit of the last significant digit, as exact decimal text (`5e-3` for 1.50): `100`
+   * covers [99.5, 100.5), `1e2` [50, 150) (search.html#number, "precision is implied by the value").
    */
-  readonly halfUnit: number;
+  readonly halfUnitText: string;
 }
 
 export function parseNumber(text: string, name: string): ParsedNumber {
@@ -35,5 +35,6 @@ export function parseNumber(text: string, name: string): ParsedNumber {
   }
   const decimals = m[2]?.length ?? 0;
   const exponent = m[3] === undefined ? 0 : Number(m[3]);
-  return { text, value: Number(text), halfUnit: 0.5 * 10 ** (exponent - decimals) };
+  const scale = exponent - decimals - 1;
+  return { text, value: Number(text), halfUnitText: `5e${scale}` };
 }
