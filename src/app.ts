@@ -297,7 +297,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       bodyLimit: config.bodyLimit,
       binaryMaxBytes: config.binaryMaxBytes,
     });
-    registerExportRoutes(scope, { basePath: config.basePath, publicBaseUrl: config.publicBaseUrl, db });
+    registerExportRoutes(scope, { basePath: config.basePath, publicBaseUrl: config.publicBaseUrl, db, auditCommit });
   });
 
   const auditUpkeep = scheduleAuditLogMaintenance(

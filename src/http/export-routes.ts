@@ -8,6 +8,8 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { cancelExport, exportFileContent, exportStatus, RETRY_AFTER_SECONDS } from '../bulk-export/export-status.js';
 import type { Principal } from '../auth/principal.js';
+import { commitAuditRecord, type AuditCommit } from '../audit/audit-commit.js';
+import { auditRecord } from '../audit/audit-record.js';
 import { serverError } from '../fhir/outcomes.js';
 import type { Queryable } from '../storage/database.js';
 import { fhirBaseUrl } from './fhir-routes.js';
@@ -18,6 +20,8 @@ export interface ExportRoutesOptions {
   readonly publicBaseUrl: string | undefined;
   /** The primary: a job's progress is read where the runner writes it. */
   readonly db: Queryable;
+  /** Each file handed out is recorded in the audit trail (who, which job, which type). */
+  readonly auditCommit: AuditCommit;
 }
 
 interface JobParams {
@@ -58,7 +62,22 @@ export function registerExportRoutes(app: FastifyInstance, options: ExportRoutes
   });
 
   app.get<{ Params: FileParams }>(`${basePath}/_export/:job/:kind/:file`, async (request, reply): Promise<FastifyReply> => {
-    const parts = await exportFileContent(db, request.params.job, principalOf(request), request.params.kind, request.params.file);
+    const principal = principalOf(request);
+    const parts = await exportFileContent(db, request.params.job, principal, request.params.kind, request.params.file);
+    // Before the first byte: no file leaves without its record (as reads, interactions/dispatch.ts).
+    // The job id and the file name are no patient data; which patients the kick-off concerned is in its own record.
+    const record = auditRecord({
+      event: 'operation',
+      action: 'R',
+      principal,
+      address: request.ip,
+      requestId: request.id,
+      operation: 'export',
+      resourceType: request.params.file.replace(/\.ndjson$/, ''),
+    });
+    record.status = 200;
+    record.query = `job=${request.params.job}&file=${request.params.kind}/${request.params.file}`;
+    await commitAuditRecord(options.auditCommit, record);
     reply.header('content-type', 'application/fhir+ndjson');
     return reply.code(200).send(Readable.from(parts));
   });

@@ -83,6 +83,20 @@ t.test(`bulk export on ${engine}`, async (t) => {
   });
   await put(app, observation('obs-kok-3', 'p-kok', { subject: { reference: 'Patient/p-kok', display: 'Anna Kok' } }));
 
+  t.test('the CapabilityStatement lists the three operations, the OpenAPI document the status and file URLs', async (t) => {
+    const statement = (await app.request({ method: 'GET', url: '/fhir/metadata' })).json();
+    const rest = statement.rest[0];
+    const definition = (ops: Json[] | undefined) => (ops ?? []).find((o: Json) => o.name === 'export')?.definition;
+    t.equal(definition(rest.operation), 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export');
+    t.equal(definition(rest.resource.find((r: Json) => r.type === 'Patient').operation), 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export');
+    t.equal(definition(rest.resource.find((r: Json) => r.type === 'Group').operation), 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export');
+    const openapi = (await app.request({ method: 'GET', url: '/fhir/openapi.json' })).json();
+    t.ok(openapi.paths['/$export'], 'kick-off');
+    t.ok(openapi.paths['/Patient/$export'] && openapi.paths['/Group/{id}/$export'], 'Patient and Group kick-off');
+    t.ok(openapi.paths['/_export/{job}']?.get && openapi.paths['/_export/{job}']?.delete, 'status and cancel');
+    t.ok(openapi.paths['/_export/{job}/{kind}/{file}']?.get, 'files');
+  });
+
   t.test('bad kick-offs answer 400 (or 403, 404) OperationOutcomes and record no job', async (t) => {
     const bad: Array<[string, number, Record<string, string>?]> = [
       ['/fhir/$export?_outputFormat=application/json', 400],
@@ -232,6 +246,11 @@ t.test(`bulk export on ${engine}`, async (t) => {
       t.equal((await app.request({ method: 'DELETE', url: status, as: who })).statusCode, 404, `${who}: cancel`);
     }
     t.equal((await file(app, manifest.output[0].url)).statusCode, 200, 'the requester still has it');
+    const audited = await app.database.db.query<{ operation: string; resource_type: string }>(
+      'SELECT operation, resource_type FROM audit_log WHERE query = $1',
+      [`job=${status.split('/').pop()}&file=output/Patient.ndjson`]
+    );
+    t.same(audited.map((r) => [r.operation, r.resource_type]), [['export', 'Patient']], 'each download of the file is in the audit trail, refusals are not downloads');
     t.equal((await app.request({ method: 'GET', url: status, headers: { authorization: '' } })).statusCode, 401, 'no token, no status');
     t.equal((await file(app, manifest.output[0].url.replace('Patient.ndjson', 'Observation.ndjson'))).statusCode, 404, 'a file the manifest does not list');
   });
@@ -264,6 +283,22 @@ t.test(`bulk export on ${engine}`, async (t) => {
     t.equal(pass.expired, 1);
     const left = await app.database.db.query<{ n: number }>('SELECT count(*)::int AS n FROM export_file_part WHERE job_id = $1', [id]);
     t.equal(left[0]?.n, 0, 'its files are deleted');
+  });
+
+  t.test('two nodes share the jobs: each job runs once, no file line twice', async (t) => {
+    const statuses: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      statuses.push(pathOf(String((await kickOff(app, '/fhir/$export?_type=Observation,Patient,CareTeam')).headers['content-location'])));
+    }
+    const node = () => new ExportRunner(app.database.db, app.app.fhirContext.search, { ...app.config.bulkExport, pollMs: 0 });
+    const passes = await Promise.all([node().runOnce(), node().runOnce()]);
+    t.equal(passes[0].completed + passes[1].completed, 3, 'every job completed by one of them');
+    for (const status of statuses) {
+      const manifest = (await app.request({ method: 'GET', url: status })).json();
+      const exported = await lines(t, app, manifest, 'Observation');
+      t.equal(new Set(keys(exported)).size, exported.length, 'no resource twice');
+      t.equal(exported.length, (await app.request({ method: 'GET', url: '/fhir/Observation?_summary=count' })).json().total);
+    }
   });
 
   t.test('a job interrupted by a fault resumes after its last committed page', async (t) => {
