@@ -5,10 +5,12 @@
  * `npm run bench -- patient-history [--entries N]` (one large transaction: time and memory),
  * `npm run bench -- notifications [--seconds N] [--rate N] [--concurrency N] [--rounds N] [--only latency|throughput]` (notification latency
  * and write throughput with 100 Subscriptions against none).
+ * `npm run bench -- export [--size N] [--pseudonymize]` (Bulk Data export of N resources: resources/s and peak RSS).
  * Without --engine it runs on PGlite, and on PostgreSQL too when DATABASE_URL is set.
  */
 import { parseArgs } from 'node:util';
 import type { EngineName } from '../src/storage/database.js';
+import { exportBench } from './export.js';
 import { measuresBench } from './measures.js';
 import { notificationBench } from './notifications.js';
 import { patientHistoryBench } from './patient-history.js';
@@ -29,6 +31,7 @@ const { values, positionals } = parseArgs({
     patients: { type: 'string', default: '5000' },
     entries: { type: 'string', default: '5000' },
     only: { type: 'string' },
+    pseudonymize: { type: 'boolean', default: false },
   },
 });
 
@@ -71,6 +74,9 @@ switch (command) {
       ...(values.only === 'latency' || values.only === 'throughput' ? { only: values.only } : {}),
     });
     break;
+  case 'export':
+    await exportBench({ size: Number(values.size), engines, pseudonymize: values.pseudonymize });
+    break;
   default:
-    throw new Error(`Unknown benchmark "${command}"; try: search, transactions, measures, patient-history, notifications`);
+    throw new Error(`Unknown benchmark "${command}"; try: search, transactions, measures, patient-history, notifications, export`);
 }

@@ -53,6 +53,11 @@ import { SHIPPED_TOPICS } from './subscriptions/subscription-topics.js';
 import { topicResource } from './subscriptions/topic-resource.js';
 import { registerInteractionSpans } from './http/interaction-spans.js';
 import { valueSetExpandOperation } from './operations/valueset-expand.js';
+import { systemExportOperation } from './operations/server-export.js';
+import { patientExportOperation } from './operations/patient-export.js';
+import { groupExportOperation } from './operations/group-export.js';
+import { ExportRunner, type RunOnceResult } from './bulk-export/export-runner.js';
+import { registerExportRoutes } from './http/export-routes.js';
 import { Repository } from './repository/repository.js';
 import { createSearchService } from './search/service.js';
 import type { SearchService } from './search/types.js';
@@ -78,6 +83,8 @@ declare module 'fastify' {
     subscriptions: SubscriptionEngine;
     /** The reminder pass (domain/reminders/): runs on a timer; tests run one pass with runOnce. */
     reminders: { runOnce(now?: Date): Promise<ReminderResult> };
+    /** Bulk Data export jobs (bulk-export/): run on a timer; tests run one pass with runOnce. */
+    bulkExport: { runOnce(): Promise<RunOnceResult> };
   }
 }
 
@@ -114,6 +121,8 @@ export interface Services {
   readonly metrics: ServiceMetrics;
   /** Matches change events to Subscriptions and delivers them; started with the app. */
   readonly subscriptions: SubscriptionEngine;
+  /** Runs Bulk Data export jobs in the background; started with the app. */
+  readonly exports: ExportRunner;
 }
 
 /**
@@ -145,6 +154,8 @@ export function createServices(
     .register(subscriptionStatusOperation)
     .register(subscriptionEventsOperation)
     .register(questionnaireResponseExtractOperation);
+  const exportDeps = { db, retentionHours: config.bulkExport.retentionHours, pseudonymsAvailable: config.bulkExport.pseudonymKey !== undefined };
+  operations.register(systemExportOperation(exportDeps)).register(patientExportOperation(exportDeps)).register(groupExportOperation(exportDeps));
   const definitions = [
     ...CUSTOM_SEARCH_PARAMETERS.map((sp) => ({ ...sp, id: sp.id as string })),
     ...loadDefinitions(config.profilesDir),
@@ -181,7 +192,8 @@ export function createServices(
     observeDelivery: (outcome) => metrics.observeSubscriptionDelivery(outcome),
     audit: (record) => commitAuditRecord(auditCommit, record),
   });
-  return { context, search, definitions, events, metrics, subscriptions };
+  const exports = new ExportRunner(db, search, config.bulkExport);
+  return { context, search, definitions, events, metrics, subscriptions, exports };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -259,6 +271,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.decorate('resourceEvents', services.events);
   app.decorate('subscriptions', services.subscriptions);
   const reminderOptions = { feedbackDueDays: config.referralFeedbackDueDays };
+  app.decorate('bulkExport', { runOnce: () => services.exports.runOnce() });
   app.decorate('reminders', { runOnce: (now?: Date) => runReminderPass(services.context.repo, reminderOptions, now) });
   registerFormatNegotiation(app, config.basePath);
   registerInteractionNaming(app, config.basePath);
@@ -294,6 +307,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       bodyLimit: config.bodyLimit,
       binaryMaxBytes: config.binaryMaxBytes,
     });
+    registerExportRoutes(scope, { basePath: config.basePath, publicBaseUrl: config.publicBaseUrl, db, auditCommit });
   });
 
   const auditUpkeep = scheduleAuditLogMaintenance(
@@ -308,6 +322,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.addHook('onClose', async () => {
     await auditUpkeep.stop();
     await reminderTimer.stop();
+    await services.exports.stop();
     await services.events.stop();
     await services.subscriptions.stop();
     await auditCommit.close();
@@ -318,5 +333,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.ready();
   await services.subscriptions.start(services.events, app.log);
   services.events.start(app.log);
+  services.exports.start(app.log);
   return app;
 }

@@ -170,6 +170,21 @@ export interface Config {
    * Unset, /metrics is open in development and answers 404 in production (http/metrics-route.ts).
    */
   readonly metricsToken: string | undefined;
+  /** Bulk Data export (src/bulk-export/, docs in the bulk-export notes). */
+  readonly bulkExport: BulkExportConfig;
+}
+
+export interface BulkExportConfig {
+  /** EXPORT_RETENTION_HOURS (default 24): a job and its files answer 404 this long after kick-off or completion, then the cleanup deletes them. */
+  readonly retentionHours: number;
+  /** EXPORT_PSEUDONYM_KEY (or _FILE): the HMAC-SHA256 key of patient pseudonyms; unset, pseudonymised export is not offered. */
+  readonly pseudonymKey: string | undefined;
+  /** EXPORT_POLL_MS (default 1000): how often a node looks for export jobs to run and expired ones to delete; 0 turns the runner off. */
+  readonly pollMs: number;
+  /** EXPORT_PAGE_SIZE (default 1000): resources read per page and written per file part. */
+  readonly pageSize: number;
+  /** EXPORT_LEASE_SECONDS (default 60): how long a node holds a job without committing a page before another node may take it over. */
+  readonly leaseSeconds: number;
 }
 
 /** Fastify's `trustProxy`: off, the number of proxy hops to trust, or the trusted proxies' addresses and ranges. */
@@ -514,6 +529,18 @@ function metricsToken(env: Env): string | undefined {
   return raw;
 }
 
+/** A key that cannot be guessed: the pseudonyms are only as safe as it is secret. */
+function pseudonymKey(env: Env): string | undefined {
+  const raw = env['EXPORT_PSEUDONYM_KEY'];
+  if (raw === undefined || raw === '') {
+    return undefined;
+  }
+  if (raw.length < 32) {
+    throw new ConfigError('EXPORT_PSEUDONYM_KEY must be at least 32 characters');
+  }
+  return raw;
+}
+
 /** Demo data by default in development only; production refuses it outright (Config.seedFixtures). */
 function seedFixtures(env: Env, mode: 'development' | 'production'): boolean {
   const seed = bool(env, 'SEED_FIXTURES', mode === 'development');
@@ -603,5 +630,12 @@ export function loadConfig(environment: Env = process.env): Config {
     rateLimitStore: rateLimitStore(env, dbUrl !== undefined),
     trustProxy: trustProxy(env),
     metricsToken: metricsToken(env),
+    bulkExport: {
+      retentionHours: integer(env, 'EXPORT_RETENTION_HOURS', 24, 1, 8760),
+      pseudonymKey: pseudonymKey(env),
+      pollMs: integer(env, 'EXPORT_POLL_MS', 1000, 0, 3_600_000),
+      pageSize: integer(env, 'EXPORT_PAGE_SIZE', 1000, 1, 100_000),
+      leaseSeconds: integer(env, 'EXPORT_LEASE_SECONDS', 60, 1, 86_400),
+    },
   };
 }

@@ -12,7 +12,7 @@ type Env = Readonly<Record<string, string | undefined>>;
  * The settings that may come from a file. Only these: AUTH_CLIENTS_FILE and AUTH_SIGNING_KEY_FILE
  * already name files of their own, and must not be read as "AUTH_CLIENTS from a file".
  */
-export const SECRET_SETTINGS = ['DATABASE_URL', 'DATABASE_READ_URL', 'METRICS_TOKEN'] as const;
+export const SECRET_SETTINGS = ['DATABASE_URL', 'DATABASE_READ_URL', 'METRICS_TOKEN', 'EXPORT_PSEUDONYM_KEY'] as const;
 
 /**
  * The environment with each `<NAME>_FILE` of SECRET_SETTINGS replaced by the file's content as

@@ -46,6 +46,8 @@ export interface Prefer {
   readonly return?: 'minimal' | 'representation' | 'OperationOutcome';
   /** https://hl7.org/fhir/R4/search.html#errors */
   readonly handling?: 'strict' | 'lenient';
+  /** `respond-async` (RFC 7240 §4.1): Bulk Data kick-off requires it (https://hl7.org/fhir/uv/bulkdata/export.html#headers). */
+  readonly respondAsync?: boolean;
 }
 
 export interface FhirRequest {
@@ -89,6 +91,8 @@ export interface FhirResponse {
   /** The resource already serialised, as stored; saves a parse and a stringify on reads. */
   readonly json?: string;
   readonly location?: string;
+  /** Content-Location of an asynchronous request's status URL (Bulk Data kick-off, 202). */
+  readonly contentLocation?: string;
   readonly etag?: string;
   readonly lastModified?: string;
   /** The version's meta.lastUpdated as a FHIR instant (Bundle.entry.response.lastModified needs it). */

@@ -45,6 +45,9 @@ export function sendFhir(reply: FastifyReply, response: FhirResponse, format: Re
       reply.header('content-location', response.location);
     }
   }
+  if (response.contentLocation) {
+    reply.header('content-location', response.contentLocation);
+  }
   if (response.etag) {
     reply.header('etag', response.etag);
   }

@@ -430,6 +430,48 @@ function addSystem(input: OpenApiInput, built: Built): void {
   for (const entry of rest?.operation ?? []) {
     built.paths[`/$${entry.name}`] = operationPathItem(entry, input.operationDefinition(entry.definition), tag, `system-${entry.name}`, false);
   }
+  if ((rest?.operation ?? []).some((op) => op.name === 'export')) {
+    addExportStatus(built);
+  }
+}
+
+/** The status and file URLs of Bulk Data export (http/export-routes.ts): routes of their own, not FHIR interactions. */
+function addExportStatus(built: Built): void {
+  const tag = 'Bulk Data export';
+  const job = { name: 'job', in: 'path', required: true, schema: { type: 'string' }, description: 'The export job, as the kick-off Content-Location names it' };
+  built.paths['/_export/{job}'] = {
+    parameters: [job],
+    get: {
+      operationId: 'export-status',
+      tags: [tag],
+      summary: 'Status of a Bulk Data export: 202 while it runs, the manifest when complete',
+      responses: {
+        '200': { description: 'The manifest (transactionTime, request, requiresAccessToken, output, error)', content: { 'application/json': { schema: { type: 'object' } } } },
+        '202': { description: 'In progress; X-Progress tells how far, Retry-After when to ask again' },
+        '500': { description: 'The export failed', content: fhirContent('OperationOutcome') },
+        ...responses({}, ['404']),
+      },
+    },
+    delete: {
+      operationId: 'export-cancel',
+      tags: [tag],
+      summary: 'Cancel a Bulk Data export and delete its files',
+      responses: { '202': { description: 'Cancelled' }, ...responses({}, ['404']) },
+    },
+  };
+  built.paths['/_export/{job}/{kind}/{file}'] = {
+    parameters: [
+      job,
+      { name: 'kind', in: 'path', required: true, schema: { type: 'string', enum: ['output', 'error'] } },
+      { name: 'file', in: 'path', required: true, schema: { type: 'string' }, description: '<resource type>.ndjson' },
+    ],
+    get: {
+      operationId: 'export-file',
+      tags: [tag],
+      summary: 'One NDJSON file of a complete Bulk Data export (only for the client that started it)',
+      responses: { '200': { description: 'One resource per line', content: { 'application/fhir+ndjson': { schema: { type: 'string' } } } }, ...responses({}, ['404']) },
+    },
+  };
 }
 
 export function buildOpenApi(input: OpenApiInput): OpenApiObject {
