@@ -1,0 +1,236 @@
+/**
+ * The professionals' console (console/) in a real headless Chromium against the real server
+ * process: static serving with its CSP and cache headers, the bundle's size, and every page drawn
+ * from the FHIR API with a demo professional's token (obtained through SMART Backend Services and
+ * handed to the page through the in-memory session slot by the test entry,
+ * console/testing/test-entry.ts). axe-core checks each page for serious and critical WCAG 2.1 AA
+ * violations; each page's screenshot is written to the folder the test output names.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import type { Page } from 'playwright-core';
+import { buildConsole } from '../../scripts/build-console.js';
+import { fixtureBundles } from '../../src/seed/fixtures.js';
+import { chromiumAvailable, consolePage, demoToken, launchChromium, openConsolePage, seriousViolations, type HandedSession } from '../helpers/console-browser.js';
+import { adminToken, freePort, ROOT, ServerProcess, serverDatabase } from '../helpers/server-process.js';
+
+const GP: Omit<HandedSession, 'accessToken'> = { fhirUser: 'Practitioner/huisarts-de-boer', userName: 'dr. S. de Boer' };
+const PHYSIO: Omit<HandedSession, 'accessToken'> = { fhirUser: 'Practitioner/fysiotherapeut-visser', userName: 'T. Visser' };
+
+if (!chromiumAvailable()) {
+  t.comment('skipped: no Chromium at /usr/bin/chromium (or CHROMIUM_PATH)');
+} else {
+  t.test('the console', async (t) => {
+    const work = mkdtempSync(join(tmpdir(), 'schakel-console-'));
+    // A fixed folder, so the screenshots of the latest run are easy to find.
+    const screenshots = join(tmpdir(), 'schakel-console-screenshots');
+    rmSync(screenshots, { recursive: true, force: true });
+    mkdirSync(screenshots);
+    const production = await buildConsole();
+    const testBuild = await buildConsole(join(ROOT, 'console', 'testing', 'test-entry.ts'), join(work, 'test-build'));
+    const testScript = readFileSync(join(testBuild.outDir, 'assets', testBuild.script), 'utf8');
+    const database = await serverDatabase(join(work, 'data'));
+    const server = new ServerProcess(await freePort(), { ...database.env, SEED_FIXTURES: 'false' });
+    const browser = await launchChromium();
+    t.teardown(async () => {
+      await browser.close();
+      await server.stop();
+      await database.destroy();
+      rmSync(work, { recursive: true, force: true });
+    });
+    t.ok(await server.listening(180_000), 'the server starts');
+    const base = server.base;
+    const admin = await adminToken(base, database.dataDir);
+    const api = async (path: string, token: string, init: { method?: string; body?: unknown; contentType?: string } = {}): Promise<{ status: number; body: Record<string, unknown> }> => {
+      const response = await fetch(`${base}/fhir/${path}`, {
+        method: init.method ?? 'GET',
+        headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json', ...(init.body !== undefined ? { 'content-type': init.contentType ?? 'application/fhir+json' } : {}) },
+        ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    // The demo professionals' world (fixtures/rest-core-demo.json and workflow-*.json), as the seeding loads it.
+    for (const { file, bundle } of fixtureBundles().filter((f) => /^(rest-core|workflow-)/.test(f.file))) {
+      const loaded = await api('', admin, { method: 'POST', body: bundle });
+      t.equal(loaded.status, 200, `fixture ${file} loads`);
+    }
+    await seedOutcomes(t, api, admin);
+    const gp: HandedSession = { ...GP, accessToken: await demoToken(base, database.dataDir, 'gp') };
+    const physio: HandedSession = { ...PHYSIO, accessToken: await demoToken(base, database.dataDir, 'physio') };
+    t.comment(`screenshots in ${screenshots}`);
+
+    const check = async (t: Test, page: Page, errors: string[], name: string): Promise<void> => {
+      await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+      const violations = await seriousViolations(page);
+      t.same(violations, [], `${name}: no serious or critical accessibility violations`);
+      t.same(errors, [], `${name}: no errors in the browser (a CSP violation would be one)`);
+    };
+
+    t.test('static files: CSP, cache headers, size', async (t) => {
+      const redirect = await fetch(`${base}/app`, { redirect: 'manual' });
+      t.equal(redirect.status, 301);
+      t.equal(redirect.headers.get('location'), '/app/');
+      const index = await fetch(`${base}/app/`);
+      t.equal(index.status, 200);
+      t.equal(index.headers.get('cache-control'), 'no-cache', 'index.html is revalidated on every load');
+      const csp = index.headers.get('content-security-policy') ?? '';
+      t.match(csp, /script-src 'self'(;|$)/);
+      t.match(csp, /style-src 'self'(;|$)/);
+      t.match(csp, /default-src 'none'/);
+      t.notMatch(csp, /unsafe-inline|unsafe-eval/);
+      const html = await index.text();
+      t.match(html, /<meta name="fhir-base" content="\/fhir">/);
+      t.notMatch(html, /<script(?![^>]*\ssrc=)[^>]*>/, 'no inline script');
+      t.notMatch(html, /<style|style=/, 'no inline style');
+      const asset = await fetch(`${base}/app/assets/${production.script}`);
+      t.equal(asset.status, 200);
+      t.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable', 'hashed assets are cached for a year');
+      t.match(asset.headers.get('content-type') ?? '', /javascript/);
+      t.notMatch(await asset.text(), /schakelTestSession/, 'the production bundle takes no token from outside the SMART flow');
+      t.ok(production.compressedBytes < 300 * 1024, `bundle ${production.compressedBytes} bytes compressed, under 300 KB`);
+      const missing = await fetch(`${base}/app/assets/main-NOTTHERE.js`);
+      t.equal(missing.status, 404);
+      const api = await fetch(`${base}/fhir/metadata`);
+      t.match(api.headers.get('content-security-policy') ?? '', /default-src 'none'/, 'the API keeps its own policy');
+    });
+
+    t.test("the GP's pages", async (t) => {
+      const { page, errors } = await consolePage(browser, testScript, gp);
+      const started = Date.now();
+      await openConsolePage(page, base, '#/verwijzingen');
+      t.ok(Date.now() - started < 5000, 'the inbox is drawn promptly');
+      const outgoing = page.locator('table:has(caption:has-text("Uitgaande")) tbody tr[data-referral]');
+      t.same((await outgoing.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-referral')))).sort(), ['verwijzing-fysio-jansen', 'verwijzing-revalidatie-el-amrani']);
+      t.match(await page.locator('tr[data-referral="verwijzing-fysio-jansen"]').innerText(), /Afgerond[\s\S]*Terugkoppeling/);
+      await check(t, page, errors, 'verwijzingen');
+
+      await openConsolePage(page, base, '#/patient/patient-de-graaf');
+      t.match(await page.locator('main').innerText(), /Zorgteam[\s\S]*T\. Visser[\s\S]*M\. Bakker/);
+      await check(t, page, errors, 'patient');
+
+      await openConsolePage(page, base, '#/logboek/zorgbrug-de-graaf');
+      const disciplines = await page.locator('table.logbook tbody tr td:nth-child(3)').allInnerTexts();
+      t.ok(disciplines.includes('Fysiotherapeut') && disciplines.includes('Verpleegkundige'), 'entries of both disciplines');
+      t.ok((await page.locator('#bloeddruk-grafiek canvas').count()) > 0, 'blood pressure as a chart');
+      t.match(await page.locator('main').innerText(), /\d{2,3}\/\d{2,3} mmHg/, 'and as values');
+      await check(t, page, errors, 'logboek');
+      await page.selectOption('#discipline', '04.000');
+      await page.click('#logboek-filter button[type=submit]');
+      await page.waitForSelector('#app[data-ready="logboek"]');
+      const filtered = await page.locator('table.logbook tbody tr td:nth-child(3)').allInnerTexts();
+      t.ok(filtered.length > 0 && filtered.every((d) => d === 'Fysiotherapeut'), 'filtered by discipline');
+
+      await openConsolePage(page, base, '#/zorgbrug/zorgbrug-de-graaf');
+      const bars = await page.locator('progress').evaluateAll((all) => all.map((p) => ({ id: p.id, value: (p as unknown as { value: number }).value, max: (p as unknown as { max: number }).max })));
+      t.ok(bars.some((b) => b.value === 6 && b.max === 9), '6 of 9 physiotherapy sessions');
+      t.ok(bars.some((b) => b.value === 3 && b.max === 5), '3 of 4 (+1) home visits');
+      t.ok(bars.some((b) => b.id === 'weken' && b.max === 84), 'the 12 weeks');
+      await check(t, page, errors, 'zorgbrug');
+
+      await openConsolePage(page, base, '#/uitkomsten/patient-el-amrani');
+      t.ok((await page.locator('#uitkomsten-grafiek canvas').count()) > 0, 'PDI and NRS as a chart');
+      const text = await page.locator('main').innerText();
+      t.match(text, /PDI/);
+      t.match(text, /Intake \(T0\)[\s\S]*klaar/, 'the T0 moment done');
+      await check(t, page, errors, 'uitkomsten');
+
+      await openConsolePage(page, base, '#/brief/verwijzing-fysio-jansen');
+      t.match(await page.locator('article.letter').innerText(), /Terugkoppeling[\s\S]*Behandeling afgerond na 3 sessies/);
+      await page.emulateMedia({ media: 'print' });
+      t.equal(await page.locator('nav').isVisible(), false, 'the letter prints without the navigation');
+      await page.emulateMedia({ media: 'screen' });
+      await check(t, page, errors, 'brief');
+      await page.context().close();
+    });
+
+    t.test('the physiotherapist accepts and completes a referral; the GP sees the feedback', async (t) => {
+      const referral = {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          {
+            resource: {
+              resourceType: 'ServiceRequest', id: 'verwijzing-console', status: 'active', intent: 'order', priority: 'routine',
+              meta: { profile: ['http://schakel.nl/fhir/StructureDefinition/referral'] },
+              category: [{ coding: [{ system: 'http://snomed.info/sct', code: '3457005' }], text: 'Verwijzing' }],
+              subject: { reference: 'Patient/patient-jansen', display: 'A. Jansen', identifier: { system: 'http://fhir.nl/fhir/NamingSystem/bsn', value: '999900006' } },
+              authoredOn: new Date(Date.now() - 3 * 86_400_000).toISOString(),
+              requester: { reference: 'PractitionerRole/huisarts-de-boer-de-linde', display: 'dr. S. de Boer' },
+              performerType: { coding: [{ system: 'urn:oid:2.16.840.1.113883.2.4.15.111', code: '04.000', display: 'Fysiotherapeut' }] },
+              performer: [{ reference: 'PractitionerRole/fysiotherapeut-visser-het-anker', display: 'T. Visser' }],
+              reasonCode: [{ text: 'Schouderklachten, 4 weken' }],
+            },
+            request: { method: 'PUT', url: 'ServiceRequest/verwijzing-console' },
+          },
+          {
+            resource: {
+              resourceType: 'Task', id: 'taak-console', status: 'requested', intent: 'order',
+              meta: { profile: ['http://schakel.nl/fhir/StructureDefinition/referral-task'] },
+              authoredOn: new Date().toISOString(),
+              focus: { reference: 'ServiceRequest/verwijzing-console' }, for: { reference: 'Patient/patient-jansen' },
+              requester: { reference: 'PractitionerRole/huisarts-de-boer-de-linde' },
+            },
+            request: { method: 'PUT', url: 'Task/taak-console' },
+          },
+        ],
+      };
+      t.equal((await api('', gp.accessToken, { method: 'POST', body: referral })).status, 200, 'the GP refers through the API');
+
+      const { page, errors } = await consolePage(browser, testScript, physio);
+      await openConsolePage(page, base, '#/verwijzingen');
+      const row = page.locator('tr[data-referral="verwijzing-console"]');
+      t.match(await row.innerText(), /Verstuurd/);
+      await row.getByRole('button', { name: 'Accepteren' }).click();
+      await page.waitForSelector('#app[data-ready="verwijzingen"] tr[data-referral="verwijzing-console"]:has-text("Geaccepteerd")', { timeout: 20_000 }).catch(async (error: unknown) => {
+        t.fail(`not accepted: ${await page.locator('#referral-error').innerText()}`);
+        throw error;
+      });
+      await check(t, page, errors, 'verwijzingen-fysiotherapeut');
+      await row.locator('summary').click();
+      await row.getByLabel('Terugkoppeling aan de verwijzer').fill('Na 4 behandelingen klachtenvrij; oefeningen thuis voortzetten.');
+      await row.getByRole('button', { name: 'Afronden en versturen' }).click();
+      await page.waitForSelector('#app[data-ready="verwijzingen"] tr[data-referral="verwijzing-console"]:has-text("Afgerond")');
+      t.same(errors, []);
+      await page.context().close();
+
+      const task = await api('Task/taak-console', admin);
+      t.equal(task.body['status'], 'completed', 'the Task is completed in the database');
+      const output = (task.body['output'] as Array<{ valueReference?: { reference?: string } }>)[0]?.valueReference?.reference ?? '';
+      const feedback = await api(output, admin);
+      t.equal(feedback.body['resourceType'], 'Communication');
+      t.same(feedback.body['recipient'], [{ reference: 'PractitionerRole/huisarts-de-boer-de-linde' }], 'addressed to the referrer');
+      t.equal((await api('ServiceRequest/verwijzing-console', admin)).body['status'], 'completed', 'and the referral with it');
+
+      const gpView = await consolePage(browser, testScript, gp);
+      await openConsolePage(gpView.page, base, '#/verwijzingen');
+      t.match(await gpView.page.locator('tr[data-referral="verwijzing-console"]').innerText(), /Afgerond[\s\S]*Terugkoppeling/, "the feedback arrives in the GP's inbox");
+      await openConsolePage(gpView.page, base, '#/brief/verwijzing-console');
+      t.match(await gpView.page.locator('article.letter').innerText(), /Na 4 behandelingen klachtenvrij/);
+      t.same(gpView.errors, []);
+      await gpView.page.context().close();
+    });
+  });
+}
+
+type Api = (path: string, token: string, init?: { method?: string; body?: unknown }) => Promise<{ status: number; body: Record<string, unknown> }>;
+
+/** A pain treatment of Fatima El Amrani with its NDP schedule and T0 scores (docs/outcome-questionnaires.md). */
+async function seedOutcomes(t: Test, api: Api, admin: string): Promise<void> {
+  const day = (offset: number): string => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+  const plan = { resourceType: 'CarePlan', id: 'pijn-el-amrani', status: 'active', intent: 'plan', subject: { reference: 'Patient/patient-el-amrani' }, period: { start: day(-60), end: day(10) } };
+  t.equal((await api('CarePlan/pijn-el-amrani', admin, { method: 'PUT', body: plan })).status, 201);
+  t.equal((await api('PlanDefinition/ndp-1.0.0/$apply?subject=Patient/patient-el-amrani&carePlan=CarePlan/pijn-el-amrani', admin, { method: 'POST', body: { resourceType: 'Parameters' } })).status, 200);
+  const answers = (values: number[]) => values.map((v, i) => ({ linkId: `pdi-${i + 1}`, answer: [{ valueInteger: v }] }));
+  const responses = [
+    { id: 'qr-el-amrani-t0-pdi', questionnaire: 'http://schakel.nl/fhir/Questionnaire/pdi|1.0.0', authored: `${day(-58)}T10:00:00+01:00`, item: answers([6, 5, 6, 5, 4, 6, 5]) },
+    { id: 'qr-el-amrani-t0-nrs', questionnaire: 'http://schakel.nl/fhir/Questionnaire/nrs-pijn|1.0.0', authored: `${day(-58)}T10:05:00+01:00`, item: [{ linkId: 'nrs-pijn', answer: [{ valueInteger: 7 }] }] },
+    { id: 'qr-el-amrani-mid-pdi', questionnaire: 'http://schakel.nl/fhir/Questionnaire/pdi|1.0.0', authored: `${day(-25)}T10:00:00+01:00`, item: answers([4, 3, 4, 3, 3, 4, 3]) },
+    { id: 'qr-el-amrani-mid-nrs', questionnaire: 'http://schakel.nl/fhir/Questionnaire/nrs-pijn|1.0.0', authored: `${day(-25)}T10:05:00+01:00`, item: [{ linkId: 'nrs-pijn', answer: [{ valueInteger: 4 }] }] },
+  ];
+  for (const { id, ...response } of responses) {
+    const body = { resourceType: 'QuestionnaireResponse', id, status: 'completed', subject: { reference: 'Patient/patient-el-amrani' }, ...response };
+    t.equal((await api(`QuestionnaireResponse/${id}`, admin, { method: 'PUT', body })).status, 201, `response ${id} stored`);
+  }
+}
