@@ -59,7 +59,7 @@ function main(): void {
   }
   if (command === 'list') {
     for (const c of existsSync(path) ? readClients(path) : []) {
-      const keys = c.jwks !== undefined ? `jwks(${c.jwks.keys.length})` : `jwksUrl ${c.jwksUrl ?? ''}`;
+      const keys = c.jwks !== undefined ? `jwks(${c.jwks.keys.length})` : c.jwksUrl !== undefined ? `jwksUrl ${c.jwksUrl}` : `public ${(c.redirectUris ?? []).join(' ')}`;
       process.stdout.write(`${c.clientId}\t${keys}\t${c.scopes.join(' ')}\t${c.organizations.join(' ')}${c.demo === true ? '\tdemo' : ''}\n`);
     }
     return;

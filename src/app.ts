@@ -14,6 +14,9 @@ import { commitAuditRecord, createAuditCommit } from './audit/audit-commit.js';
 import type { Config } from './config/config.js';
 import type { CareWorkflowOptions } from './domain/care-workflows.js';
 import { loadR4Definitions } from './fhir/definitions.js';
+import { consoleClient } from './auth/demo-clients.js';
+import { registerAuthorizeRoutes } from './http/authorize-routes.js';
+import { registerLaunchRoutes } from './http/launch-routes.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { registerOpenApiRoute } from './http/openapi-route.js';
 import { registerApiDocs } from './http/api-docs.js';
@@ -243,7 +246,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     );
   });
 
-  const auth = new AuthService({ ...deps.auth, config: config.auth, ...tokenIdentity(config) });
+  // Development registers the professionals' console as a public SMART app (auth/demo-clients.ts).
+  const appClients = config.mode === 'development' ? [consoleClient(tokenIdentity(config).issuer)] : [];
+  const auth = new AuthService({ ...deps.auth, config: config.auth, ...tokenIdentity(config), appClients });
   // A rotated key file and a changed clients file are taken up without a restart (auth/auth-reload.ts).
   const authReload = new AuthReload(deps.auth, { config: config.auth, mode: config.mode, log: app.log });
   authReload.start();
@@ -270,6 +275,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   registerMetrics(app, { metrics: services.metrics, token: config.metricsToken, mode: config.mode });
   const auditCommit = services.context.auditCommit;
   registerAuthRoutes(app, { auth, db, auditCommit, basePath: config.basePath, publicBaseUrl: config.publicBaseUrl });
+  // SMART App Launch: authorization endpoint and login, EHR launch contexts, revocation.
+  registerAuthorizeRoutes(app, { auth, db, mode: config.mode });
+  registerLaunchRoutes(app, { auth, db });
   registerOpenApiRoute(app, { basePath: config.basePath, publicBaseUrl: config.publicBaseUrl, context: services.context, auth });
   await registerApiDocs(app, { basePath: config.basePath, publicBaseUrl: config.publicBaseUrl, context: services.context, auth, mode: config.mode });
   // The professionals' console at /app: static files of a SMART app that calls the API with the user's token.

@@ -80,6 +80,7 @@ export class AccessTokens {
       scope: principal.scopes.toString(),
       ...(principal.user ? { user: userClaims(principal.user) } : {}),
       ...(principal.emergency ? { purpose_of_use: BREAK_THE_GLASS, reason: principal.emergency.reason } : {}),
+      ...(principal.grantId !== undefined ? { grant: principal.grantId } : {}),
     })
       .setProtectedHeader({ alg: signingKey.alg, kid: signingKey.kid, typ: 'at+jwt' })
       .setIssuer(issuer)
@@ -162,7 +163,9 @@ export class AccessTokens {
     if (payload['user'] !== undefined && !user) {
       throw invalidToken(true, 'The bearer token names its user incorrectly');
     }
-    return this.principal(payload, String(payload.sub), ScopeSet.parse(typeof payload['scope'] === 'string' ? payload['scope'] : ''), user, this.settings.issuer);
+    const principal = this.principal(payload, String(payload.sub), ScopeSet.parse(typeof payload['scope'] === 'string' ? payload['scope'] : ''), user, this.settings.issuer);
+    // Only our own tokens name a grant of ours (app-grants.ts); service.ts checks it is not revoked.
+    return typeof payload['grant'] === 'string' ? { ...principal, grantId: payload['grant'] } : principal;
   }
 
   /**

@@ -67,6 +67,26 @@ async function demoClient(clientId: string, clientAlg: SigningAlgorithm): Promis
   };
 }
 
+/** The professionals' browser console, served at /app (development registration; production registers its own). */
+export const CONSOLE_CLIENT_ID = 'schakel-console';
+
+/**
+ * The console as a SMART public client: no keys, its one redirect URI under the server's own
+ * origin (`issuer`, app.ts tokenIdentity), user/ scopes only. Not written to demo-auth.json: the
+ * origin is configuration (PUBLIC_BASE_URL), so the registration is made at start.
+ */
+export function consoleClient(issuer: string): ClientRegistration {
+  return {
+    clientId: CONSOLE_CLIENT_ID,
+    name: 'Schakel console',
+    tokenEndpointAuthMethod: 'none',
+    redirectUris: [`${issuer}/app/`],
+    scopes: ['user/*.cruds'],
+    organizations: [],
+    demo: true,
+  };
+}
+
 const DEMO_CLIENT_IDS = [...Object.keys(DEMO_USERS), ...Object.keys(SYSTEM_CLIENTS)];
 
 export async function generateDemoAuth(alg: SigningAlgorithm, clientAlg: SigningAlgorithm = 'ES384'): Promise<DemoAuthFile> {

@@ -65,6 +65,8 @@ export interface Principal {
   readonly tokenId?: string;
   /** Issuer of the token: this server or the configured external issuer. */
   readonly issuer?: string;
+  /** The SMART app grant (login) the token was issued under; revoking it ends the token (auth/app-grants.ts). */
+  readonly grantId?: string;
 }
 
 /** The server itself (seeding demo data): every scope, no user. */

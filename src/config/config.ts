@@ -258,6 +258,11 @@ export interface AuthConfig {
   readonly external: { readonly issuer: string; readonly audience: string; readonly jwksUrl: string } | undefined;
   /** Role codes that may claim emergency access (break-the-glass). */
   readonly breakTheGlassRoles: readonly string[];
+  /**
+   * AUTH_EXTERNAL_AUTHORIZATION_ENDPOINT and AUTH_EXTERNAL_CLIENT_ID: where SMART apps' users log in
+   * (OpenID Connect, auth/external-login.ts), at the external issuer above; production's only login.
+   */
+  readonly externalLogin: { readonly authorizationEndpoint: string; readonly clientId: string } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -398,7 +403,13 @@ function authConfig(env: Env, mode: 'development' | 'production'): AuthConfig {
   if (externalSet !== 0 && externalSet !== 3) {
     throw new ConfigError('AUTH_EXTERNAL_ISSUER, AUTH_EXTERNAL_JWKS_URL and AUTH_EXTERNAL_AUDIENCE go together');
   }
+  const loginEndpoint = url(env, 'AUTH_EXTERNAL_AUTHORIZATION_ENDPOINT');
+  const loginClientId = env['AUTH_EXTERNAL_CLIENT_ID'] || undefined;
+  if ((loginEndpoint === undefined) !== (loginClientId === undefined) || (loginEndpoint !== undefined && externalSet !== 3)) {
+    throw new ConfigError('AUTH_EXTERNAL_AUTHORIZATION_ENDPOINT and AUTH_EXTERNAL_CLIENT_ID go together, with AUTH_EXTERNAL_ISSUER, AUTH_EXTERNAL_JWKS_URL and AUTH_EXTERNAL_AUDIENCE');
+  }
   return {
+    externalLogin: loginEndpoint !== undefined && loginClientId !== undefined ? { authorizationEndpoint: loginEndpoint, clientId: loginClientId } : undefined,
     issuer: url(env, 'AUTH_ISSUER'),
     clientsFile: env['AUTH_CLIENTS_FILE'] || undefined,
     signingKeyFile: env['AUTH_SIGNING_KEY_FILE'] || undefined,

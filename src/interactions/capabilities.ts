@@ -130,11 +130,16 @@ export function buildCapabilityStatement(input: CapabilityInput): CapabilityStat
         security: {
           service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
           description:
-            'SMART Backend Services: client_credentials with a private_key_jwt client assertion, plus a signed user assertion for user context (UZI/BIG/AGB, role, URA/AGB organisation). Discovery: /.well-known/smart-configuration. Access is narrowed to the care relationship; every request is audited (NEN 7513).',
+            'SMART Backend Services: client_credentials with a private_key_jwt client assertion, plus a signed user assertion for user context (UZI/BIG/AGB, role, URA/AGB organisation). SMART App Launch for apps in the browser: authorization code with PKCE (S256) for public clients, EHR and standalone launch, refresh token rotation and revocation. Discovery: /.well-known/smart-configuration. Access is narrowed to the care relationship; every request is audited (NEN 7513).',
           extension: [
             {
               url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
-              extension: [{ url: 'token', valueUri: tokenUrl }],
+              extension: [
+                { url: 'token', valueUri: tokenUrl },
+                // SMART App Launch for apps in the browser (http/authorize-routes.ts, http/launch-routes.ts).
+                { url: 'authorize', valueUri: tokenUrl.replace(/\/auth\/token$/, '/auth/authorize') },
+                { url: 'revoke', valueUri: tokenUrl.replace(/\/auth\/token$/, '/auth/revoke') },
+              ],
             },
           ],
         },

@@ -42,6 +42,22 @@ t.test('the checks of a client entry', async (t) => {
   ] as const) {
     t.type(registrationProblem(entry), 'string', label);
   }
+  // A public client: a SMART app in the browser, no keys, its redirect URIs (clients.ts).
+  const app: ClientRegistration = { clientId: 'ward-app', tokenEndpointAuthMethod: 'none', redirectUris: ['https://app.example/cb', 'http://localhost:5173/'], scopes: ['user/*.rs'], organizations: [] };
+  t.equal(registrationProblem(app), undefined, 'a valid public client');
+  for (const [label, entry] of [
+    ['a public client with keys', { ...app, jwks: registration.jwks }],
+    ['a public client without redirect URIs', { ...app, redirectUris: [] }],
+    ['a redirect URI with a fragment', { ...app, redirectUris: ['https://app.example/cb#x'] }],
+    ['a plain http redirect URI off the loopback', { ...app, redirectUris: ['http://app.example/cb'] }],
+    ['a relative redirect URI', { ...app, redirectUris: ['/cb'] }],
+    ['a public client with system/ scopes', { ...app, scopes: ['system/*.rs'] }],
+    ['a public client vouching for organisations', { ...app, organizations: [`${URA}|90000777`] }],
+    ['an unknown authentication method', { ...app, tokenEndpointAuthMethod: 'client_secret_basic' }],
+    ['redirect URIs on a confidential client', { ...registration, redirectUris: ['https://lab.example/cb'] }],
+  ] as const) {
+    t.type(registrationProblem(entry), 'string', label);
+  }
   const file = parseClientsFile(JSON.stringify({ clients: [registration, { ...registration, scopes: ['patient/*.rs'] }, registration, { clientId: 'x' }] }));
   t.ok('problems' in file && file.problems.length === 3, 'every problem of a file at once: the bad scope, the duplicate, the incomplete entry');
   t.ok('problems' in parseClientsFile('{"clients": '), 'not JSON');

@@ -163,8 +163,8 @@ t.test(`discovery and an external OpenID issuer on ${engine}`, async (t) => {
   t.equal(discovery.statusCode, 200);
   const config = discovery.json();
   t.equal(config.token_endpoint, 'http://localhost:8080/auth/token');
-  t.same(config.grant_types_supported, ['client_credentials']);
-  t.same(config.token_endpoint_auth_methods_supported, ['private_key_jwt']);
+  t.same(config.grant_types_supported, ['client_credentials', 'authorization_code', 'refresh_token']);
+  t.same(config.token_endpoint_auth_methods_supported, ['private_key_jwt', 'none']);
   t.same(config.token_endpoint_auth_signing_alg_values_supported, ['ES384', 'RS384']);
   t.ok(config.scopes_supported.includes('system/*.cruds') && config.scopes_supported.includes('user/*.cruds'));
   t.same((await app.request({ method: 'GET', url: '/fhir/.well-known/smart-configuration', headers: { authorization: '' } })).json(), config, 'also below the FHIR base');
