@@ -5,6 +5,7 @@
 import { showFatal, start } from './app-shell.js';
 import './styles.css';
 import { authorize, completeAuthorization, fhirBase, LaunchError, scheduleRefresh } from './smart/launch.js';
+import { currentSession } from './smart/session.js';
 
 async function launch(): Promise<void> {
   const params = new URLSearchParams(location.search);
@@ -22,8 +23,11 @@ async function launch(): Promise<void> {
     await authorize({ returnTo: location.hash });
     return;
   }
-  if (returnTo !== '' && returnTo !== location.hash) {
-    history.replaceState(null, '', returnTo);
+  // After an EHR launch with a patient the console opens on that patient.
+  const patient = currentSession()?.patient;
+  const target = returnTo === '' && patient !== undefined ? `#/patient/${encodeURIComponent(patient.replace(/^Patient\//, ''))}` : returnTo;
+  if (target !== '' && target !== location.hash) {
+    history.replaceState(null, '', target);
   }
   scheduleRefresh();
   start();

@@ -86,7 +86,8 @@ export async function authorize(options: AuthorizeOptions = {}): Promise<never> 
   const state = randomToken(24);
   const pending: PendingLaunch = { state, verifier, iss, tokenEndpoint: config.token_endpoint, redirectUri: redirectUri(), returnTo: options.returnTo ?? location.hash };
   sessionStorage.setItem(PENDING_KEY, JSON.stringify(pending));
-  const scope = ['openid', 'fhirUser', 'user/*.cruds', 'offline_access', ...(options.launch !== undefined ? ['launch'] : []), ...(options.needPatient ? ['launch/patient'] : [])];
+  // An EHR launch asks for the EHR's patient too (launch/patient); a standalone launch only when a page needs one.
+  const scope = ['openid', 'fhirUser', 'user/*.cruds', 'offline_access', ...(options.launch !== undefined ? ['launch', 'launch/patient'] : options.needPatient ? ['launch/patient'] : [])];
   const url = new URL(config.authorization_endpoint, location.href);
   url.search = new URLSearchParams({
     response_type: 'code',

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import type { Page } from 'playwright-core';
 import { buildConsole } from '../../scripts/build-console.js';
-import { fixtureBundles } from '../../src/seed/fixtures.js';
 import { chromiumAvailable, consolePage, demoToken, launchChromium, openConsolePage, seriousViolations, type HandedSession } from '../helpers/console-browser.js';
+import { fhirApi, loadConsoleWorld, referralToPhysio } from '../helpers/console-world.js';
 import { adminToken, freePort, ROOT, ServerProcess, serverDatabase } from '../helpers/server-process.js';
 
 const GP: Omit<HandedSession, 'accessToken'> = { fhirUser: 'Practitioner/huisarts-de-boer', userName: 'dr. S. de Boer' };
@@ -42,21 +42,9 @@ if (!chromiumAvailable()) {
     });
     t.ok(await server.listening(180_000), 'the server starts');
     const base = server.base;
+    const api = fhirApi(base);
+    await loadConsoleWorld(t, api, () => adminToken(base, database.dataDir));
     const admin = await adminToken(base, database.dataDir);
-    const api = async (path: string, token: string, init: { method?: string; body?: unknown; contentType?: string } = {}): Promise<{ status: number; body: Record<string, unknown> }> => {
-      const response = await fetch(`${base}/fhir/${path}`, {
-        method: init.method ?? 'GET',
-        headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json', ...(init.body !== undefined ? { 'content-type': init.contentType ?? 'application/fhir+json' } : {}) },
-        ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    };
-    // The demo professionals' world (fixtures/rest-core-demo.json and workflow-*.json), as the seeding loads it.
-    for (const { file, bundle } of fixtureBundles().filter((f) => /^(rest-core|workflow-)/.test(f.file))) {
-      const loaded = await api('', admin, { method: 'POST', body: bundle });
-      t.equal(loaded.status, 200, `fixture ${file} loads`);
-    }
-    await seedOutcomes(t, api, admin);
     const gp: HandedSession = { ...GP, accessToken: await demoToken(base, database.dataDir, 'gp') };
     const physio: HandedSession = { ...PHYSIO, accessToken: await demoToken(base, database.dataDir, 'physio') };
     t.comment(`screenshots in ${screenshots}`);
@@ -146,36 +134,7 @@ if (!chromiumAvailable()) {
     });
 
     t.test('the physiotherapist accepts and completes a referral; the GP sees the feedback', async (t) => {
-      const referral = {
-        resourceType: 'Bundle',
-        type: 'transaction',
-        entry: [
-          {
-            resource: {
-              resourceType: 'ServiceRequest', id: 'verwijzing-console', status: 'active', intent: 'order', priority: 'routine',
-              meta: { profile: ['http://schakel.nl/fhir/StructureDefinition/referral'] },
-              category: [{ coding: [{ system: 'http://snomed.info/sct', code: '3457005' }], text: 'Verwijzing' }],
-              subject: { reference: 'Patient/patient-jansen', display: 'A. Jansen', identifier: { system: 'http://fhir.nl/fhir/NamingSystem/bsn', value: '999900006' } },
-              authoredOn: new Date(Date.now() - 3 * 86_400_000).toISOString(),
-              requester: { reference: 'PractitionerRole/huisarts-de-boer-de-linde', display: 'dr. S. de Boer' },
-              performerType: { coding: [{ system: 'urn:oid:2.16.840.1.113883.2.4.15.111', code: '04.000', display: 'Fysiotherapeut' }] },
-              performer: [{ reference: 'PractitionerRole/fysiotherapeut-visser-het-anker', display: 'T. Visser' }],
-              reasonCode: [{ text: 'Schouderklachten, 4 weken' }],
-            },
-            request: { method: 'PUT', url: 'ServiceRequest/verwijzing-console' },
-          },
-          {
-            resource: {
-              resourceType: 'Task', id: 'taak-console', status: 'requested', intent: 'order',
-              meta: { profile: ['http://schakel.nl/fhir/StructureDefinition/referral-task'] },
-              authoredOn: new Date().toISOString(),
-              focus: { reference: 'ServiceRequest/verwijzing-console' }, for: { reference: 'Patient/patient-jansen' },
-              requester: { reference: 'PractitionerRole/huisarts-de-boer-de-linde' },
-            },
-            request: { method: 'PUT', url: 'Task/taak-console' },
-          },
-        ],
-      };
+      const referral = referralToPhysio('console', 'Schouderklachten, 4 weken');
       t.equal((await api('', gp.accessToken, { method: 'POST', body: referral })).status, 200, 'the GP refers through the API');
 
       const { page, errors } = await consolePage(browser, testScript, physio);
@@ -212,25 +171,4 @@ if (!chromiumAvailable()) {
       await gpView.page.context().close();
     });
   });
-}
-
-type Api = (path: string, token: string, init?: { method?: string; body?: unknown }) => Promise<{ status: number; body: Record<string, unknown> }>;
-
-/** A pain treatment of Fatima El Amrani with its NDP schedule and T0 scores (docs/outcome-questionnaires.md). */
-async function seedOutcomes(t: Test, api: Api, admin: string): Promise<void> {
-  const day = (offset: number): string => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
-  const plan = { resourceType: 'CarePlan', id: 'pijn-el-amrani', status: 'active', intent: 'plan', subject: { reference: 'Patient/patient-el-amrani' }, period: { start: day(-60), end: day(10) } };
-  t.equal((await api('CarePlan/pijn-el-amrani', admin, { method: 'PUT', body: plan })).status, 201);
-  t.equal((await api('PlanDefinition/ndp-1.0.0/$apply?subject=Patient/patient-el-amrani&carePlan=CarePlan/pijn-el-amrani', admin, { method: 'POST', body: { resourceType: 'Parameters' } })).status, 200);
-  const answers = (values: number[]) => values.map((v, i) => ({ linkId: `pdi-${i + 1}`, answer: [{ valueInteger: v }] }));
-  const responses = [
-    { id: 'qr-el-amrani-t0-pdi', questionnaire: 'http://schakel.nl/fhir/Questionnaire/pdi|1.0.0', authored: `${day(-58)}T10:00:00+01:00`, item: answers([6, 5, 6, 5, 4, 6, 5]) },
-    { id: 'qr-el-amrani-t0-nrs', questionnaire: 'http://schakel.nl/fhir/Questionnaire/nrs-pijn|1.0.0', authored: `${day(-58)}T10:05:00+01:00`, item: [{ linkId: 'nrs-pijn', answer: [{ valueInteger: 7 }] }] },
-    { id: 'qr-el-amrani-mid-pdi', questionnaire: 'http://schakel.nl/fhir/Questionnaire/pdi|1.0.0', authored: `${day(-25)}T10:00:00+01:00`, item: answers([4, 3, 4, 3, 3, 4, 3]) },
-    { id: 'qr-el-amrani-mid-nrs', questionnaire: 'http://schakel.nl/fhir/Questionnaire/nrs-pijn|1.0.0', authored: `${day(-25)}T10:05:00+01:00`, item: [{ linkId: 'nrs-pijn', answer: [{ valueInteger: 4 }] }] },
-  ];
-  for (const { id, ...response } of responses) {
-    const body = { resourceType: 'QuestionnaireResponse', id, status: 'completed', subject: { reference: 'Patient/patient-el-amrani' }, ...response };
-    t.equal((await api(`QuestionnaireResponse/${id}`, admin, { method: 'PUT', body })).status, 201, `response ${id} stored`);
-  }
 }

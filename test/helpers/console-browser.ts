@@ -82,8 +82,7 @@ export async function consolePage(browser: Browser, testScript: string, session:
   });
   page.on('pageerror', (error) => errors.push(error.message));
   await page.route(/\/app\/assets\/main-[A-Z0-9]+\.js$/, (route) => route.fulfill({ status: 200, contentType: 'text/javascript', body: testScript }));
-  // axe-core from the page's own origin: the console's CSP allows no inline script, not even the test's.
-  await page.route(/\/app\/assets\/axe-for-tests\.js$/, (route) => route.fulfill({ status: 200, contentType: 'text/javascript', body: AXE_SOURCE }));
+  await serveAxe(page);
   await page.addInitScript((handed) => {
     (globalThis as { schakelTestSession?: unknown }).schakelTestSession = handed;
   }, session);
@@ -107,6 +106,14 @@ export interface AxeViolation {
   readonly impact: string | null;
   readonly help: string;
   readonly nodes: Array<{ target: unknown }>;
+}
+
+/**
+ * axe-core from the page's own origin, for seriousViolations: the console's CSP allows no inline
+ * script, not even the test's, so `addScriptTag({ content })` is refused.
+ */
+export async function serveAxe(page: Page): Promise<void> {
+  await page.route(/\/app\/assets\/axe-for-tests\.js$/, (route) => route.fulfill({ status: 200, contentType: 'text/javascript', body: AXE_SOURCE }));
 }
 
 /** axe-core's WCAG 2.1 A and AA rules on the page; the serious and critical violations. */
