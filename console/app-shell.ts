@@ -80,6 +80,11 @@ async function draw(): Promise<void> {
 export function start(): void {
   // The static "Laden…" of index.html: lit-html renders beside content it did not make.
   root().replaceChildren();
+  // The skip link must not change the hash: that is the router's (router.ts).
+  document.querySelector('a.skip')?.addEventListener('click', (event) => {
+    event.preventDefault();
+    document.getElementById('inhoud')?.focus();
+  });
   window.addEventListener('hashchange', () => void draw());
   void draw();
 }

@@ -38,7 +38,8 @@ function referralsOf(bundle: Bundle): Referral[] {
     });
 }
 
-const LIST = { status: 'active,completed', _revinclude: ['Task:focus', 'Communication:based-on'], _sort: '-authored', _count: '100' };
+// Revoked: rejected or cancelled (the Task says which, and why), so the referrer sees that too.
+const LIST = { status: 'active,completed,revoked', _revinclude: ['Task:focus', 'Communication:based-on'], _sort: '-authored', _count: '100' };
 
 async function load(who: Me): Promise<{ incoming: Referral[]; outgoing: Referral[] }> {
   if (who.organizationRoles.length === 0) {
@@ -107,7 +108,7 @@ function row(referral: Referral, direction: 'in' | 'uit', cells: { action: Templ
   const status = task?.status ?? request.status;
   return html`<tr class=${overdue ? 'overdue' : ''} data-referral=${request.id ?? ''}>
     <td>${patient ? html`<a href=${href('patient', patient)}>${referenceText(request.subject)}</a>` : referenceText(request.subject)}</td>
-    <td>${disciplineName(disciplineOf(request.performerType)) ?? conceptText(request.code)}<br><span class="muted">${conceptText(request.code)}</span></td>
+    <td>${disciplineName(disciplineOf(request.performerType))}<br><span class="muted">${request.code ? conceptText(request.code) : conceptText(request.reasonCode?.[0])}</span></td>
     <td>${direction === 'in' ? referenceText(request.requester) : referenceText(task?.owner ?? request.performer?.[0])}</td>
     <td><span class="status status-${status}">${TASK_STATUS[status] ?? status}</span>${task?.statusReason ? html`<br><span class="muted">${conceptText(task.statusReason)}</span>` : nothing}</td>
     <td class="number">${ageInDays(request.authoredOn) ?? '—'}</td>

@@ -93,6 +93,11 @@ if (!chromiumAvailable()) {
       t.same((await outgoing.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-referral')))).sort(), ['verwijzing-fysio-jansen', 'verwijzing-revalidatie-el-amrani']);
       t.match(await page.locator('tr[data-referral="verwijzing-fysio-jansen"]').innerText(), /Afgerond[\s\S]*Terugkoppeling/);
       await check(t, page, errors, 'verwijzingen');
+      await page.keyboard.press('Tab');
+      t.equal(await page.evaluate('document.activeElement?.className'), 'skip', 'the first Tab reaches the skip link');
+      await page.keyboard.press('Enter');
+      t.equal(await page.evaluate('document.activeElement?.id'), 'inhoud', 'which moves the focus past the navigation to the page');
+      t.match(page.url(), /#\/verwijzingen$/, 'without leaving the page');
 
       await openConsolePage(page, base, '#/patient/patient-de-graaf');
       t.match(await page.locator('main').innerText(), /Zorgteam[\s\S]*T\. Visser[\s\S]*M\. Bakker/);
@@ -130,6 +135,41 @@ if (!chromiumAvailable()) {
       t.equal(await page.locator('nav').isVisible(), false, 'the letter prints without the navigation');
       await page.emulateMedia({ media: 'screen' });
       await check(t, page, errors, 'brief');
+      await page.context().close();
+    });
+
+    t.test('feedback overdue is highlighted; a referral rejected with a reason', async (t) => {
+      t.equal((await api('', gp.accessToken, { method: 'POST', body: referralToPhysio('laat', 'Heupklachten') })).status, 200);
+      t.equal((await api('', gp.accessToken, { method: 'POST', body: referralToPhysio('afwijzen', 'Enkelklachten') })).status, 200);
+      // What the reminder pass writes on a Task accepted more than REFERRAL_FEEDBACK_DUE_DAYS ago (src/domain/reminders/).
+      const late = await api('Task/taak-laat', admin);
+      const marked = {
+        ...late.body, status: 'accepted', owner: { reference: 'PractitionerRole/fysiotherapeut-visser-het-anker' },
+        businessStatus: { coding: [{ system: 'http://schakel.nl/fhir/CodeSystem/task-business-status', code: 'feedback-overdue' }], text: 'Terugkoppeling te laat' },
+      };
+      t.equal((await api('Task/taak-laat', admin, { method: 'PUT', body: { ...marked, status: 'received' } })).status, 200);
+      t.equal((await api('Task/taak-laat', admin, { method: 'PUT', body: marked })).status, 200);
+      const gpView = await consolePage(browser, testScript, gp);
+      await openConsolePage(gpView.page, base, '#/verwijzingen');
+      const lateRow = gpView.page.locator('tr[data-referral="verwijzing-laat"]');
+      t.equal(await lateRow.getAttribute('class'), 'overdue', 'the late referral is highlighted');
+      t.match(await lateRow.innerText(), /Terugkoppeling te laat/);
+      await check(t, gpView.page, gpView.errors, 'verwijzingen-te-laat');
+      await gpView.page.context().close();
+
+      const { page, errors } = await consolePage(browser, testScript, physio);
+      await openConsolePage(page, base, '#/verwijzingen');
+      const row = page.locator('tr[data-referral="verwijzing-afwijzen"]');
+      await row.locator('summary', { hasText: 'Afwijzen' }).click();
+      await row.getByLabel('Reden van afwijzing').fill('Geen plek binnen 4 weken');
+      await row.getByRole('button', { name: 'Afwijzing versturen' }).click();
+      await page.waitForSelector('#app[data-ready="verwijzingen"] tr[data-referral="verwijzing-afwijzen"]:has-text("Afgewezen")');
+      t.match(await row.innerText(), /Geen plek binnen 4 weken/, 'the reason shows with the referral');
+      const task = await api('Task/taak-afwijzen', admin);
+      t.equal(task.body['status'], 'rejected', 'the Task is rejected in the database');
+      t.same(task.body['statusReason'], { text: 'Geen plek binnen 4 weken' }, 'with the reason');
+      t.equal((await api('ServiceRequest/verwijzing-afwijzen', admin)).body['status'], 'revoked');
+      t.same(errors, []);
       await page.context().close();
     });
 
