@@ -10,6 +10,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The professionals' console (/app): bundled by esbuild into dist/console (npm run build).
+COPY console ./console
+COPY scripts/build-console.ts ./scripts/
 RUN npm run build
 
 # --- runtime: production dependencies only, non-root, no compiler on the request path ---

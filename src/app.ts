@@ -20,6 +20,7 @@ import { registerLaunchRoutes } from './http/launch-routes.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { registerOpenApiRoute } from './http/openapi-route.js';
 import { registerApiDocs } from './http/api-docs.js';
+import { registerConsole } from './http/console-route.js';
 import { registerAuthentication } from './http/authenticate.js';
 import { registerBodyParsers } from './http/body-parsers.js';
 import { registerDrain } from './http/drain.js';
@@ -294,6 +295,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   registerLaunchRoutes(app, { auth, db });
   registerOpenApiRoute(app, { basePath: config.basePath, publicBaseUrl: config.publicBaseUrl, context: services.context, auth });
   await registerApiDocs(app, { basePath: config.basePath, publicBaseUrl: config.publicBaseUrl, context: services.context, auth, mode: config.mode });
+  // The professionals' console at /app: static files of a SMART app that calls the API with the user's token.
+  await registerConsole(app, { basePath: config.basePath });
   // The protected scope: every FHIR route but the CapabilityStatement needs a bearer token.
   // Load shedding comes first in it, before any token check or database work; the health routes
   // above stay outside it, answered even when the node sheds everything else.
