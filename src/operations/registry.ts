@@ -51,3 +51,20 @@ export class OperationRegistry {
     return this.handlers.filter((h) => h.levels.includes('system'));
   }
 }
+
+/**
+ * The OperationDefinitions of the registered operations, one per id (an operation registered for
+ * several levels or types carries one definition), for storing at start (app.ts) so that read and
+ * search serve them like any resource.
+ */
+export function operationDefinitions(registry: OperationRegistry): Array<OperationDefinition & { id: string }> {
+  const byId = new Map<string, OperationDefinition & { id: string }>();
+  for (const handler of registry.all()) {
+    const id = handler.definition.id;
+    if (id === undefined) {
+      throw new Error(`The OperationDefinition of $${handler.name} needs an id`);
+    }
+    byId.set(id, { ...handler.definition, id });
+  }
+  return [...byId.values()];
+}
