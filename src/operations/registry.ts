@@ -5,6 +5,7 @@
 import type { OperationDefinition } from '@medplum/fhirtypes';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import type { FhirContext } from '../interactions/context.js';
+import type { OperationInput } from './operation-parameters.js';
 
 export type OperationLevel = 'system' | 'type' | 'instance';
 
@@ -15,7 +16,11 @@ export interface OperationHandler {
   /** Resource types the operation applies to at type or instance level; undefined means all. */
   readonly resourceTypes?: readonly string[];
   readonly levels: readonly OperationLevel[];
-  handle(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse>;
+  /**
+   * Runs the operation; `input` holds its parameters, already checked against `definition`
+   * (operation-parameters.ts), so a handler reads nothing the definition does not declare.
+   */
+  handle(ctx: FhirContext, request: FhirRequest, input: OperationInput): Promise<FhirResponse>;
 }
 
 export class OperationRegistry {
