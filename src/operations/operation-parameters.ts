@@ -13,6 +13,7 @@
  * ($validate's body is the resource itself when it is not a Parameters: resource-validate.ts.)
  */
 import type { OperationDefinition, OperationDefinitionParameter, Parameters, ParametersParameter } from '@medplum/fhirtypes';
+import { isCalendarDate } from '../fhir/dates.js';
 import { isR4ResourceType } from '../fhir/definitions.js';
 import { badRequestIssues, issue } from '../fhir/outcomes.js';
 import type { FhirRequest, QueryParams } from '../fhir/request.js';
@@ -88,6 +89,18 @@ function anchored(pattern: RegExp, text: string): boolean {
   return match !== null && match[0] === text;
 }
 
+const DATE_TYPES: ReadonlySet<string> = new Set(['date', 'dateTime', 'instant']);
+
+/** The text fits the primitive type; a full date must also be a day of the calendar (no 2023-02-29). */
+function fitsPrimitive(type: string, text: string): boolean {
+  const pattern = PRIMITIVE_TEXT[type];
+  if (pattern !== undefined && !anchored(pattern, text)) {
+    return false;
+  }
+  const day = /^\d{4}-\d{2}-\d{2}/.exec(text)?.[0];
+  return !DATE_TYPES.has(type) || day === undefined || isCalendarDate(day);
+}
+
 /** A body parameter's primitive value as text, or a Reference's `reference`; undefined otherwise. */
 function bodyValue(parameter: ParametersParameter): { text: string; valueKey: string } | undefined {
   for (const [key, value] of Object.entries(parameter)) {
@@ -140,9 +153,9 @@ function checkDeclared(declared: OperationDefinitionParameter, found: readonly O
       problems.push(invalid('invalid', `Parameter ${path} needs a primitive or Reference value`, path));
       continue;
     }
-    const pattern = declared.type === undefined ? undefined : PRIMITIVE_TEXT[declared.type];
-    const fits = occurrence.valueKey === undefined || declared.type === undefined || valueKeyFits(occurrence.valueKey, declared.type);
-    if (!fits || occurrence.text === '' || (pattern !== undefined && !anchored(pattern, occurrence.text))) {
+    const type = declared.type;
+    const fits = type === undefined || ((occurrence.valueKey === undefined || valueKeyFits(occurrence.valueKey, type)) && fitsPrimitive(type, occurrence.text));
+    if (!fits || occurrence.text === '') {
       problems.push(invalid('value', `Parameter ${path} must be of type ${declared.type ?? 'string'}`, path));
     }
   }
