@@ -39,7 +39,7 @@ import { loggerOptions } from './logging/logger.js';
 import { carePlanLogbookOperation } from './operations/careplan-logbook.js';
 import { patientLogbookOperation } from './operations/patient-logbook.js';
 import { carePlanProgressOperation } from './operations/careplan-progress.js';
-import { OperationRegistry } from './operations/registry.js';
+import { operationDefinitions, OperationRegistry } from './operations/registry.js';
 import { everythingOperation } from './operations/patient-everything.js';
 import { versionsOperation } from './operations/server-versions.js';
 import { taskClaimOperation } from './operations/task-claim.js';
@@ -114,7 +114,7 @@ export interface AppDependencies {
 export interface Services {
   readonly context: FhirContext;
   readonly search: SearchService;
-  /** Questionnaires, PlanDefinitions, Measures… of profiles/ and Schakel's SearchParameters, installed at start. */
+  /** Questionnaires, PlanDefinitions, Measures… of profiles/, Schakel's SearchParameters and OperationDefinitions, installed at start. */
   readonly definitions: ReturnType<typeof loadDefinitions>;
   /** Delivers the change events after commit; not started until the app is (buildApp). */
   readonly events: EventDispatcher;
@@ -159,6 +159,8 @@ export function createServices(
   operations.register(systemExportOperation(exportDeps)).register(patientExportOperation(exportDeps)).register(groupExportOperation(exportDeps));
   const definitions = [
     ...CUSTOM_SEARCH_PARAMETERS.map((sp) => ({ ...sp, id: sp.id as string })),
+    // The OperationDefinition of every registered operation, so the CapabilityStatement's links resolve.
+    ...operationDefinitions(operations),
     ...loadDefinitions(config.profilesDir),
     // The SubscriptionTopics the server ships, as Basic resources (subscriptions/topic-resource.ts).
     ...SHIPPED_TOPICS.map(topicResource),

@@ -17,6 +17,7 @@ import { isOperationOutcomeError, OperationOutcomeError, outcome, issue, Refused
 import { WRITE_INTERACTIONS, type FhirRequest, type FhirResponse, type InteractionCode } from '../fhir/request.js';
 import { batchOrTransaction } from './bundle/bundle-envelope.js';
 import { buildCapabilityStatement } from './capabilities.js';
+import { deleteWithBuiltIns, historyWithBuiltIns, readWithBuiltIns, searchWithBuiltIns, vreadWithBuiltIns } from './built-in-definitions.js';
 import { metadataResponse } from './metadata-response.js';
 import type { FhirContext } from './context.js';
 import { create } from './create.js';
@@ -67,19 +68,21 @@ async function capabilities(ctx: FhirContext, request: FhirRequest): Promise<Fhi
 
 const HANDLERS: Partial<Record<InteractionCode, InteractionHandler>> = {
   capabilities,
-  read,
-  vread,
+  // R4's SearchParameters, StructureDefinitions, ValueSets and CodeSystems are served from memory
+  // beside the stored ones (built-in-definitions.ts).
+  read: readWithBuiltIns(read),
+  vread: vreadWithBuiltIns(vread),
   create,
   update,
   'conditional-update': conditionalUpdate,
   patch,
   'conditional-patch': conditionalPatch,
-  delete: deleteInteraction,
+  delete: deleteWithBuiltIns(deleteInteraction),
   'conditional-delete': conditionalDelete,
-  'history-instance': history,
+  'history-instance': historyWithBuiltIns(history),
   'history-type': history,
   'history-system': history,
-  'search-type': searchType,
+  'search-type': searchWithBuiltIns(searchType),
   'search-system': searchSystem,
   'search-compartment': searchCompartment,
   // Entries go through dispatch again, like HTTP requests; passed in to avoid an import cycle.

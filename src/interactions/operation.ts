@@ -1,6 +1,7 @@
 // operations: https://hl7.org/fhir/R4/operations.html
 import { methodNotAllowed, notFound } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
+import { operationInput } from '../operations/operation-parameters.js';
 import type { OperationLevel } from '../operations/registry.js';
 import type { FhirContext } from './context.js';
 
@@ -16,5 +17,6 @@ export async function operation(ctx: FhirContext, request: FhirRequest): Promise
   if (request.method !== 'POST' && handler.definition.affectsState === true) {
     throw methodNotAllowed(`$${name} changes data and must be invoked with POST`);
   }
-  return handler.handle(ctx, request);
+  // The OperationDefinition is the one source of the parameters (operation-parameters.ts).
+  return handler.handle(ctx, request, operationInput(request, handler.definition));
 }

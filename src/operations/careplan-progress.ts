@@ -9,13 +9,13 @@
 import type { CarePlan, CodeableConcept, OperationDefinition, PractitionerRole } from '@medplum/fhirtypes';
 import { isCalendarDate } from '../fhir/dates.js';
 import { badRequest } from '../fhir/outcomes.js';
-import { queryValue, type FhirRequest, type FhirResponse } from '../fhir/request.js';
+import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import type { FhirContext } from '../interactions/context.js';
 import { loadPlanData } from '../domain/care-bridge/plan-data.js';
 import { planProgress } from '../domain/care-bridge/progress.js';
 import { progressParameters } from '../domain/care-bridge/progress-parameters.js';
 import { searchAll, type DomainSearch } from '../domain/search-pages.js';
-import { operationParameters } from './operation-parameters.js';
+import type { OperationInput } from './operation-parameters.js';
 import type { OperationHandler } from './registry.js';
 
 const definition: OperationDefinition = {
@@ -57,9 +57,9 @@ async function disciplines(ctx: DomainSearch, performers: readonly string[]): Pr
   return found;
 }
 
-async function progress(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+async function progress(ctx: FhirContext, request: FhirRequest, input: OperationInput): Promise<FhirResponse> {
   const id = request.id as string;
-  const asOf = queryValue(operationParameters(request), 'date') ?? new Date().toISOString().slice(0, 10);
+  const asOf = input.value('date') ?? new Date().toISOString().slice(0, 10);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(asOf) || !isCalendarDate(asOf)) {
     throw badRequest(`date must be a full date (YYYY-MM-DD), got "${asOf}"`, 'date');
   }

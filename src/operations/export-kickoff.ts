@@ -18,7 +18,7 @@ import type { FhirRequest, FhirResponse, QueryParams } from '../fhir/request.js'
 import type { FhirContext } from '../interactions/context.js';
 import { createExportJob, type ExportLevel, type ExportParameters } from '../bulk-export/export-jobs.js';
 import type { Queryable } from '../storage/database.js';
-import { operationParameters } from './operation-parameters.js';
+import type { OperationInput } from './operation-parameters.js';
 
 /** Schakel's own parameter: not a Bulk Data one, hence the prefix (bulk-export/export-pseudonyms.ts). */
 export const PSEUDONYMIZE = 'schakel-pseudonymize';
@@ -97,8 +97,8 @@ async function typeFilters(ctx: FhirContext, params: QueryParams, types: readonl
   return filters;
 }
 
-async function exportParameters(ctx: FhirContext, request: FhirRequest, deps: ExportKickoffDeps): Promise<ExportParameters> {
-  const params = operationParameters(request);
+async function exportParameters(ctx: FhirContext, request: FhirRequest, deps: ExportKickoffDeps, input: OperationInput): Promise<ExportParameters> {
+  const params = input.pairs;
   for (const [name] of params) {
     if (!KNOWN.has(name) && request.prefer.handling !== 'lenient') {
       // https://hl7.org/fhir/uv/bulkdata/export.html#query-parameters: with handling=lenient the
@@ -165,7 +165,7 @@ function kickoffUrl(request: FhirRequest): string {
 }
 
 /** Handles a kick-off at any level: 202 and the status URL, or 400/403/404 before anything is recorded. */
-export async function kickOffExport(ctx: FhirContext, request: FhirRequest, level: ExportLevel, deps: ExportKickoffDeps): Promise<FhirResponse> {
+export async function kickOffExport(ctx: FhirContext, request: FhirRequest, level: ExportLevel, deps: ExportKickoffDeps, input: OperationInput): Promise<FhirResponse> {
   if (request.prefer.respondAsync !== true) {
     throw badRequest('$export runs asynchronously: send Prefer: respond-async');
   }
@@ -173,7 +173,7 @@ export async function kickOffExport(ctx: FhirContext, request: FhirRequest, leve
   if (principal === undefined || !principal.scopes.scopes.some((s) => s.permissions.has('s'))) {
     throw forbidden('Bulk export needs a search scope (such as system/*.rs or system/Observation.read)');
   }
-  const parsed = await exportParameters(ctx, request, deps);
+  const parsed = await exportParameters(ctx, request, deps, input);
   const patients = level === 'group' ? await groupPatients(ctx, request.id ?? '') : undefined;
   const id = await createExportJob(deps.db, {
     owner: principal,

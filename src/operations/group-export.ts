@@ -29,6 +29,6 @@ export function groupExportOperation(deps: ExportKickoffDeps): OperationHandler 
     definition,
     resourceTypes: ['Group'],
     levels: ['instance'],
-    handle: (ctx, request) => kickOffExport(ctx, request, 'group', deps),
+    handle: (ctx, request, input) => kickOffExport(ctx, request, 'group', deps, input),
   };
 }

@@ -12,7 +12,7 @@ import type { FhirRequest, FhirResponse, QueryParams } from '../fhir/request.js'
 import type { FhirContext } from '../interactions/context.js';
 import { searchLogbook } from '../domain/logbook/logbook-search.js';
 import type { DomainSearch } from '../domain/search-pages.js';
-import { operationParameters } from './operation-parameters.js';
+import type { OperationInput } from './operation-parameters.js';
 import type { OperationHandler } from './registry.js';
 
 const PARAMETERS: OperationDefinitionParameter[] = [
@@ -44,6 +44,8 @@ const PARAMETERS: OperationDefinitionParameter[] = [
     documentation: 'Discipline of the PractitionerRole that wrote the entry (PractitionerRole.code or .specialty), e.g. author-discipline=urn:oid:2.16.840.1.113883.2.4.15.111|04.000',
   },
   { name: '_count', use: 'in', min: 0, max: '1', type: 'integer', documentation: 'Entries per page; next links page on' },
+  { name: '_cursor', use: 'in', min: 0, max: '1', type: 'string', documentation: 'The page a next or previous link points at (as the server hands it out)' },
+  { name: '_total', use: 'in', min: 0, max: '1', type: 'code', documentation: 'none, estimate or accurate (https://hl7.org/fhir/R4/search.html#total)' },
   { name: 'return', use: 'out', min: 1, max: '1', type: 'Bundle', documentation: 'A searchset Bundle of the entries, newest first' },
 ];
 
@@ -82,9 +84,9 @@ export function logbookOperation(resourceType: LogbookOwner, description: string
     definition: logbookDefinition(resourceType, description),
     resourceTypes: [resourceType],
     levels: ['instance'],
-    handle: async (ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> => {
+    handle: async (ctx: FhirContext, request: FhirRequest, input: OperationInput): Promise<FhirResponse> => {
       const id = request.id as string;
-      const parameters = operationParameters(request);
+      const parameters = input.pairs;
       const scopeParams = await scope(ctx, id, request.baseUrl);
       const domain: DomainSearch = { search: ctx.search, db: ctx.repo.queryable, baseUrl: request.baseUrl };
       const linkPath = `${resourceType}/${id}/$logbook`;

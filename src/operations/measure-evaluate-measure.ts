@@ -16,11 +16,11 @@ import { findResources, searchValue } from '../domain/find-resources.js';
 import { splitCanonical } from '../fhir/references.js';
 import { parseDateRange } from '../fhir/dates.js';
 import { typeVisible } from '../auth/access-scope.js';
-import { badRequest, forbidden, notFound, notSupported } from '../fhir/outcomes.js';
+import { badRequest, badRequestIssues, forbidden, issue, notFound, notSupported } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import { parseLocalReference } from '../fhir/references.js';
 import type { FhirContext } from '../interactions/context.js';
-import { assertParametersBody, operationParameter, requiredParameter } from './operation-parameters.js';
+import type { OperationInput } from './operation-parameters.js';
 import type { OperationHandler } from './registry.js';
 
 const definition: OperationDefinition = {
@@ -51,8 +51,8 @@ const definition: OperationDefinition = {
   ],
 };
 
-function referenceId(request: FhirRequest, name: string, type: string): string | undefined {
-  const value = operationParameter(request, name);
+function referenceId(request: FhirRequest, input: OperationInput, name: string, type: string): string | undefined {
+  const value = input.value(name);
   if (value === undefined) {
     return undefined;
   }
@@ -63,9 +63,10 @@ function referenceId(request: FhirRequest, name: string, type: string): string |
   return ref.id;
 }
 
-function period(request: FhirRequest): { period: { start: string; end: string }; instants: { start: string; end: string } } {
-  const start = requiredParameter(request, 'periodStart');
-  const end = requiredParameter(request, 'periodEnd');
+function period(input: OperationInput): { period: { start: string; end: string }; instants: { start: string; end: string } } {
+  // Both are required (min 1): operation-parameters.ts answered 400 without them.
+  const start = input.value('periodStart') ?? '';
+  const end = input.value('periodEnd') ?? '';
   const from = parseDateRange(start);
   const to = parseDateRange(end);
   if (!from) {
@@ -77,11 +78,16 @@ function period(request: FhirRequest): { period: { start: string; end: string };
   return { period: { start, end }, instants: { start: from.start.toISOString(), end: to.end.toISOString() } };
 }
 
-async function readMeasure(ctx: FhirContext, request: FhirRequest): Promise<Measure> {
+async function readMeasure(ctx: FhirContext, request: FhirRequest, input: OperationInput): Promise<Measure> {
   if (request.id !== undefined) {
     return ctx.repo.readResource<Measure>('Measure', request.id);
   }
-  const { url, version } = splitCanonical(requiredParameter(request, 'measure'));
+  const canonical = input.value('measure');
+  if (canonical === undefined) {
+    // Optional in the definition (an instance names its Measure), needed at type level.
+    throw badRequestIssues([issue({ code: 'required', text: '$evaluate-measure on the type needs measure (the Measure canonical)', expression: 'measure' })]);
+  }
+  const { url, version } = splitCanonical(canonical);
   const criteria: Array<[string, string]> = [['url', searchValue(url)], ['_sort', '-_lastUpdated']];
   if (version !== undefined) {
     criteria.push(['version', searchValue(version)]);
@@ -93,12 +99,11 @@ async function readMeasure(ctx: FhirContext, request: FhirRequest): Promise<Meas
   return measure;
 }
 
-async function evaluate(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
-  assertParametersBody(request);
-  const when = period(request);
-  const patientId = referenceId(request, 'subject', 'Patient') ?? referenceId(request, 'patient', 'Patient');
-  const organizationId = referenceId(request, 'reporter', 'Organization');
-  const reportType = operationParameter(request, 'reportType') ?? (patientId === undefined ? 'population' : 'subject');
+async function evaluate(ctx: FhirContext, request: FhirRequest, input: OperationInput): Promise<FhirResponse> {
+  const when = period(input);
+  const patientId = referenceId(request, input, 'subject', 'Patient') ?? referenceId(request, input, 'patient', 'Patient');
+  const organizationId = referenceId(request, input, 'reporter', 'Organization');
+  const reportType = input.value('reportType') ?? (patientId === undefined ? 'population' : 'subject');
   if (reportType !== 'population' && reportType !== 'subject') {
     throw notSupported(`reportType ${reportType} is not supported (population or subject)`, 'reportType');
   }
@@ -117,7 +122,7 @@ async function evaluate(ctx: FhirContext, request: FhirRequest): Promise<FhirRes
     // per organisation, never a patient reference.
     await ctx.repo.read('Patient', patientId);
   }
-  const measure = await readMeasure(ctx, request);
+  const measure = await readMeasure(ctx, request, input);
   const report = await evaluateMeasure(ctx.repo.queryable, {
     measure,
     ...when,

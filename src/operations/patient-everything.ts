@@ -14,11 +14,12 @@
  */
 import type { Bundle, BundleLink, OperationDefinition, Resource } from '@medplum/fhirtypes';
 import { parseDateRange, type TimeRange } from '../fhir/dates.js';
-import { badRequest, notSupported } from '../fhir/outcomes.js';
+import { badRequest } from '../fhir/outcomes.js';
 import { queryValue, queryValues, type FhirRequest, type FhirResponse } from '../fhir/request.js';
 import type { FhirContext } from '../interactions/context.js';
 import { withBinaryData } from '../repository/binary-content.js';
 import { CLINICAL_DATE_PARAMS } from './clinical-dates.js';
+import type { OperationInput } from './operation-parameters.js';
 import type { OperationHandler } from './registry.js';
 import { parseStoredJson } from '../fhir/json-parse.js';
 
@@ -41,16 +42,16 @@ const definition: OperationDefinition = {
     { name: '_since', use: 'in', min: 0, max: '1', type: 'instant' },
     { name: '_type', use: 'in', min: 0, max: '*', type: 'code' },
     { name: '_count', use: 'in', min: 0, max: '1', type: 'integer' },
+    { name: '_cursor', use: 'in', min: 0, max: '1', type: 'string', documentation: 'The page a next link points at (as the server hands it out)' },
     { name: 'return', use: 'out', min: 1, max: '1', type: 'Bundle' },
   ],
 };
 
-const PARAMETERS = new Set(['start', 'end', '_since', '_type', '_count', '_cursor']);
 /** Records of the server about writes and access, not the patient's care (audit/). */
 const BOOKKEEPING = ['Provenance', 'AuditEvent'];
 
-function careDate(request: FhirRequest, name: 'start' | 'end'): TimeRange | undefined {
-  const value = queryValue(request.query, name);
+function careDate(input: OperationInput, name: 'start' | 'end'): TimeRange | undefined {
+  const value = queryValue(input.pairs, name);
   if (value === undefined) {
     return undefined;
   }
@@ -66,12 +67,7 @@ function link(request: FhirRequest, params: Array<[string, string]>): string {
   return `${request.baseUrl}/Patient/${request.id as string}/$everything${query ? `?${query}` : ''}`;
 }
 
-async function everything(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
-  for (const [name] of request.query) {
-    if (!PARAMETERS.has(name)) {
-      throw notSupported(`$everything does not support ${name}`, name);
-    }
-  }
+async function everything(ctx: FhirContext, request: FhirRequest, input: OperationInput): Promise<FhirResponse> {
   const id = request.id as string;
   await ctx.repo.read('Patient', id);
   const params: unknown[] = [id];
@@ -80,14 +76,14 @@ async function everything(ctx: FhirContext, request: FhirRequest): Promise<FhirR
     return `$${params.length}`;
   };
   const where = ['NOT r.deleted'];
-  const types = queryValues(request.query, '_type').flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  const types = queryValues(input.pairs, '_type').flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
   if (types.length > 0) {
     where.push(`r.resource_type = ANY(${bind(types)}::text[])`);
   } else {
     where.push(`r.resource_type <> ALL(${bind(BOOKKEEPING)}::text[])`);
   }
-  const start = careDate(request, 'start');
-  const end = careDate(request, 'end');
+  const start = careDate(input, 'start');
+  const end = careDate(input, 'end');
   if (start !== undefined || end !== undefined) {
     const dated = `SELECT 1 FROM search_date d
         JOIN unnest(${bind(Object.keys(CLINICAL_DATE_PARAMS))}::text[], ${bind(Object.values(CLINICAL_DATE_PARAMS))}::text[]) AS c(resource_type, param)
@@ -100,7 +96,7 @@ async function everything(ctx: FhirContext, request: FhirRequest): Promise<FhirR
     ].join(' AND ');
     where.push(`(r.resource_type = 'Patient' AND r.id = $1) OR NOT EXISTS (${dated}) OR EXISTS (${dated} AND ${overlap})`);
   }
-  const since = queryValue(request.query, '_since');
+  const since = queryValue(input.pairs, '_since');
   if (since !== undefined) {
     const range = parseDateRange(since);
     if (!range) {
@@ -116,14 +112,14 @@ async function everything(ctx: FhirContext, request: FhirRequest): Promise<FhirR
         AND ${where.map((c) => `(${c})`).join(' AND ')}`;
   const counted = await ctx.repo.queryable.query<{ n: string | number }>(`SELECT count(*) AS n FROM resource r WHERE ${record}`, [...params]);
   const total = Number(counted[0]?.n ?? 0);
-  const cursor = queryValue(request.query, '_cursor');
+  const cursor = queryValue(input.pairs, '_cursor');
   if (cursor !== undefined) {
     if (!/^\d{1,18}$/.test(cursor)) {
       throw badRequest('_cursor is not a cursor this server handed out', '_cursor');
     }
   }
   const after = cursor === undefined ? '' : bind(cursor);
-  const countRaw = queryValue(request.query, '_count');
+  const countRaw = queryValue(input.pairs, '_count');
   if (countRaw !== undefined && !/^\d+$/.test(countRaw)) {
     throw badRequest(`_count must be a whole number, got "${countRaw}"`, '_count');
   }
@@ -139,7 +135,7 @@ async function everything(ctx: FhirContext, request: FhirRequest): Promise<FhirR
     ...(types.length > 0 ? [['_type', types.join(',')] as [string, string]] : []),
     ...(since !== undefined ? [['_since', since] as [string, string]] : []),
     ...(['start', 'end'] as const).flatMap((name) => {
-      const value = queryValue(request.query, name);
+      const value = queryValue(input.pairs, name);
       return value === undefined ? [] : [[name, value] as [string, string]];
     }),
     ['_count', String(count)],

@@ -26,6 +26,6 @@ export function patientExportOperation(deps: ExportKickoffDeps): OperationHandle
     definition,
     resourceTypes: ['Patient'],
     levels: ['type'],
-    handle: (ctx, request) => kickOffExport(ctx, request, 'patient', deps),
+    handle: (ctx, request, input) => kickOffExport(ctx, request, 'patient', deps, input),
   };
 }

@@ -18,7 +18,7 @@ import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import { parseLocalReference } from '../fhir/references.js';
 import type { FhirContext } from '../interactions/context.js';
 import type { Repository } from '../repository/repository.js';
-import { assertParametersBody, operationParameter, requiredParameter } from './operation-parameters.js';
+import type { OperationInput } from './operation-parameters.js';
 import type { OperationHandler } from './registry.js';
 
 const definition: OperationDefinition = {
@@ -56,13 +56,13 @@ function localReference(request: FhirRequest, name: string, value: string, types
 }
 
 /** Who schedules, as Task.requester: the practitioner (or role), else the organization. */
-function requesterOf(request: FhirRequest): Task['requester'] {
-  const practitioner = operationParameter(request, 'practitioner');
+function requesterOf(request: FhirRequest, input: OperationInput): Task['requester'] {
+  const practitioner = input.value('practitioner');
   if (practitioner !== undefined) {
     const ref = localReference(request, 'practitioner', practitioner, ['Practitioner', 'PractitionerRole']);
     return { reference: `${ref.resourceType}/${ref.id}` };
   }
-  const organization = operationParameter(request, 'organization');
+  const organization = input.value('organization');
   if (organization !== undefined) {
     return { reference: `Organization/${localReference(request, 'organization', organization, ['Organization']).id}` };
   }
@@ -81,11 +81,11 @@ async function readParameterTarget<T>(repo: Repository, name: string, type: stri
   }
 }
 
-async function apply(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
-  assertParametersBody(request);
-  const subject = localReference(request, 'subject', requiredParameter(request, 'subject'), ['Patient']);
-  const carePlanRef = localReference(request, 'carePlan', requiredParameter(request, 'carePlan'), ['CarePlan']);
-  const requester = requesterOf(request);
+async function apply(ctx: FhirContext, request: FhirRequest, input: OperationInput): Promise<FhirResponse> {
+  // subject and carePlan are required (min 1): operation-parameters.ts answered 400 without them.
+  const subject = localReference(request, 'subject', input.value('subject') ?? '', ['Patient']);
+  const carePlanRef = localReference(request, 'carePlan', input.value('carePlan') ?? '', ['CarePlan']);
+  const requester = requesterOf(request, input);
   return ctx.repo.transaction(async (repo) => {
     const plan = await repo.readResource<PlanDefinition & { id: string }>('PlanDefinition', request.id as string);
     if (plan.status !== 'active') {

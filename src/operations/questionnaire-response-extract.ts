@@ -9,7 +9,7 @@
  * Bundle twice, or after the server stored them on completion, changes what is there instead of
  * adding copies; an unsaved response without id gives plain creates.
  */
-import type { Bundle, BundleEntry, Observation, OperationDefinition, QuestionnaireResponse } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, Observation, OperationDefinition, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import { searchValue } from '../domain/find-resources.js';
 import { calculatedIssues, fillCalculatedItems } from '../domain/questionnaires/calculated-items.js';
 import { extractObservations } from '../domain/questionnaires/observation-extract.js';
@@ -21,7 +21,7 @@ import { newId } from '../fhir/ids.js';
 import { badRequest, hasErrors, issue, unprocessable } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import type { FhirContext } from '../interactions/context.js';
-import { resourceParameter } from './operation-parameters.js';
+import type { OperationInput } from './operation-parameters.js';
 import type { OperationHandler } from './registry.js';
 
 const definition: OperationDefinition = {
@@ -60,14 +60,14 @@ const definition: OperationDefinition = {
 
 const PARAMETER = 'questionnaire-response';
 
-async function responseOf(ctx: FhirContext, request: FhirRequest): Promise<QuestionnaireResponse> {
+async function responseOf(ctx: FhirContext, request: FhirRequest, input: OperationInput): Promise<QuestionnaireResponse> {
   if (request.id !== undefined) {
-    if (resourceParameter(request, PARAMETER) !== undefined) {
+    if (input.resource(PARAMETER) !== undefined) {
       throw badRequest(`$extract on a QuestionnaireResponse takes no ${PARAMETER}: it extracts that response`, PARAMETER);
     }
     return ctx.repo.readResource<QuestionnaireResponse>('QuestionnaireResponse', request.id);
   }
-  const given = resourceParameter(request, PARAMETER);
+  const given = input.resource(PARAMETER) as Resource | undefined;
   if (given === undefined) {
     throw badRequest(`$extract on the type needs the ${PARAMETER} parameter`, PARAMETER);
   }
@@ -98,8 +98,8 @@ function unsaved(observation: Observation): Observation {
   return rest;
 }
 
-async function extract(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
-  const response = await responseOf(ctx, request);
+async function extract(ctx: FhirContext, request: FhirRequest, input: OperationInput): Promise<FhirResponse> {
+  const response = await responseOf(ctx, request, input);
   if (!response.questionnaire) {
     throw unprocessable([issue({ code: 'required', text: '$extract needs the response to name its Questionnaire', expression: 'QuestionnaireResponse.questionnaire' })]);
   }

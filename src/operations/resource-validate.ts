@@ -6,8 +6,8 @@
 import type { OperationDefinition, OperationOutcome, Parameters } from '@medplum/fhirtypes';
 import { allOk, badRequest, isOperationOutcomeError, issue, notSupported, outcome } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
-import { queryValue } from '../fhir/request.js';
 import type { FhirContext } from '../interactions/context.js';
+import type { OperationInput } from './operation-parameters.js';
 import type { OperationHandler } from './registry.js';
 
 const definition: OperationDefinition = {
@@ -45,10 +45,10 @@ interface ValidateInput {
  * profile too. A Parameters posted to Parameters/$validate is the resource unless it has a
  * `resource` parameter.
  */
-function readInput(request: FhirRequest): ValidateInput {
+function readInput(request: FhirRequest, input: OperationInput): ValidateInput {
   let resource: unknown = request.body;
-  let mode = queryValue(request.query, 'mode');
-  let profile = queryValue(request.query, 'profile');
+  let mode = input.value('mode');
+  let profile = input.value('profile');
   const params = resource as Parameters | undefined;
   const wrapped = params?.resourceType === 'Parameters' && (request.resourceType !== 'Parameters' || params.parameter?.some((p) => p.name === 'resource'));
   if (wrapped) {
@@ -93,9 +93,9 @@ function requestedProfiles(ctx: FhirContext, type: string, profile: string | und
   return [profile];
 }
 
-async function validate(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
+async function validate(ctx: FhirContext, request: FhirRequest, input: OperationInput): Promise<FhirResponse> {
   const type = request.resourceType as string;
-  const { resource, mode, profile } = readInput(request);
+  const { resource, mode, profile } = readInput(request, input);
   if (mode === 'delete') {
     if (request.id === undefined) {
       throw badRequest('mode=delete needs an instance: POST [type]/[id]/$validate');

@@ -20,5 +20,5 @@ const definition: OperationDefinition = {
 };
 
 export function systemExportOperation(deps: ExportKickoffDeps): OperationHandler {
-  return { name: 'export', definition, levels: ['system'], handle: (ctx, request) => kickOffExport(ctx, request, 'system', deps) };
+  return { name: 'export', definition, levels: ['system'], handle: (ctx, request, input) => kickOffExport(ctx, request, 'system', deps, input) };
 }

@@ -5,9 +5,7 @@
  * the operation's definition writes versions (major.minor, no patch level).
  */
 import type { OperationDefinition, Parameters } from '@medplum/fhirtypes';
-import { notSupported } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
-import { operationParameters } from './operation-parameters.js';
 import type { OperationHandler } from './registry.js';
 
 /** FHIR version 4.0.1 (R4) as $versions names it. */
@@ -31,11 +29,8 @@ const definition: OperationDefinition = {
   ],
 };
 
-async function versions(_ctx: unknown, request: FhirRequest): Promise<FhirResponse> {
-  const unknown = operationParameters(request)[0];
-  if (unknown !== undefined) {
-    throw notSupported(`$versions has no input parameters, got ${unknown[0]}`, unknown[0]);
-  }
+// No input parameters: the definition declares none, so any is refused before this runs.
+async function versions(_ctx: unknown, _request: FhirRequest): Promise<FhirResponse> {
   const parameters: Parameters = {
     resourceType: 'Parameters',
     parameter: [

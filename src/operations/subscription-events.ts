@@ -12,7 +12,7 @@ import type { FhirContext } from '../interactions/context.js';
 import { notificationBundle } from '../subscriptions/notification-bundle.js';
 import { payloadContent } from '../subscriptions/subscription-channel.js';
 import { numberedEvents } from '../subscriptions/subscription-store.js';
-import { operationParameters } from './operation-parameters.js';
+import type { OperationInput } from './operation-parameters.js';
 import type { OperationHandler } from './registry.js';
 import { ownSubscription } from './subscription-status.js';
 
@@ -50,8 +50,8 @@ function eventNumber(params: ReadonlyArray<readonly [string, string]>, name: str
   return Number(text);
 }
 
-async function events(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
-  const params = operationParameters(request);
+async function events(ctx: FhirContext, request: FhirRequest, input: OperationInput): Promise<FhirResponse> {
+  const params = input.pairs;
   const stored = await ownSubscription(ctx, request);
   const until = eventNumber(params, 'eventsUntilNumber') ?? stored.eventsSinceStart;
   const since = eventNumber(params, 'eventsSinceNumber') ?? Math.max(1, until - MAX_EVENTS + 1);

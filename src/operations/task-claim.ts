@@ -26,7 +26,7 @@ import { forbidden, issue, outcome, serverError } from '../fhir/outcomes.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import type { FhirContext } from '../interactions/context.js';
 import { versionResponse } from '../interactions/respond.js';
-import { assertParametersBody, requiredParameter } from './operation-parameters.js';
+import type { OperationInput } from './operation-parameters.js';
 import type { OperationHandler } from './registry.js';
 
 const definition: OperationDefinition = {
@@ -54,8 +54,7 @@ const definition: OperationDefinition = {
 const NO_MATCH = outcome('not-found', [issue({ code: 'not-found', text: 'No open referral matches this claim code and patient' })]);
 const THROTTLED = outcome('too-many-requests', [issue({ code: 'throttled', text: 'Too many refused claims; try again later' })]);
 
-async function claim(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
-  assertParametersBody(request);
+async function claim(ctx: FhirContext, request: FhirRequest, input: OperationInput): Promise<FhirResponse> {
   const access = ctx.access;
   const principal = access?.principal;
   if (access === undefined || principal === undefined) {
@@ -64,8 +63,9 @@ async function claim(ctx: FhirContext, request: FhirRequest): Promise<FhirRespon
   if (principal.kind !== 'user' || principal.user === undefined || principal.organizationRef === undefined) {
     throw forbidden('Only a practice known on this server can claim a referral');
   }
-  const code = requiredParameter(request, 'code');
-  const bsn = requiredParameter(request, 'patient').replace(`${BSN_SYSTEM}|`, '');
+  // Both are required (min 1): operation-parameters.ts answered 400 without them.
+  const code = input.value('code') ?? '';
+  const bsn = (input.value('patient') ?? '').replace(`${BSN_SYSTEM}|`, '');
   const db = ctx.repo.queryable;
   if ((await recentFailures(db, principal.clientId)) >= MAX_FAILURES) {
     return { status: 429, resource: THROTTLED };

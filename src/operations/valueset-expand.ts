@@ -8,11 +8,11 @@
  */
 import type { OperationDefinition, ValueSet, ValueSetExpansionContains } from '@medplum/fhirtypes';
 import { newId } from '../fhir/ids.js';
-import { badRequest, issue, notFound, notSupported, unprocessable } from '../fhir/outcomes.js';
+import { badRequest, issue, notFound, unprocessable } from '../fhir/outcomes.js';
 import { queryValue, type FhirRequest, type FhirResponse } from '../fhir/request.js';
 import type { FhirContext } from '../interactions/context.js';
 import { resolveValueSets } from '../terminology/stored-terminology.js';
-import { operationParameters } from './operation-parameters.js';
+import type { OperationInput } from './operation-parameters.js';
 import type { OperationHandler } from './registry.js';
 
 const definition: OperationDefinition = {
@@ -38,8 +38,6 @@ const definition: OperationDefinition = {
   ],
 };
 
-const PARAMETERS = new Set(['url', 'valueSetVersion', 'filter', 'offset', 'count']);
-
 function nonNegative(value: string | undefined, name: string): number | undefined {
   if (value === undefined) {
     return undefined;
@@ -50,13 +48,8 @@ function nonNegative(value: string | undefined, name: string): number | undefine
   return Number(value);
 }
 
-async function expand(ctx: FhirContext, request: FhirRequest): Promise<FhirResponse> {
-  const params = operationParameters(request);
-  for (const [name] of params) {
-    if (!PARAMETERS.has(name)) {
-      throw notSupported(`$expand does not support ${name}`, name);
-    }
-  }
+async function expand(ctx: FhirContext, request: FhirRequest, input: OperationInput): Promise<FhirResponse> {
+  const params = input.pairs;
   const url = queryValue(params, 'url');
   const version = queryValue(params, 'valueSetVersion');
   const filter = queryValue(params, 'filter')?.toLowerCase();

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { deepEquals } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { forbidden } from '../fhir/outcomes.js';
+import { builtInByUrl, builtInDefinition } from '../definitions/built-in-definitions.js';
 import type { FhirContext } from '../interactions/context.js';
 import type { WriteHook } from '../repository/types.js';
 import { profileContent } from '../validation/profile-guard.js';
@@ -99,6 +100,21 @@ export async function installDefinitions(context: FhirContext, definitions: read
   return written;
 }
 
+/**
+ * The R4 definitions served from memory (definitions/built-in-definitions.ts) are read-only too:
+ * no write under their id, and no other resource taking their canonical url from them (which would
+ * replace them in reads and searches). 403, as for the server's own definitions above.
+ */
+function assertNotBuiltIn(resourceType: string, id: string, resource: Resource | undefined): void {
+  if (builtInDefinition(resourceType, id) !== undefined) {
+    throw forbidden(`${resourceType}/${id} is a definition of FHIR R4 and is read-only`);
+  }
+  const url = (resource as { url?: unknown } | undefined)?.url;
+  if (typeof url === 'string' && builtInByUrl(resourceType, url) !== undefined) {
+    throw forbidden(`${url} is the canonical url of a FHIR R4 ${resourceType} and is read-only`, `${resourceType}.url`);
+  }
+}
+
 /** Refuses client writes that would change or delete a definition the server installed. */
 export function definitionGuard(definitions: readonly Definition[]): WriteHook {
   const byKey = new Map(definitions.map((d) => [`${d.resourceType}/${d.id}`, d]));
@@ -106,6 +122,7 @@ export function definitionGuard(definitions: readonly Definition[]): WriteHook {
     async beforeWrite(_repo, change) {
       const owned = byKey.get(`${change.version.resourceType}/${change.version.id}`);
       if (!owned) {
+        assertNotBuiltIn(change.version.resourceType, change.version.id, change.resource);
         return;
       }
       if (!change.resource || !deepEquals(profileContent(owned), profileContent(change.resource))) {

@@ -13,10 +13,10 @@ import { SHIPPED_TOPICS } from '../subscriptions/subscription-topics.js';
 import { parseJsonKeepingDecimals } from '../fhir/json-parse.js';
 
 /**
- * What the server writes itself at start (profiles/, its SearchParameters, their Provenance) and
+ * What the server writes itself at start (profiles/, its SearchParameters and OperationDefinitions, their Provenance) and
  * the audit trail of requests before the seeding: not data.
  */
-const SERVER_OWNED_TYPES = ['StructureDefinition', 'SearchParameter', 'Provenance', 'AuditEvent', ...DEFINITION_TYPES];
+const SERVER_OWNED_TYPES = ['StructureDefinition', 'SearchParameter', 'OperationDefinition', 'Provenance', 'AuditEvent', ...DEFINITION_TYPES];
 
 export const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 

@@ -29,6 +29,12 @@ export function loadR4Terminology(): void {
   }
 }
 
+/** Every R4 ValueSet and CodeSystem, for serving them as resources (definitions/built-in-definitions.ts). */
+export function r4TerminologyResources(): Array<ValueSet | CodeSystem> {
+  loadR4Terminology();
+  return [...(valueSets?.values() ?? []), ...(codeSystems?.values() ?? [])];
+}
+
 export const r4Terminology: TerminologySource = {
   valueSet(canonical) {
     loadR4Terminology();

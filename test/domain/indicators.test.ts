@@ -247,7 +247,7 @@ t.test(`indicators on the synthetic cohort on ${engine}`, async (t) => {
   });
 
   t.test('bad requests', async (t) => {
-    assertIssue(t, await app.request({ method: 'GET', url: '/fhir/Measure/pain-pdi-change/$evaluate-measure?periodStart=2024-01-01' }), 400, 'invalid', 'periodEnd');
+    assertIssue(t, await app.request({ method: 'GET', url: '/fhir/Measure/pain-pdi-change/$evaluate-measure?periodStart=2024-01-01' }), 400, 'required', 'periodEnd'); // min 1 in the OperationDefinition
     assertIssue(t, await app.request({ method: 'GET', url: '/fhir/Measure/pain-pdi-change/$evaluate-measure?periodStart=2025-01-01&periodEnd=2024-01-01' }), 400, 'invalid', 'periodEnd');
     assertIssue(t, await app.request({ method: 'GET', url: '/fhir/Measure/pain-pdi-change/$evaluate-measure?periodStart=2024-01-01&periodEnd=2024-12-31&reporter=Patient/x' }), 400, 'invalid', 'reporter');
     assertIssue(t, await app.request({ method: 'GET', url: '/fhir/Measure/pain-pdi-change/$evaluate-measure?periodStart=2024-01-01&periodEnd=2024-12-31&reportType=subject-list' }), 400, 'not-supported', 'reportType');

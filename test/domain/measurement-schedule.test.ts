@@ -91,7 +91,7 @@ t.test(`measurement schedules on ${engine}`, async (t) => {
   t.test('$apply refuses what it cannot schedule', async (t) => {
     assertIssue(t, await apply(app, 'p1', 'cp1'), 409, 'duplicate', 'carePlan');
     t.equal((await request({ method: 'GET', url: '/fhir/PlanDefinition/ndp-1.0.0/$apply?subject=Patient/p1&carePlan=CarePlan/cp1' })).statusCode, 405);
-    assertIssue(t, await request({ method: 'POST', url: '/fhir/PlanDefinition/ndp-1.0.0/$apply?carePlan=CarePlan/cp1' }), 400, 'invalid', 'subject');
+    assertIssue(t, await request({ method: 'POST', url: '/fhir/PlanDefinition/ndp-1.0.0/$apply?carePlan=CarePlan/cp1' }), 400, 'required', 'subject'); // min 1 in the OperationDefinition
     assertIssue(t, await request({ method: 'POST', url: '/fhir/PlanDefinition/ndp-1.0.0/$apply?subject=Organization/x&carePlan=CarePlan/cp1' }), 400, 'invalid', 'subject');
     t.equal((await apply(app, 'p1', 'cp1', 'unknown')).statusCode, 404);
     assertIssue(t, await apply(app, 'nobody', 'cp1'), 422, 'not-found', 'subject');

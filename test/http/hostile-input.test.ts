@@ -197,7 +197,7 @@ t.test(`hostile input gets a 4xx OperationOutcome, never a 500, on ${engine}`, a
     t.equal((await request({ method: 'GET', url: '/fhir/Patient/kalender-1' })).statusCode, 404, 'and not stored');
   });
 
-  t.test('operation dates are checked against the calendar', async (t) => {
+  t.test('operation dates are checked against the calendar (a date parameter of the OperationDefinition)', async (t) => {
     const plan = await request({
       method: 'POST',
       url: '/fhir/CarePlan',
@@ -205,8 +205,8 @@ t.test(`hostile input gets a 4xx OperationOutcome, never a 500, on ${engine}`, a
     });
     t.equal(plan.statusCode, 201);
     const planId = plan.json().id as string;
-    assertIssue(t, await request({ method: 'GET', url: `/fhir/CarePlan/${planId}/$progress?date=2023-13-01` }), 400, 'invalid', 'date');
-    assertIssue(t, await request({ method: 'GET', url: `/fhir/CarePlan/${planId}/$progress?date=2023-02-29` }), 400, 'invalid', 'date');
+    assertIssue(t, await request({ method: 'GET', url: `/fhir/CarePlan/${planId}/$progress?date=2023-13-01` }), 400, 'value', 'date');
+    assertIssue(t, await request({ method: 'GET', url: `/fhir/CarePlan/${planId}/$progress?date=2023-02-29` }), 400, 'value', 'date');
     t.equal((await request({ method: 'GET', url: `/fhir/CarePlan/${planId}/$progress?date=2024-02-29` })).statusCode, 200, 'a leap day is a day');
   });
 

@@ -126,7 +126,7 @@ t.test(`GET /fhir/openapi.json describes the CapabilityStatement on ${engine}`, 
   t.ok(everything?.['post'], '$everything by POST');
   t.same(
     queryParameters(doc, everything['get']).map((p) => p['name']).sort(),
-    ['_count', '_since', '_type', 'end', 'start'],
+    ['_count', '_cursor', '_since', '_type', 'end', 'start'],
     '$everything by GET with its in-parameters as query parameters'
   );
   t.notOk(doc['paths']['/Patient/$everything'], '$everything is an instance operation only');
