@@ -47,11 +47,15 @@ t.test(`OperationDefinitions are stored resources on ${engine}`, async (t) => {
     'Patient-everything',
     'Patient-logbook',
     'PlanDefinition-apply',
+    'QuestionnaireResponse-extract',
     'Resource-validate',
     'Subscription-events',
     'Subscription-status',
     'Task-claim',
     'ValueSet-expand',
+    'export',
+    'group-export',
+    'patient-export',
   ], 'one per registered operation');
 
   t.test('clients cannot change or delete them', async (t) => {

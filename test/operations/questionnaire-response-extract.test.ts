@@ -88,7 +88,8 @@ t.test(`QuestionnaireResponse/$extract on ${engine}`, async (t) => {
       t,
       await request({ method: 'POST', url: '/fhir/QuestionnaireResponse/$extract', body: { resourceType: 'Parameters', parameter: [{ name: 'questionnaire-response', valueString: 'x' }] } }),
       400,
-      'invalid',
+      // A value where the OperationDefinition declares a resource (operation-parameters.ts).
+      'value',
       'questionnaire-response'
     );
     assertIssue(
@@ -99,7 +100,7 @@ t.test(`QuestionnaireResponse/$extract on ${engine}`, async (t) => {
         body: { resourceType: 'Parameters', parameter: [{ name: 'questionnaire-response', resource: { resourceType: 'Patient' } }] },
       }),
       400,
-      'invalid',
+      'value',
       'questionnaire-response'
     );
     assertIssue(
