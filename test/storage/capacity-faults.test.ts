@@ -46,10 +46,29 @@ if (engine !== 'postgres') {
     await admin.end();
   });
 
-  /** New sessions of the role see the changed setting; the pool drops the ended ones. */
+  /**
+   * New sessions of the role see the changed setting; the pool drops the ended ones. Every session
+   * that started before the change is ended, also one that a background task of the app (the event
+   * dispatcher, the export runner) was opening at that moment and that shows in pg_stat_activity
+   * only a little later: so the check repeats until none is left.
+   */
   const endSessions = async (): Promise<void> => {
-    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [role]);
-    await sleep(500);
+    const [changed] = (await admin.query<{ at: Date }>('SELECT now() AS at')).rows;
+    for (let round = 0; round < 50; round++) {
+      const { rows } = await admin.query<{ ended: boolean }>(
+        'SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE usename = $1 AND backend_start <= $2',
+        [role, changed?.at]
+      );
+      await sleep(rows.length === 0 ? 300 : 200);
+      if (rows.length === 0) {
+        const [left] = (
+          await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND backend_start <= $2', [role, changed?.at])
+        ).rows;
+        if ((left?.n ?? 0) === 0) {
+          return;
+        }
+      }
+    }
   };
   const create = (family: string) => request({ method: 'POST', url: '/fhir/Patient', body: { resourceType: 'Patient', name: [{ family }] } });
 
