@@ -6,8 +6,8 @@
  * deleted with their files.
  */
 import { randomUUID } from 'node:crypto';
-import type { ActingUser, Principal } from '../auth/principal.js';
-import { ScopeSet } from '../auth/scopes.js';
+import type { Principal } from '../auth/principal.js';
+import { principalFromRow, type StoredPrincipalRow } from '../auth/stored-principal.js';
 import type { Queryable } from '../storage/database.js';
 
 export type ExportLevel = 'system' | 'patient' | 'group';
@@ -45,14 +45,8 @@ export interface ExportJob {
   readonly expired: boolean;
 }
 
-interface JobRow {
+interface JobRow extends StoredPrincipalRow {
   id: string;
-  kind: 'user' | 'system';
-  client_id: string;
-  scopes: string;
-  organization_ref: string | null;
-  practitioner_ref: string | null;
-  acting_user: ActingUser | string | null;
   request_url: string;
   level: ExportLevel;
   parameters: ExportParameters | string;
@@ -74,19 +68,9 @@ function instant(value: Date | string): string {
 }
 
 function jobOf(row: JobRow): ExportJob {
-  const user = typeof row.acting_user === 'string' ? (JSON.parse(row.acting_user) as ActingUser) : row.acting_user;
   return {
     id: row.id,
-    // No token and no emergency access is kept (subscriptions/subscription-owner.ts does the same):
-    // break-the-glass covers one request, not a job that runs later.
-    owner: {
-      kind: row.kind,
-      clientId: row.client_id,
-      scopes: ScopeSet.parse(row.scopes),
-      ...(user !== null ? { user } : {}),
-      ...(row.organization_ref !== null ? { organizationRef: row.organization_ref } : {}),
-      ...(row.practitioner_ref !== null ? { practitionerRef: row.practitioner_ref } : {}),
-    },
+    owner: principalFromRow(row),
     requestUrl: row.request_url,
     level: row.level,
     parameters: typeof row.parameters === 'string' ? (JSON.parse(row.parameters) as ExportParameters) : row.parameters,

@@ -4,18 +4,10 @@
  * may read at the time of the event (auth/access-scope.ts). No token is kept, and emergency
  * access is not: break-the-glass covers one request, not a standing feed.
  */
-import type { ActingUser, Principal } from '../auth/principal.js';
-import { ScopeSet } from '../auth/scopes.js';
+import type { Principal } from '../auth/principal.js';
+import { principalFromRow, type StoredPrincipalRow } from '../auth/stored-principal.js';
 import type { Queryable } from '../storage/database.js';
 
-interface OwnerRow {
-  kind: 'user' | 'system';
-  client_id: string;
-  scopes: string;
-  organization_ref: string | null;
-  practitioner_ref: string | null;
-  acting_user: ActingUser | string | null;
-}
 
 /** Records the creator; the first writer stays the owner (a later update by someone else does not widen it). */
 export async function saveOwner(db: Queryable, subscriptionId: string, principal: Principal): Promise<void> {
@@ -36,7 +28,7 @@ export async function saveOwner(db: Queryable, subscriptionId: string, principal
 
 /** The owner as a principal, or undefined for a Subscription written by the server itself (no narrowing but type). */
 export async function ownerOf(db: Queryable, subscriptionId: string): Promise<Principal | undefined> {
-  const rows = await db.query<OwnerRow>(
+  const rows = await db.query<StoredPrincipalRow>(
     'SELECT kind, client_id, scopes, organization_ref, practitioner_ref, acting_user FROM subscription_owner WHERE subscription_id = $1',
     [subscriptionId]
   );
@@ -44,15 +36,7 @@ export async function ownerOf(db: Queryable, subscriptionId: string): Promise<Pr
   if (row === undefined) {
     return undefined;
   }
-  const user = typeof row.acting_user === 'string' ? (JSON.parse(row.acting_user) as ActingUser) : row.acting_user;
-  return {
-    kind: row.kind,
-    clientId: row.client_id,
-    scopes: ScopeSet.parse(row.scopes),
-    ...(user !== null ? { user } : {}),
-    ...(row.organization_ref !== null ? { organizationRef: row.organization_ref } : {}),
-    ...(row.practitioner_ref !== null ? { practitionerRef: row.practitioner_ref } : {}),
-  };
+  return principalFromRow(row);
 }
 
 /**

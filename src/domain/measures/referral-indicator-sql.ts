@@ -23,18 +23,11 @@
  *   Measure's secondary-care disciplines, based on this one (ServiceRequest.basedOn) or authored
  *   from this referral's day up to `onwardDays` days after its feedback.
  */
-import type { AccessFilter } from '../../search/types.js';
 import { NOT_TREATING, organisationOf, Params } from './attribution-sql.js';
-import type { Indicator } from './indicator.js';
+import type { IndicatorQuery } from './indicator-sql.js';
 
-export interface ReferralQuery {
-  readonly indicator: Indicator;
-  readonly periodStart: string;
-  readonly periodEnd: string;
-  readonly patientId: string | undefined;
-  readonly organizationId: string | undefined;
-  readonly access?: AccessFilter;
-}
+/** The same question as every indicator's (indicator-sql.ts). */
+export type ReferralQuery = IndicatorQuery;
 
 const SNOMED = 'http://snomed.info/sct';
 const REFERRAL_CATEGORY = '3457005';
